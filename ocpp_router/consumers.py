@@ -1,0 +1,552 @@
+"""The OCPP websocket consumer: subprotocol, identity, frames in and out. No ORM here.
+
+Station lifecycle (who may connect, online state) is the connection gate's business and
+every action the registered handler's; this module only moves frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import unicodedata
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from ocpp_router import dispatch, errors, rpc, validation
+from ocpp_router.outbound import COMPLETED, ERROR, TIMEOUT, Outcome
+from ocpp_router.registry import HOOKS, REGISTRIES
+from ocpp_router.server import refusal_close_code
+from ocpp_router.session import Handshake, LogEntry, Session, uuid7
+
+logger = logging.getLogger(__name__)
+
+# Fire-and-forget tasks, referenced until done so they are not garbage-collected mid-flight.
+_background: set[asyncio.Future[Any]] = set()
+
+MAX_STATION_ID = 48
+# Characters that cannot stand in one path segment once decoded.
+FORBIDDEN_ID_CHARACTERS = frozenset("/\\?#")
+
+# OCPP 2.0.1 B02.FR.05 / errata 2023-12: while Pending the CSMS sends only what configures
+# or inventories the station; to a Rejected station it sends nothing.
+SENDABLE_WHILE_PENDING = frozenset(
+    {
+        "GetBaseReport",
+        "GetReport",
+        "GetVariables",
+        "SetVariables",
+        "SetNetworkProfile",
+        "GetConfiguration",
+        "ChangeConfiguration",
+        "TriggerMessage",
+        "ExtendedTriggerMessage",
+        "DataTransfer",
+    }
+)
+
+
+def station_path(raw_path: bytes | str) -> tuple[str, str] | None:
+    """(station id, account) from `/ocpp/<id>[/<account>]` or `/<id>`, percent-decoded."""
+    if isinstance(raw_path, bytes):
+        raw_path = raw_path.decode("latin-1")
+    raw_path = raw_path.split("?", 1)[0]
+    segments = [segment for segment in raw_path.split("/") if segment]
+    if segments and segments[0] == "ocpp":
+        segments = segments[1:]
+        if len(segments) == 2:
+            return _decode(segments[0]), _decode(segments[1])
+    if len(segments) != 1:
+        return None
+    return _decode(segments[0]), ""
+
+
+def _decode(segment: str) -> str:
+    return unquote(segment, encoding="utf-8", errors="strict")
+
+
+def station_id_problem(station_id: str) -> str:
+    """Why `station_id` cannot be used, or "" if it can."""
+    if not station_id:
+        return "the station id is empty"
+    if len(station_id) > MAX_STATION_ID:
+        return f"the station id is longer than {MAX_STATION_ID} characters"
+    for char in station_id:
+        if char in FORBIDDEN_ID_CHARACTERS or unicodedata.category(char) in (
+            "Cc",
+            "Cf",
+            "Zl",
+            "Zp",
+        ):
+            return "the station id holds a character that cannot stand in a path segment"
+    return ""
+
+
+def negotiate(offered: list[str]) -> str | None:
+    """The newest OCPP version we enable that the station offers."""
+    offered_versions = {rpc.SUBPROTOCOLS[p] for p in offered if p in rpc.SUBPROTOCOLS}
+    for version in settings.CSMS_OCPP_VERSIONS:
+        if version in offered_versions:
+            return version
+    return None
+
+
+@dataclass
+class PendingCall:
+    action: str
+    payload: dict[str, Any]
+    reply_to: str | None
+    deadline: float
+    message_id: str = ""
+    log_id: uuid.UUID | None = None
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    session: Session | None = None
+
+    # --- handshake -------------------------------------------------------------------
+    async def connect(self) -> None:
+        self.outbox: deque[PendingCall] = deque()
+        self.in_flight: PendingCall | None = None
+        client = self.scope.get("client") or ("", 0)
+        remote = client[0] if client else ""
+        try:
+            parsed = station_path(self.scope.get("raw_path") or self.scope["path"])
+        except UnicodeDecodeError:
+            parsed = None
+        if parsed is None:
+            return await self._refuse(404, "", remote, "the path is not /ocpp/<station id>")
+        station_id, account = parsed
+        problem = station_id_problem(station_id)
+        if problem:
+            return await self._refuse(400, station_id, remote, problem)
+        version = negotiate(self.scope.get("subprotocols") or [])
+        if version is None:
+            # OCPP 2.0.1 Part 4 section 3.1.2 / OCTT TC_B_58_CSMS: no common subprotocol,
+            # refuse the upgrade.
+            return await self._refuse(
+                400,
+                station_id,
+                remote,
+                f"no common OCPP subprotocol in {self.scope.get('subprotocols') or []!r}",
+            )
+        handshake = Handshake(
+            station_id=station_id,
+            version=version,
+            account=account,
+            remote_address=remote,
+            headers={
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in self.scope.get("headers", [])
+            },
+            scope=self.scope,
+        )
+        gate = HOOKS.gate
+        if gate is None:
+            return await self._refuse(503, station_id, remote, "no connection gate is installed")
+        try:
+            session = await dispatch.run_in_worker(gate.admit, handshake)
+        except Exception:
+            logger.exception("Admitting station %r failed", station_id)
+            return await self._refuse(500, station_id, remote, "admission failed")
+        if session is None:
+            return await self._refuse(
+                handshake.refusal_status or 403, station_id, remote, handshake.refusal_reason
+            )
+        session.channel_name = self.channel_name
+        session.connected_at = datetime.now(UTC)
+        session.last_seen_recorded = time.monotonic()
+        self.session = session
+        await self.accept(subprotocol=f"ocpp{version}")
+        await dispatch.run_in_worker(gate.connected, session)
+        logger.info(
+            "Station %s connected from %s speaking OCPP %s", station_id, remote or "?", version
+        )
+
+    async def _refuse(self, status: int, station_id: str, remote: str, reason: str) -> None:
+        logger.warning(
+            "Refused websocket for station %r from %s (HTTP %s): %s",
+            station_id,
+            remote or "?",
+            status,
+            reason,
+        )
+        await self.close(code=refusal_close_code(status))
+
+    async def disconnect(self, code: int) -> None:
+        session = self.session
+        if session is None:
+            return
+        for pending in [*([self.in_flight] if self.in_flight else []), *self.outbox]:
+            if pending.timer:
+                pending.timer.cancel()
+            await self._reply(
+                pending,
+                Outcome(
+                    status=ERROR,
+                    action=pending.action,
+                    request=pending.payload,
+                    error_description="The station disconnected before answering",
+                    message_id=pending.message_id,
+                ),
+            )
+        self.in_flight = None
+        self.outbox.clear()
+        if HOOKS.gate is not None:
+            await dispatch.run_in_worker(HOOKS.gate.disconnected, session)
+        logger.info("Station %s disconnected (code %s)", session.station_id, code)
+
+    # --- frames from the station -----------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        session = self.session
+        if session is None:
+            return
+        raw = text_data if text_data is not None else bytes_data or b""
+        self._maybe_seen(session)
+        try:
+            frame = rpc.parse(raw, session.version)
+        except rpc.FrameError as exc:
+            self._log_invalid(session, raw, exc)
+            if exc.answer:
+                await self._send_frame(rpc.error_frame(session.version, exc.message_id, exc.error))
+            return
+        if isinstance(frame, rpc.Call):
+            await self._on_call(session, frame)
+        else:
+            await self._on_answer(session, frame)
+
+    async def _on_call(self, session: Session, call: rpc.Call) -> None:
+        call_log_id = self._log(
+            session, "in", call.to_frame()[0], call.message_id, call.action, call.payload
+        )
+        answer, ctx = await dispatch.handle_call(session, call)
+        if call.send:
+            # OCPP 2.1 SEND is never answered, not even with an error.
+            if isinstance(answer, rpc.CallError):
+                logger.warning(
+                    "SEND %s from station %s refused: %s",
+                    call.action,
+                    session.station_id,
+                    answer.description,
+                )
+            return
+        await self._send_frame(answer, action=call.action, answers=call_log_id)
+        for follow_up in ctx.follow_ups:
+            await self._enqueue(
+                PendingCall(
+                    follow_up.action,
+                    follow_up.payload,
+                    None,
+                    time.time() + settings.CSMS_CALL_TIMEOUT,
+                )
+            )
+
+    async def _on_answer(self, session: Session, frame: rpc.CallResult | rpc.CallError) -> None:
+        pending = self.in_flight
+        if pending is None or frame.message_id != pending.message_id:
+            self._log(
+                session,
+                "in",
+                frame.to_frame()[0],
+                frame.message_id,
+                "",
+                frame.payload if isinstance(frame, rpc.CallResult) else frame.details,
+                error_code="UnexpectedAnswer" if isinstance(frame, rpc.CallResult) else frame.code,
+                error_description="No call of ours is waiting for this answer",
+            )
+            logger.warning(
+                "Station %s answered message %r, which no call of ours awaits",
+                session.station_id,
+                frame.message_id,
+            )
+            return
+        if pending.timer:
+            pending.timer.cancel()
+        self.in_flight = None
+        if isinstance(frame, rpc.CallError):
+            self._log(
+                session,
+                "in",
+                frame.to_frame()[0],
+                frame.message_id,
+                pending.action,
+                frame.details,
+                error_code=frame.code,
+                error_description=frame.description,
+                answers=pending.log_id,
+            )
+            outcome = Outcome(
+                status=ERROR,
+                action=pending.action,
+                request=pending.payload,
+                error_code=frame.code,
+                error_description=frame.description,
+                error_details=frame.details,
+                message_id=frame.message_id,
+            )
+        else:
+            outcome = await self._on_result(session, pending, frame)
+        await self._reply(pending, outcome)
+        await self._pump()
+
+    async def _on_result(
+        self, session: Session, pending: PendingCall, frame: rpc.CallResult
+    ) -> Outcome:
+        try:
+            validation.check(session.version, pending.action, "response", frame.payload)
+        except errors.OcppError as exc:
+            self._log(
+                session,
+                "in",
+                rpc.MessageType.CALLRESULT,
+                frame.message_id,
+                pending.action,
+                frame.payload,
+                error_code=exc.code(session.version),
+                error_description=exc.description,
+                answers=pending.log_id,
+            )
+            logger.warning(
+                "Station %s answered %s outside the OCPP %s schema: %s",
+                session.station_id,
+                pending.action,
+                session.version,
+                exc.description,
+            )
+            if session.version == rpc.V21:
+                await self._send_frame(
+                    rpc.CallError(
+                        frame.message_id,
+                        exc.code(session.version),
+                        exc.description,
+                        exc.details,
+                        result_error=True,
+                    ),
+                    action=pending.action,
+                )
+            return Outcome(
+                status=ERROR,
+                action=pending.action,
+                request=pending.payload,
+                response=frame.payload,
+                error_code=exc.code(session.version),
+                error_description=f"The station's answer is invalid: {exc.description}",
+                message_id=frame.message_id,
+            )
+        self._log(
+            session,
+            "in",
+            rpc.MessageType.CALLRESULT,
+            frame.message_id,
+            pending.action,
+            frame.payload,
+            answers=pending.log_id,
+        )
+        await dispatch.run_result_hook(
+            session, frame.message_id, pending.action, pending.payload, frame.payload
+        )
+        return Outcome(
+            status=COMPLETED,
+            action=pending.action,
+            request=pending.payload,
+            response=frame.payload,
+            message_id=frame.message_id,
+        )
+
+    # --- calls to the station ----------------------------------------------------------
+    async def ocpp_call(self, message: dict[str, Any]) -> None:
+        """A CSMS-initiated call from any process (see `ocpp_router.outbound.call`)."""
+        reply_to = message.get("reply_to")
+        if reply_to:
+            await self.channel_layer.send(reply_to, {"type": "ocpp.call.accepted"})
+        await self._enqueue(
+            PendingCall(message["action"], message["payload"], reply_to, float(message["deadline"]))
+        )
+
+    async def ocpp_close(self, message: dict[str, Any]) -> None:
+        """Close this connection (a newer connection took over, or the operator asked)."""
+        await self.close(code=int(message.get("code", 1000)))
+
+    async def _enqueue(self, pending: PendingCall) -> None:
+        session = self.session
+        if session is None:
+            return
+        refusal = self._refusal(session, pending)
+        if refusal is not None:
+            await self._reply(
+                pending,
+                Outcome(
+                    status=ERROR,
+                    action=pending.action,
+                    request=pending.payload,
+                    error_code=refusal.code(session.version),
+                    error_description=refusal.description,
+                    error_details=refusal.details,
+                ),
+            )
+            return
+        self.outbox.append(pending)
+        await self._pump()
+
+    def _refusal(self, session: Session, pending: PendingCall) -> errors.OcppError | None:
+        if pending.action not in REGISTRIES[session.version].sendable:
+            return errors.NotSupported(
+                f"{pending.action} is not an action the CSMS sends on OCPP {session.version}"
+            )
+        try:
+            validation.check(session.version, pending.action, "request", pending.payload)
+        except errors.OcppError as exc:
+            return exc
+        if session.registration == "Rejected":
+            return errors.SecurityError(
+                "The station's registration is Rejected: nothing is sent to it"
+            )
+        if not session.accepted and pending.action not in SENDABLE_WHILE_PENDING:
+            return errors.SecurityError(
+                f"{pending.action} cannot be sent before the station is accepted"
+            )
+        return None
+
+    async def _pump(self) -> None:
+        session = self.session
+        while session is not None and self.in_flight is None and self.outbox:
+            pending = self.outbox.popleft()
+            remaining = pending.deadline - time.time()
+            if remaining <= 0:
+                await self._reply(
+                    pending, Outcome(status=TIMEOUT, action=pending.action, request=pending.payload)
+                )
+                continue
+            pending.message_id = str(uuid.uuid4())
+            call = rpc.Call(pending.message_id, pending.action, pending.payload)
+            pending.log_id = await self._send_frame(call, action=pending.action)
+            self.in_flight = pending
+            pending.timer = asyncio.get_running_loop().call_later(
+                remaining, lambda p=pending: asyncio.ensure_future(self._expire(p))
+            )
+
+    async def _expire(self, pending: PendingCall) -> None:
+        if self.in_flight is not pending:
+            return
+        self.in_flight = None
+        logger.warning(
+            "Station %s did not answer %s (%s) in time",
+            self.session.station_id if self.session else "?",
+            pending.action,
+            pending.message_id,
+        )
+        await self._reply(
+            pending,
+            Outcome(
+                status=TIMEOUT,
+                action=pending.action,
+                request=pending.payload,
+                message_id=pending.message_id,
+            ),
+        )
+        await self._pump()
+
+    async def _reply(self, pending: PendingCall, outcome: Outcome) -> None:
+        if pending.reply_to:
+            await self.channel_layer.send(pending.reply_to, outcome.as_message())
+        elif outcome.status != COMPLETED:
+            logger.warning(
+                "%s to station %s ended %s: %s",
+                pending.action,
+                self.session.station_id if self.session else "?",
+                outcome.status,
+                outcome.error_description or outcome.error_code,
+            )
+
+    # --- output and message log ---------------------------------------------------------
+    async def _send_frame(
+        self, frame: rpc.Frame, *, action: str = "", answers: uuid.UUID | None = None
+    ) -> uuid.UUID | None:
+        await self.send(text_data=rpc.dumps(frame))
+        session = self.session
+        if session is None:
+            return None
+        if isinstance(frame, rpc.CallError):
+            return self._log(
+                session,
+                "out",
+                frame.to_frame()[0],
+                frame.message_id,
+                action,
+                frame.details,
+                error_code=frame.code,
+                error_description=frame.description,
+                answers=answers,
+            )
+        return self._log(
+            session,
+            "out",
+            frame.to_frame()[0],
+            frame.message_id,
+            action,
+            frame.payload,
+            answers=answers,
+        )
+
+    def _log(
+        self,
+        session: Session,
+        direction: str,
+        message_type: int,
+        message_id: str,
+        action: str,
+        payload: Any,
+        *,
+        error_code: str = "",
+        error_description: str = "",
+        answers: uuid.UUID | None = None,
+    ) -> uuid.UUID | None:
+        if not HOOKS.sinks:
+            return None
+        entry = LogEntry(
+            id=uuid7(),
+            station_pk=session.station_pk,
+            direction=direction,
+            message_type=int(message_type),
+            message_id=message_id,
+            action=action,
+            payload=payload,
+            timestamp=datetime.now(UTC),
+            error_code=error_code,
+            error_description=error_description,
+            answers=answers,
+        )
+        for sink in HOOKS.sinks:
+            sink.record(entry)
+        return entry.id
+
+    def _log_invalid(self, session: Session, raw: str | bytes, exc: rpc.FrameError) -> None:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        self._log(
+            session,
+            "in",
+            0,
+            exc.message_id,
+            "",
+            {"raw": text[:2000]},
+            error_code=exc.error.code(session.version),
+            error_description=exc.error.description,
+        )
+
+    def _maybe_seen(self, session: Session) -> None:
+        now = time.monotonic()
+        if now - session.last_seen_recorded < settings.CSMS_LAST_SEEN_INTERVAL:
+            return
+        session.last_seen_recorded = now
+        if HOOKS.gate is not None:
+            task = asyncio.ensure_future(dispatch.run_in_worker(HOOKS.gate.seen, session))
+            _background.add(task)
+            task.add_done_callback(_background.discard)

@@ -1,0 +1,132 @@
+"""Station CALL -> validate -> handler -> validate the answer. And result hooks for our calls.
+
+Handlers run in a dedicated thread pool, not in Channels' single thread-sensitive executor,
+so one slow database write never queues every other station behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from ocpp_router import errors, validation
+from ocpp_router.registry import REGISTRIES
+from ocpp_router.rpc import V16, V21, V201, Call, CallError, CallResult, error_frame
+from ocpp_router.session import CallContext, ResultContext, Session
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# OCPP 2.0.1 B02.FR.09 / B03.FR.07 (1.6 section 4.2 likewise): until the station is Accepted
+# it may only boot; while Pending it may also report what the CSMS asked for.
+BEFORE_BOOT = frozenset({"BootNotification"})
+WHILE_PENDING = {
+    V16: frozenset({"BootNotification", "Heartbeat"}),
+    V201: frozenset({"BootNotification", "Heartbeat", "NotifyReport", "SecurityEventNotification"}),
+    V21: frozenset({"BootNotification", "Heartbeat", "NotifyReport", "SecurityEventNotification"}),
+}
+
+
+@cache
+def executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=settings.CSMS_HANDLER_THREADS, thread_name_prefix="ocpp-handler"
+    )
+
+
+def _with_connections(func: Callable[..., T], *args: Any) -> T:
+    close_old_connections()
+    try:
+        return func(*args)
+    finally:
+        close_old_connections()
+
+
+async def run_in_worker(func: Callable[..., T], *args: Any) -> T:
+    """Run blocking (database) work in the handler pool."""
+    return await sync_to_async(_with_connections, thread_sensitive=False, executor=executor())(
+        func, *args
+    )
+
+
+def gate_allows(session: Session, action: str) -> bool:
+    if session.accepted:
+        return True
+    if session.registration == "Pending":
+        return action in WHILE_PENDING[session.version]
+    return action in BEFORE_BOOT
+
+
+async def handle_call(session: Session, call: Call) -> tuple[CallResult | CallError, CallContext]:
+    """Answer one station CALL. Never raises: every failure becomes the CALLERROR it names."""
+    version = session.version
+    ctx = CallContext(session=session, message_id=call.message_id, action=call.action)
+    try:
+        payload = await _answer(ctx, call)
+    except errors.OcppError as exc:
+        ctx.follow_ups.clear()
+        return error_frame(version, call.message_id, exc), ctx
+    return CallResult(call.message_id, payload), ctx
+
+
+async def _answer(ctx: CallContext, call: Call) -> dict[str, Any]:
+    version = ctx.version
+    if call.action not in validation.actions(version):
+        raise errors.ActionNotImplemented(
+            f"Action {call.action[:64]!r} is not known in OCPP {version}"
+        )
+    handler = REGISTRIES[version].handlers.get(call.action)
+    if handler is None:
+        raise errors.NotSupported(f"{call.action} is not supported by this CSMS on OCPP {version}")
+    validation.check(version, call.action, "request", call.payload)
+    if not gate_allows(ctx.session, call.action):
+        raise errors.SecurityError(
+            f"{call.action} refused: the station is not accepted "
+            f"(registration {ctx.session.registration or 'none'}); send BootNotification first"
+        )
+    try:
+        answer = await run_in_worker(handler, ctx, call.payload)
+    except errors.OcppError:
+        raise
+    except Exception:
+        logger.exception(
+            "Handler for %s from station %s failed", call.action, ctx.session.station_id
+        )
+        raise errors.InternalError() from None
+    answer = {} if answer is None else answer
+    try:
+        validation.check(version, call.action, "response", answer)
+    except errors.OcppError as exc:
+        # A bug of ours must not reach a station.
+        logger.error(
+            "Answer to %s for station %s does not fit the OCPP %s schema: %s",
+            call.action,
+            ctx.session.station_id,
+            version,
+            exc.description,
+        )
+        raise errors.InternalError() from None
+    return answer
+
+
+async def run_result_hook(
+    session: Session, message_id: str, action: str, request: dict, response: dict
+) -> None:
+    hook = REGISTRIES[session.version].result_hooks.get(action)
+    if hook is None:
+        return
+    ctx = ResultContext(session=session, message_id=message_id, action=action)
+    try:
+        await run_in_worker(hook, ctx, request, response)
+    except Exception:
+        logger.exception(
+            "Recording the answer to %s from station %s failed", action, session.station_id
+        )

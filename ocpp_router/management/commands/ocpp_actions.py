@@ -1,0 +1,48 @@
+"""Print, per OCPP version, every action of the official schemas and what the CSMS does with it."""
+
+from django.core.management.base import BaseCommand
+
+from ocpp_router import validation
+from ocpp_router.registry import REGISTRIES
+from ocpp_router.rpc import VERSIONS
+
+
+class Command(BaseCommand):
+    help = (
+        "List every OCPP action per version: handled (station -> CSMS) and sendable "
+        "(CSMS -> station)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--ocpp-version", dest="ocpp_version", choices=VERSIONS, help="Only this OCPP version."
+        )
+        parser.add_argument(
+            "--supported", action="store_true", help="Only actions we handle or send."
+        )
+
+    def handle(self, *args, **options):
+        for version in VERSIONS:
+            if options["ocpp_version"] and options["ocpp_version"] != version:
+                continue
+            registry = REGISTRIES[version]
+            actions = sorted(validation.actions(version))
+            handled = sum(1 for a in actions if a in registry.handlers)
+            sendable = sum(1 for a in actions if a in registry.sendable)
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(
+                    f"OCPP {version}: {len(actions)} actions, {handled} handled, "
+                    f"{sendable} sendable"
+                )
+            )
+            self.stdout.write(f"  {'action':<40} {'handled':<9} sendable")
+            for action in actions:
+                is_handled = action in registry.handlers
+                is_sendable = action in registry.sendable
+                if options["supported"] and not (is_handled or is_sendable):
+                    continue
+                self.stdout.write(
+                    f"  {action:<40} {'yes' if is_handled else '-':<9} "
+                    f"{'yes' if is_sendable else '-'}"
+                )
+            self.stdout.write("")

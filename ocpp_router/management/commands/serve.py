@@ -1,0 +1,61 @@
+"""Production server: Daphne with the CSMS's websocket settings, on any Daphne endpoints.
+
+python manage.py serve --bind 0.0.0.0 --port 8000
+python manage.py serve -e "ssl:9443:privateKey=key.pem:certKey=cert.pem"
+"""
+
+import logging
+
+from daphne.endpoints import build_endpoint_description_strings
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from ocpp_router.server import CsmsServer
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Serve HTTP, the API and the OCPP websockets with Daphne."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default="0.0.0.0", help="Address to listen on.")
+        parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+        parser.add_argument(
+            "-e",
+            "--endpoint",
+            action="append",
+            default=[],
+            dest="endpoints",
+            help="A Twisted endpoint string (repeatable), e.g. ssl:9443:privateKey=...",
+        )
+        parser.add_argument(
+            "--no-plain",
+            action="store_true",
+            help="Listen only on the --endpoint strings, not on --bind/--port.",
+        )
+        parser.add_argument(
+            "--proxy-headers",
+            action="store_true",
+            help="Trust X-Forwarded-For/-Port/-Proto (only behind a proxy you run).",
+        )
+
+    def handle(self, *args, **options):
+        from channels.routing import get_default_application
+
+        endpoints = list(options["endpoints"])
+        if not options["no_plain"]:
+            endpoints += build_endpoint_description_strings(
+                host=options["bind"], port=options["port"]
+            )
+        logger.info("CSMS listening on %s", ", ".join(endpoints))
+        proxy = options["proxy_headers"]
+        CsmsServer(
+            application=get_default_application(),
+            endpoints=endpoints,
+            root_path=getattr(settings, "FORCE_SCRIPT_NAME", "") or "",
+            proxy_forwarded_address_header="X-Forwarded-For" if proxy else None,
+            proxy_forwarded_port_header="X-Forwarded-Port" if proxy else None,
+            proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy else None,
+            verbosity=options["verbosity"],
+        ).run()

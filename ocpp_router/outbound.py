@@ -1,0 +1,99 @@
+"""CSMS -> station calls through the channel layer, one in flight per station.
+
+The caller (a REST view, the admin, a management command, on any process) sends an
+`ocpp.call` message to the channel of the consumer holding the station's websocket and waits
+on a reply channel: first for an acknowledgement (no acknowledgement means no live
+connection: `StationOffline`), then for the station's answer or our timeout. The consumer
+queues calls so that at most one CALL is outstanding per station (OCPP-J section 4.1.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+# How long a live consumer takes at most to acknowledge a call: it only queues it.
+ACK_TIMEOUT = 5.0
+
+COMPLETED, ERROR, TIMEOUT = "completed", "error", "timeout"
+
+
+class StationOffline(Exception):
+    """No live connection took the call."""
+
+
+@dataclass
+class Outcome:
+    """What became of a CSMS-initiated call."""
+
+    status: str  # completed | error | timeout
+    action: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    error_code: str = ""
+    error_description: str = ""
+    error_details: dict[str, Any] = field(default_factory=dict)
+    message_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == COMPLETED
+
+    def as_message(self) -> dict[str, Any]:
+        return {"type": "ocpp.call.outcome", **asdict(self)}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Outcome:
+        fields = {k: v for k, v in message.items() if k != "type"}
+        return cls(**fields)
+
+
+async def call(
+    channel_name: str,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float | None = None,
+) -> Outcome:
+    """Send `action` to the station whose consumer listens on `channel_name`; await the answer."""
+    if not channel_name:
+        raise StationOffline("The station is not connected")
+    timeout = settings.CSMS_CALL_TIMEOUT if timeout is None else timeout
+    layer = get_channel_layer()
+    reply_to = await layer.new_channel("ocpp.reply.")
+    deadline = time.time() + timeout
+    await layer.send(
+        channel_name,
+        {
+            "type": "ocpp.call",
+            "action": action,
+            "payload": payload,
+            "reply_to": reply_to,
+            "deadline": deadline,
+        },
+    )
+    try:
+        await asyncio.wait_for(layer.receive(reply_to), min(ACK_TIMEOUT, timeout + 1))
+    except TimeoutError:
+        raise StationOffline("The station's connection did not take the call") from None
+    try:
+        # The consumer enforces the deadline; the margin covers the hop back.
+        message = await asyncio.wait_for(
+            layer.receive(reply_to), max(deadline - time.time(), 0) + 2
+        )
+    except TimeoutError:
+        return Outcome(status=TIMEOUT, action=action, request=payload)
+    return Outcome.from_message(message)
+
+
+def call_sync(
+    channel_name: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+) -> Outcome:
+    """`call` for synchronous code (views, admin, management commands)."""
+    return async_to_sync(call)(channel_name, action, payload, timeout=timeout)

@@ -1,0 +1,125 @@
+"""One registry per OCPP version: what we handle (station -> CSMS) and send (CSMS -> station).
+
+Functional apps fill it from their `ocpp_handlers` modules, which `OcppRouterConfig.ready()`
+imports for every installed app (as the admin discovers `admin.py`):
+
+    @ocpp_handler("2.0.1", "Heartbeat")
+    def heartbeat(ctx: CallContext, payload: dict) -> dict: ...
+
+    ocpp_sendable("2.0.1", "Reset", "GetVariables")
+
+    @ocpp_result("2.0.1", "GetVariables")
+    def get_variables_result(ctx: ResultContext, request: dict, response: dict) -> None: ...
+
+`python manage.py ocpp_actions` prints the registries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ocpp_router.rpc import VERSIONS
+
+if TYPE_CHECKING:
+    from ocpp_router.session import CallContext, Handshake, LogEntry, ResultContext, Session
+
+Payload = dict[str, Any]
+Handler = Callable[["CallContext", Payload], Payload | None]
+ResultHook = Callable[["ResultContext", Payload, Payload], None]
+
+
+@dataclass
+class VersionRegistry:
+    """Actions of one OCPP version that the CSMS handles and sends."""
+
+    version: str
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    sendable: set[str] = field(default_factory=set)
+    result_hooks: dict[str, ResultHook] = field(default_factory=dict)
+
+
+REGISTRIES: dict[str, VersionRegistry] = {version: VersionRegistry(version) for version in VERSIONS}
+
+
+def _registry(version: str) -> VersionRegistry:
+    try:
+        return REGISTRIES[version]
+    except KeyError:
+        raise ValueError(f"Unknown OCPP version {version!r}; expected one of {VERSIONS}") from None
+
+
+def ocpp_handler(version: str, action: str) -> Callable[[Handler], Handler]:
+    """Register the handler of a station-initiated `action` on `version` connections.
+
+    The handler runs in a worker thread, gets the schema-checked payload and returns the
+    answer payload (checked against the response schema before it is sent). Raise an
+    `ocpp_router.errors.OcppError` to answer a CALLERROR.
+    """
+
+    def register(func: Handler) -> Handler:
+        registry = _registry(version)
+        if action in registry.handlers and registry.handlers[action] is not func:
+            raise ValueError(f"{version} {action} already has a handler")
+        registry.handlers[action] = func
+        return func
+
+    return register
+
+
+def ocpp_sendable(version: str, *actions: str) -> None:
+    """Declare CSMS-initiated actions we send on `version` connections."""
+    _registry(version).sendable.update(actions)
+
+
+def ocpp_result(version: str, action: str) -> Callable[[ResultHook], ResultHook]:
+    """Register what to record when a station answers our `action` (implies sendable).
+
+    The hook runs in a worker thread on the process holding the station's connection,
+    whoever sent the call, before the caller gets the answer.
+    """
+
+    def register(func: ResultHook) -> ResultHook:
+        registry = _registry(version)
+        registry.sendable.add(action)
+        registry.result_hooks[action] = func
+        return func
+
+    return register
+
+
+class ConnectionGate(Protocol):
+    """Station lifecycle, provided by the stations app. Every method runs in a worker thread."""
+
+    def admit(self, handshake: Handshake) -> Session | None:
+        """Return the session to open, or None after calling `handshake.refuse(...)`."""
+
+    def connected(self, session: Session) -> None: ...
+
+    def disconnected(self, session: Session) -> None: ...
+
+    def seen(self, session: Session) -> None: ...
+
+
+class MessageSink(Protocol):
+    """Takes every frame in and out; must not block (the message log writes in batches)."""
+
+    def record(self, entry: LogEntry) -> None: ...
+
+
+@dataclass
+class Hooks:
+    gate: ConnectionGate | None = None
+    sinks: list[MessageSink] = field(default_factory=list)
+
+
+HOOKS = Hooks()
+
+
+def set_connection_gate(gate: ConnectionGate) -> None:
+    HOOKS.gate = gate
+
+
+def add_message_sink(sink: MessageSink) -> None:
+    HOOKS.sinks.append(sink)

@@ -1,0 +1,124 @@
+"""What the transport hands to the functional apps: the handshake, the session, call contexts."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 version 7): log rows stay in index order as written."""
+    import os
+    import time
+
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+@dataclass
+class Handshake:
+    """A station's websocket upgrade request, before we answer it."""
+
+    station_id: str
+    version: str
+    account: str
+    remote_address: str
+    headers: dict[str, str]
+    scope: dict[str, Any]
+    refusal_status: int = 0
+    refusal_reason: str = ""
+
+    def refuse(self, status: int, reason: str) -> None:
+        """Refuse the upgrade with HTTP `status`; `reason` goes to the log, never to the station."""
+        self.refusal_status = status
+        self.refusal_reason = reason
+
+
+@dataclass
+class Session:
+    """One open station connection; its registration state is loaded from the database."""
+
+    station_pk: int
+    station_id: str
+    version: str
+    remote_address: str = ""
+    account: str = ""
+    registration: str = ""  # Accepted, Pending, Rejected, or "" before any BootNotification
+    channel_name: str = ""
+    connected_at: datetime | None = None
+    last_seen_recorded: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return self.registration == "Accepted"
+
+
+@dataclass
+class FollowUp:
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class CallContext:
+    """Passed to a handler with the payload of the station's CALL."""
+
+    session: Session
+    message_id: str
+    action: str
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+    @property
+    def station_pk(self) -> int:
+        return self.session.station_pk
+
+    @property
+    def version(self) -> str:
+        return self.session.version
+
+    def send_after_reply(self, action: str, payload: dict[str, Any]) -> None:
+        """Queue a CSMS-initiated call to this station once our answer has been sent."""
+        self.follow_ups.append(FollowUp(action, payload))
+
+
+@dataclass
+class ResultContext:
+    """Passed to a result hook with our request and the station's CALLRESULT."""
+
+    session: Session
+    message_id: str
+    action: str
+
+    @property
+    def station_pk(self) -> int:
+        return self.session.station_pk
+
+    @property
+    def version(self) -> str:
+        return self.session.version
+
+
+@dataclass
+class LogEntry:
+    """One frame for the message log."""
+
+    id: uuid.UUID
+    station_pk: int
+    direction: str  # "in" (station -> CSMS) or "out"
+    message_type: int
+    message_id: str
+    action: str
+    payload: Any
+    timestamp: datetime
+    error_code: str = ""
+    error_description: str = ""
+    answers: uuid.UUID | None = None

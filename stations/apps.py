@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class StationsConfig(AppConfig):
+    name = "stations"
+    verbose_name = "Charging stations"
+
+    def ready(self) -> None:
+        from ocpp_router.registry import add_message_sink, set_connection_gate
+        from stations.connection import StationGate
+        from stations.message_log import message_log
+
+        set_connection_gate(StationGate())
+        add_message_sink(message_log)

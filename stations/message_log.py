@@ -1,0 +1,126 @@
+"""The message log writer: frames are queued by the consumer and written in batches.
+
+Writing one row per frame on the message path would double its database round trips; a
+background thread instead bulk-inserts whatever has queued up every
+CSMS_MESSAGE_LOG_FLUSH_SECONDS (or CSMS_MESSAGE_LOG_BATCH rows). Rows are flushed at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+from ocpp_router.session import LogEntry
+from stations.models import OcppMessage
+
+logger = logging.getLogger(__name__)
+
+# Beyond this many unwritten frames (the database is down or far too slow) new frames are
+# dropped, with an error in the log, rather than exhausting memory.
+MAX_BACKLOG = 200_000
+
+
+class BatchedMessageLog:
+    def __init__(self) -> None:
+        self._queue: queue.Queue[LogEntry | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._dropped = 0
+
+    def record(self, entry: LogEntry) -> None:
+        if not settings.CSMS_MESSAGE_LOG:
+            return
+        if self._queue.qsize() >= MAX_BACKLOG:
+            self._dropped += 1
+            if self._dropped % 1000 == 1:
+                logger.error(
+                    "Message log backlog is full: %d frames not logged so far", self._dropped
+                )
+            return
+        self._idle.clear()
+        self._queue.put(entry)
+        self._ensure_thread()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued frame is written. True if the queue drained in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.empty() and self._idle.is_set():
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="ocpp-message-log", daemon=True
+                )
+                self._thread.start()
+                atexit.register(self.flush)
+
+    def _run(self) -> None:
+        batch_size = settings.CSMS_MESSAGE_LOG_BATCH
+        interval = settings.CSMS_MESSAGE_LOG_FLUSH_SECONDS
+        while True:
+            first = self._queue.get()
+            batch = [first] if first is not None else []
+            deadline = time.monotonic() + interval
+            while len(batch) < batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is not None:
+                    batch.append(item)
+            if batch:
+                self._write(batch)
+            if self._queue.empty():
+                self._idle.set()
+
+    def _write(self, batch: list[LogEntry]) -> None:
+        rows = [
+            OcppMessage(
+                id=entry.id,
+                station_id=entry.station_pk,
+                timestamp=entry.timestamp,
+                direction=entry.direction,
+                message_type=entry.message_type,
+                message_id=entry.message_id[:64],
+                action=entry.action[:64],
+                payload=entry.payload,
+                error_code=entry.error_code[:50],
+                error_description=entry.error_description[:255],
+                answers_id=entry.answers,
+            )
+            for entry in batch
+        ]
+        close_old_connections()
+        try:
+            with transaction.atomic():
+                OcppMessage.objects.bulk_create(rows)
+        except Exception:
+            # One bad row (e.g. its station was deleted meanwhile) must not lose the batch.
+            for row in rows:
+                try:
+                    row.save(force_insert=True)
+                except Exception:
+                    logger.exception("Could not write message log row %s", row.id)
+        finally:
+            close_old_connections()
+
+
+message_log = BatchedMessageLog()

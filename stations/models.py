@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from django.db import models
+
+from stations.choices import (
+    ConnectorStatus,
+    Direction,
+    MessageType,
+    OcppVersion,
+    RegistrationStatus,
+)
+
+
+class ChargingStation(models.Model):
+    """A charging station known to the CSMS, with its registration and connection state."""
+
+    # OCPP's "charging station identity": the last path segment of the websocket URL.
+    # Called identity, not station_id, so it never reads like the `station_id` foreign key
+    # column of related models.
+    identity = models.CharField(
+        max_length=48, unique=True, help_text="Identity the station connects with."
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="A disabled station is refused at the handshake."
+    )
+    security_profile = models.PositiveSmallIntegerField(
+        default=0,
+        choices=[
+            (0, "0: no authentication"),
+            (1, "1: basic auth"),
+            (2, "2: TLS + basic auth"),
+            (3, "3: TLS client certificate"),
+        ],
+    )
+    account = models.CharField(max_length=64, blank=True)
+
+    # From BootNotification.
+    vendor = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    serial_number = models.CharField(max_length=50, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    iccid = models.CharField(max_length=20, blank=True)
+    imsi = models.CharField(max_length=20, blank=True)
+    meter_type = models.CharField(max_length=25, blank=True)
+    meter_serial_number = models.CharField(max_length=25, blank=True)
+    registration_status = models.CharField(
+        max_length=10, choices=RegistrationStatus.choices, blank=True
+    )
+    last_boot_at = models.DateTimeField(null=True, blank=True)
+
+    # Connection state.
+    protocol = models.CharField(max_length=5, choices=OcppVersion.choices, blank=True)
+    is_online = models.BooleanField(default=False)
+    connected_since = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    remote_address = models.CharField(max_length=64, blank=True)
+    channel_name = models.CharField(
+        max_length=200, blank=True, help_text="Channel of the consumer holding the websocket."
+    )
+
+    # Station-wide status (1.6 StatusNotification on connector 0).
+    status = models.CharField(max_length=20, choices=ConnectorStatus.choices, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["identity"]
+        indexes = [models.Index(fields=["is_online"])]
+
+    def __str__(self) -> str:
+        return self.identity
+
+
+class Evse(models.Model):
+    """An EVSE of a station (2.x evseId; for 1.6 each connectorId > 0 is an EVSE of its own)."""
+
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="evses")
+    evse_id = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["station", "evse_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "evse_id"], name="unique_evse_per_station")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} EVSE {self.evse_id}"
+
+
+class Connector(models.Model):
+    """A connector of an EVSE, with its last reported status."""
+
+    evse = models.ForeignKey(Evse, on_delete=models.CASCADE, related_name="connectors")
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=ConnectorStatus.choices, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    status_timestamp = models.DateTimeField(
+        null=True, blank=True, help_text="When the station says the status began."
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["evse", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evse", "connector_id"], name="unique_connector_per_evse"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evse} connector {self.connector_id}"
+
+
+class BootNotification(models.Model):
+    """One BootNotification a station sent, with the answer it got."""
+
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="boots")
+    timestamp = models.DateTimeField()
+    protocol = models.CharField(max_length=5, choices=OcppVersion.choices)
+    reason = models.CharField(max_length=30, blank=True)
+    vendor = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    serial_number = models.CharField(max_length=50, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=10, choices=RegistrationStatus.choices)
+    interval = models.PositiveIntegerField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["station", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.station} boot at {self.timestamp:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class OcppMessage(models.Model):
+    """One OCPP frame as it crossed the wire: the message log."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="messages")
+    timestamp = models.DateTimeField()
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    message_type = models.PositiveSmallIntegerField(choices=MessageType.choices)
+    message_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(null=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_description = models.CharField(max_length=255, blank=True)
+    answers = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="answered_by",
+        help_text="The CALL this frame answers.",
+    )
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["station", "-timestamp"]),
+            models.Index(fields=["action", "-timestamp"]),
+            models.Index(fields=["-timestamp"]),
+        ]
+
+    def __str__(self) -> str:
+        arrow = "→" if self.direction == Direction.IN else "←"
+        return f"{arrow} {self.get_message_type_display()} {self.action} {self.message_id}"

@@ -1,0 +1,106 @@
+"""OCPP handlers of the stations block: BootNotification, Heartbeat, StatusNotification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp_router.datetimes import from_ocpp, ocpp_now, utcnow
+from ocpp_router.registry import ocpp_handler, ocpp_sendable
+from ocpp_router.rpc import V16, V21, V201
+from ocpp_router.session import CallContext
+from stations import services
+
+
+def _boot_answer(ctx: CallContext, decision: services.BootDecision) -> dict[str, Any]:
+    ctx.session.registration = decision.status
+    return {"status": decision.status, "currentTime": ocpp_now(), "interval": decision.interval}
+
+
+@ocpp_handler(V16, "BootNotification")
+def boot_notification_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    decision = services.station_boot(
+        station_pk=ctx.station_pk,
+        protocol=ctx.version,
+        reason="",
+        vendor=payload["chargePointVendor"],
+        model=payload["chargePointModel"],
+        serial_number=payload.get("chargePointSerialNumber")
+        or payload.get("chargeBoxSerialNumber", ""),
+        firmware_version=payload.get("firmwareVersion", ""),
+        iccid=payload.get("iccid", ""),
+        imsi=payload.get("imsi", ""),
+        meter_type=payload.get("meterType", ""),
+        meter_serial_number=payload.get("meterSerialNumber", ""),
+        payload=payload,
+        at=utcnow(),
+    )
+    return _boot_answer(ctx, decision)
+
+
+@ocpp_handler(V201, "BootNotification")
+@ocpp_handler(V21, "BootNotification")
+def boot_notification_2(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    station = payload["chargingStation"]
+    modem = station.get("modem", {})
+    decision = services.station_boot(
+        station_pk=ctx.station_pk,
+        protocol=ctx.version,
+        reason=payload["reason"],
+        vendor=station["vendorName"],
+        model=station["model"],
+        serial_number=station.get("serialNumber", ""),
+        firmware_version=station.get("firmwareVersion", ""),
+        iccid=modem.get("iccid", ""),
+        imsi=modem.get("imsi", ""),
+        payload=payload,
+        at=utcnow(),
+    )
+    return _boot_answer(ctx, decision)
+
+
+@ocpp_handler(V16, "Heartbeat")
+@ocpp_handler(V201, "Heartbeat")
+@ocpp_handler(V21, "Heartbeat")
+def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.station_heartbeat(station_pk=ctx.station_pk, at=utcnow())
+    return {"currentTime": ocpp_now()}
+
+
+@ocpp_handler(V16, "StatusNotification")
+def status_notification_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    # 1.6: connector 0 is the station itself; every other connector is an EVSE of its own
+    # with connector 1.
+    connector_id = payload["connectorId"]
+    services.connector_status_update(
+        station_pk=ctx.station_pk,
+        evse_id=connector_id,
+        connector_id=1 if connector_id else 0,
+        status=payload["status"],
+        error_code=payload["errorCode"],
+        info=payload.get("info", ""),
+        vendor_id=payload.get("vendorId", ""),
+        vendor_error_code=payload.get("vendorErrorCode", ""),
+        timestamp=from_ocpp(payload.get("timestamp")),
+    )
+    return {}
+
+
+@ocpp_handler(V201, "StatusNotification")
+@ocpp_handler(V21, "StatusNotification")
+def status_notification_2(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.connector_status_update(
+        station_pk=ctx.station_pk,
+        evse_id=payload["evseId"],
+        connector_id=payload["connectorId"],
+        status=payload["connectorStatus"],
+        timestamp=from_ocpp(payload["timestamp"]),
+    )
+    return {}
+
+
+# CSMS-initiated actions of the stations block.
+ocpp_sendable(V16, "Reset", "ChangeAvailability", "UnlockConnector", "TriggerMessage")
+ocpp_sendable(V16, "GetConfiguration", "ChangeConfiguration")
+for _version in (V201, V21):
+    ocpp_sendable(_version, "Reset", "ChangeAvailability", "UnlockConnector", "TriggerMessage")
+    ocpp_sendable(_version, "GetVariables", "SetVariables", "GetBaseReport", "GetReport")
