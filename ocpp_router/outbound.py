@@ -66,7 +66,9 @@ async def call(
         raise StationOffline("The station is not connected")
     timeout = settings.CSMS_CALL_TIMEOUT if timeout is None else timeout
     layer = get_channel_layer()
-    reply_to = await layer.new_channel("ocpp.reply.")
+    # The default "specific." prefix: channels_redis serves every process-local channel of
+    # one prefix with a single reader; another prefix would stall behind it.
+    reply_to = await layer.new_channel()
     deadline = time.time() + timeout
     await layer.send(
         channel_name,

@@ -40,3 +40,8 @@ class MessageType(models.IntegerChoices):
     CALLERROR = 4, "CALLERROR"
     CALLRESULTERROR = 5, "CALLRESULTERROR"
     SEND = 6, "SEND"
+
+
+class EventSource(models.TextChoices):
+    STATION = "station", "reported by the station"
+    CSMS = "csms", "detected by the CSMS"

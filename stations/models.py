@@ -5,6 +5,7 @@ from django.db import models
 from stations.choices import (
     ConnectorStatus,
     Direction,
+    EventSource,
     MessageType,
     OcppVersion,
     RegistrationStatus,
@@ -174,3 +175,34 @@ class OcppMessage(models.Model):
     def __str__(self) -> str:
         arrow = "→" if self.direction == Direction.IN else "←"
         return f"{arrow} {self.get_message_type_display()} {self.action} {self.message_id}"
+
+
+class SecurityEvent(models.Model):
+    """A security event: reported by a station (SecurityEventNotification) or seen by the CSMS
+    (refused handshakes, bad credentials, duplicate connections, ...)."""
+
+    station = models.ForeignKey(
+        ChargingStation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="security_events",
+    )
+    identity = models.CharField(
+        max_length=255, blank=True, help_text="The id the peer claimed, known station or not."
+    )
+    source = models.CharField(max_length=10, choices=EventSource.choices)
+    type = models.CharField(max_length=50)
+    timestamp = models.DateTimeField()
+    tech_info = models.CharField(max_length=255, blank=True)
+    severity = models.PositiveSmallIntegerField(null=True, blank=True)
+    remote_address = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["station", "-timestamp"]), models.Index(fields=["type"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.identity or self.station_id}: {self.type} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+        )

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from csms import events
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations.choices import RegistrationStatus
@@ -62,15 +63,21 @@ def station_connect(
     if account:
         fields["account"] = account[:64]
     ChargingStation.objects.filter(pk=station_pk).update(**fields)
+    identity = ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
+    events.publish("station.connected", identity, protocol=protocol, remote_address=remote_address)
 
 
 def station_disconnect(*, station_pk: int, channel_name: str, at: datetime) -> bool:
     """Mark the station offline unless a newer connection has taken over. True if marked."""
-    return bool(
+    marked = bool(
         ChargingStation.objects.filter(pk=station_pk, channel_name=channel_name).update(
             is_online=False, channel_name="", last_seen=at, updated=at
         )
     )
+    if marked:
+        identity = ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
+        events.publish("station.disconnected", identity)
+    return marked
 
 
 def station_seen(*, station_pk: int, at: datetime) -> None:
@@ -149,6 +156,14 @@ def station_boot(
             interval=decision.interval,
             payload=payload,
         )
+        events.publish(
+            "station.booted",
+            station.identity,
+            status=decision.status,
+            vendor=vendor,
+            model=model,
+            firmware_version=firmware_version,
+        )
     return decision
 
 
@@ -163,59 +178,80 @@ def connector_status_update(
     info: str = "",
     vendor_id: str = "",
     vendor_error_code: str = "",
-) -> None:
-    """Record a connector's status. evse_id 0 is the station as a whole (1.6 connector 0).
+) -> bool:
+    """Record a connector's status; evse_id 0 is the station as a whole (1.6 connector 0).
 
     A status older than the one stored (stations replay queued notifications after an
-    outage) is not allowed to overwrite the newer one.
+    outage) does not overwrite the newer one. True if the stored status changed.
     """
     with transaction.atomic():
+        station = ChargingStation.objects.only("identity").get(pk=station_pk)
         if evse_id == 0:
             ChargingStation.objects.filter(pk=station_pk).update(
                 status=status, error_code=error_code
             )
-            return
-        evse, _ = Evse.objects.get_or_create(station_id=station_pk, evse_id=evse_id)
-        connector, created = Connector.objects.select_for_update().get_or_create(
-            evse=evse,
+        elif not _connector_status_store(
+            station=station,
+            evse_id=evse_id,
             connector_id=connector_id,
-            defaults={
-                "status": status,
-                "error_code": error_code,
-                "info": info,
-                "vendor_id": vendor_id,
-                "vendor_error_code": vendor_error_code,
-                "status_timestamp": timestamp,
-            },
+            status=status,
+            timestamp=timestamp,
+            error_code=error_code,
+            info=info,
+            vendor_id=vendor_id,
+            vendor_error_code=vendor_error_code,
+        ):
+            return False
+        events.publish(
+            "station.status_changed",
+            station.identity,
+            evse_id=evse_id,
+            connector_id=connector_id,
+            status=status,
+            error_code=error_code,
         )
-        if created:
-            return
-        if timestamp and connector.status_timestamp and timestamp < connector.status_timestamp:
-            logger.info(
-                "Ignored stale status %s of %s (%s is older than %s)",
-                status,
-                connector,
-                timestamp,
-                connector.status_timestamp,
-            )
-            return
-        connector.status = status
-        connector.error_code = error_code
-        connector.info = info
-        connector.vendor_id = vendor_id
-        connector.vendor_error_code = vendor_error_code
-        connector.status_timestamp = timestamp or utcnow()
-        connector.save(
-            update_fields=[
-                "status",
-                "error_code",
-                "info",
-                "vendor_id",
-                "vendor_error_code",
-                "status_timestamp",
-                "updated",
-            ]
+    return True
+
+
+def _connector_status_store(
+    *,
+    station: ChargingStation,
+    evse_id: int,
+    connector_id: int,
+    status: str,
+    timestamp: datetime | None,
+    error_code: str,
+    info: str,
+    vendor_id: str,
+    vendor_error_code: str,
+) -> bool:
+    evse, _ = Evse.objects.get_or_create(station=station, evse_id=evse_id)
+    values = {
+        "status": status,
+        "error_code": error_code,
+        "info": info,
+        "vendor_id": vendor_id,
+        "vendor_error_code": vendor_error_code,
+        "status_timestamp": timestamp or utcnow(),
+    }
+    connector, created = Connector.objects.select_for_update().get_or_create(
+        evse=evse, connector_id=connector_id, defaults=values
+    )
+    if created:
+        return True
+    if timestamp and connector.status_timestamp and timestamp < connector.status_timestamp:
+        logger.info(
+            "Ignored stale status %s of %s (%s is older than %s)",
+            status,
+            connector,
+            timestamp,
+            connector.status_timestamp,
         )
+        return False
+    for name, value in values.items():
+        setattr(connector, name, value)
+    connector.save(update_fields=[*values, "updated"])
+    return True
 
 
 class StationNotConnected(Exception):

@@ -1,0 +1,58 @@
+"""Domain events: what happened in the network, for whoever listens (live dashboard, webhooks).
+
+Services publish after their database transaction commits; subscribers must return quickly
+and never raise into the publisher (queue slow work). Kinds in use:
+
+    station.connected  station.disconnected  station.booted  station.status_changed
+    transaction.started  transaction.updated  transaction.ended
+    security.event  ocpp.message
+
+Each event carries the station identity and a JSON-serialisable `data` dict.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from ocpp_router.datetimes import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    station: str
+    data: dict[str, Any]
+    timestamp: datetime = field(default_factory=utcnow)
+
+
+Subscriber = Callable[[Event], None]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> Subscriber:
+    """Register `subscriber` for every event (usable as a decorator; call from AppConfig.ready)."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
+    return subscriber
+
+
+def publish(kind: str, station: str, **data: Any) -> None:
+    """Publish once the current database transaction commits (at once outside one)."""
+    event = Event(kind=kind, station=station, data=data)
+    transaction.on_commit(lambda: _deliver(event))
+
+
+def _deliver(event: Event) -> None:
+    for subscriber in list(_subscribers):
+        try:
+            subscriber(event)
+        except Exception:
+            logger.exception("Event subscriber %r failed on %s", subscriber, event.kind)
