@@ -14,7 +14,7 @@ from csms import events
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations.choices import RegistrationStatus
-from stations.models import BootNotification, ChargingStation, Connector, Evse
+from stations.models import BootNotification, ChargingStation, Connector, Evse, SecurityEvent
 
 logger = logging.getLogger(__name__)
 
@@ -294,3 +294,39 @@ async def station_call_async(
         return await outbound.call(channel_name, action, payload, timeout=timeout)
     except outbound.StationOffline as exc:
         raise StationNotConnected(f"Station {identity!r} is not connected: {exc}") from None
+
+
+def security_event_record(
+    *,
+    type: str,
+    source: str,
+    station_pk: int | None = None,
+    identity: str = "",
+    timestamp: datetime | None = None,
+    tech_info: str = "",
+    severity: int | None = None,
+    remote_address: str = "",
+) -> SecurityEvent:
+    """Store a security event (station-reported or CSMS-detected) and publish it."""
+    with transaction.atomic():
+        if station_pk is not None and not identity:
+            identity = ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
+        event = SecurityEvent.objects.create(
+            station_id=station_pk,
+            identity=identity[:255],
+            source=source,
+            type=type[:50],
+            timestamp=timestamp or utcnow(),
+            tech_info=tech_info[:255],
+            severity=severity,
+            remote_address=remote_address[:64],
+        )
+        events.publish(
+            "security.event",
+            identity,
+            type=event.type,
+            source=source,
+            tech_info=event.tech_info,
+            severity=severity,
+        )
+    return event
