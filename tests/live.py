@@ -69,8 +69,9 @@ def start_server() -> tuple[LiveServer, Any]:
         application=get_default_application(),
         endpoints=["tcp:port=0:interface=127.0.0.1"],
         signal_handlers=False,
-        ping_interval=5,
-        ping_timeout=10,
+        # Short, so that the test of a station that stops answering pings stays short.
+        ping_interval=1,
+        ping_timeout=2,
     )
     thread = threading.Thread(target=server.run, name="daphne", daemon=True)
     thread.start()
