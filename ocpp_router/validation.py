@@ -46,7 +46,11 @@ def _schema_path(version: str, action: str, direction: Direction) -> Path:
         name = f"{action}Response.json" if direction == "response" else f"{action}.json"
     else:
         name = f"{action}Response.json" if direction == "response" else f"{action}Request.json"
-    return SCHEMA_DIRS[version] / name
+    path = SCHEMA_DIRS[version] / name
+    if direction == "request" and not path.exists():
+        # OCPP 2.1 SEND messages (NotifyPeriodicEventStream) have one schema, no suffix.
+        path = SCHEMA_DIRS[version] / f"{action}.json"
+    return path
 
 
 @cache
@@ -60,6 +64,8 @@ def actions(version: str) -> frozenset[str]:
                 names.add(stem)
         elif stem.endswith("Request"):
             names.add(stem.removesuffix("Request"))
+        elif not stem.endswith("Response"):
+            names.add(stem)  # a 2.1 SEND message
     return frozenset(names)
 
 
