@@ -1,0 +1,29 @@
+from django.db import models
+
+
+class ProfileStatus(models.TextChoices):
+    PENDING = "Pending", "sent, no answer yet"
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    NOT_SUPPORTED = "NotSupported"
+    CLEARED = "Cleared"
+    REPORTED = "Reported", "reported by the station"
+
+
+class ProfilePurpose(models.TextChoices):
+    """1.6 ChargePointMaxProfile and 2.x ChargingStationMaxProfile are the same thing."""
+
+    CHARGE_POINT_MAX = "ChargePointMaxProfile"
+    CHARGING_STATION_MAX = "ChargingStationMaxProfile"
+    EXTERNAL_CONSTRAINTS = "ChargingStationExternalConstraints"
+    TX_DEFAULT = "TxDefaultProfile"
+    TX = "TxProfile"
+    PRIORITY_CHARGING = "PriorityCharging"
+    LOCAL_GENERATION = "LocalGeneration"
+
+
+class ProfileKind(models.TextChoices):
+    ABSOLUTE = "Absolute"
+    RECURRING = "Recurring"
+    RELATIVE = "Relative"
+    DYNAMIC = "Dynamic"

@@ -1,0 +1,216 @@
+"""Smart charging state: profiles the CSMS set or the station reported, limits, schedules."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+
+from ocpp_router.datetimes import from_ocpp
+from ocpp_router.rpc import V16
+from smartcharging.choices import ProfileStatus
+from smartcharging.models import (
+    ChargingLimit,
+    ChargingProfile,
+    CompositeSchedule,
+    EvChargingNeeds,
+    EvChargingSchedule,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _profile_fields(profile: dict[str, Any], version: str) -> dict[str, Any]:
+    """Model fields of a wire-format profile (1.6 csChargingProfiles or 2.x chargingProfile)."""
+    return {
+        "profile_id": profile["chargingProfileId"] if version == V16 else profile["id"],
+        "stack_level": profile["stackLevel"],
+        "purpose": profile["chargingProfilePurpose"],
+        "kind": profile["chargingProfileKind"],
+        "recurrency_kind": profile.get("recurrencyKind", ""),
+        "valid_from": from_ocpp(profile.get("validFrom")),
+        "valid_to": from_ocpp(profile.get("validTo")),
+        "transaction_id": str(profile.get("transactionId", "")),
+        "schedules": profile["chargingSchedule"],
+    }
+
+
+def charging_profile_set_result(
+    *, station_pk: int, version: str, request: dict[str, Any], response: dict[str, Any]
+) -> ChargingProfile:
+    """Record a SetChargingProfile the station answered.
+
+    An accepted profile replaces the one with the same id (OCPP 2.0.1 K01.FR.05), and in
+    1.6 the one with the same purpose and stack level on the same connector (1.6 section 3.13.2).
+    """
+    if version == V16:
+        evse_id, profile = request["connectorId"], request["csChargingProfiles"]
+    else:
+        evse_id, profile = request["evseId"], request["chargingProfile"]
+    fields = _profile_fields(profile, version)
+    status = response["status"]
+    with transaction.atomic():
+        if status == ProfileStatus.ACCEPTED:
+            replaced = Q(profile_id=fields["profile_id"])
+            if version == V16:
+                replaced |= Q(
+                    evse_id=evse_id, purpose=fields["purpose"], stack_level=fields["stack_level"]
+                )
+            ChargingProfile.objects.select_for_update().filter(
+                replaced, station_id=station_pk, status=ProfileStatus.ACCEPTED
+            ).update(status=ProfileStatus.CLEARED)
+        return ChargingProfile.objects.create(
+            station_id=station_pk,
+            evse_id=evse_id,
+            status=status,
+            status_info=response.get("statusInfo"),
+            protocol=version,
+            **fields,
+        )
+
+
+def charging_profile_clear_result(
+    *, station_pk: int, version: str, request: dict[str, Any], response: dict[str, Any]
+) -> int:
+    """Mark the profiles a ClearChargingProfile removed; returns how many."""
+    if response["status"] != "Accepted":
+        return 0
+    if version == V16:
+        profile_id = request.get("id")
+        criteria = {
+            "evse_id": request.get("connectorId"),
+            "purpose": request.get("chargingProfilePurpose"),
+            "stack_level": request.get("stackLevel"),
+        }
+    else:
+        profile_id = request.get("chargingProfileId")
+        given = request.get("chargingProfileCriteria", {})
+        criteria = {
+            "evse_id": given.get("evseId"),
+            "purpose": given.get("chargingProfilePurpose"),
+            "stack_level": given.get("stackLevel"),
+        }
+    matching = ChargingProfile.objects.filter(station_id=station_pk, status=ProfileStatus.ACCEPTED)
+    if profile_id is not None:
+        matching = matching.filter(profile_id=profile_id)
+    else:
+        matching = matching.filter(**{k: v for k, v in criteria.items() if v is not None})
+    with transaction.atomic():
+        return matching.select_for_update().update(status=ProfileStatus.CLEARED)
+
+
+def composite_schedule_result(
+    *, station_pk: int, version: str, request: dict[str, Any], response: dict[str, Any]
+) -> CompositeSchedule:
+    if version == V16:
+        evse_id = response.get("connectorId", request["connectorId"])
+        schedule = response.get("chargingSchedule")
+        start = from_ocpp(response.get("scheduleStart"))
+    else:
+        evse_id = request["evseId"]
+        schedule = response.get("schedule")
+        start = from_ocpp(schedule.get("scheduleStart")) if schedule else None
+    return CompositeSchedule.objects.create(
+        station_id=station_pk,
+        evse_id=evse_id,
+        requested_duration=request["duration"],
+        status=response["status"],
+        schedule_start=start,
+        schedule=schedule,
+    )
+
+
+def charging_profiles_reported(
+    *,
+    station_pk: int,
+    version: str,
+    evse_id: int,
+    limit_source: str,
+    profiles: list[dict[str, Any]],
+) -> list[ChargingProfile]:
+    """Store the profiles a station reported (ReportChargingProfiles), replacing its last report
+    of the same profile ids."""
+    rows = [
+        ChargingProfile(
+            station_id=station_pk,
+            evse_id=evse_id,
+            status=ProfileStatus.REPORTED,
+            limit_source=limit_source,
+            protocol=version,
+            **_profile_fields(profile, version),
+        )
+        for profile in profiles
+    ]
+    with transaction.atomic():
+        ChargingProfile.objects.filter(
+            station_id=station_pk,
+            status=ProfileStatus.REPORTED,
+            evse_id=evse_id,
+            profile_id__in=[row.profile_id for row in rows],
+        ).delete()
+        return ChargingProfile.objects.bulk_create(rows)
+
+
+def charging_limit_notified(
+    *,
+    station_pk: int,
+    evse_id: int | None,
+    source: str,
+    is_grid_critical: bool | None,
+    schedules: list[dict[str, Any]] | None,
+    at: datetime,
+) -> ChargingLimit:
+    return ChargingLimit.objects.create(
+        station_id=station_pk,
+        evse_id=evse_id,
+        source=source,
+        is_grid_critical=is_grid_critical,
+        schedules=schedules,
+        reported=at,
+    )
+
+
+def charging_limit_cleared(
+    *, station_pk: int, evse_id: int | None, source: str, at: datetime
+) -> int:
+    """Close the open limits of `source` (on `evse_id`, or everywhere when it is None)."""
+    open_limits = ChargingLimit.objects.filter(
+        station_id=station_pk, source=source, cleared__isnull=True
+    )
+    if evse_id is not None:
+        open_limits = open_limits.filter(evse_id=evse_id)
+    with transaction.atomic():
+        return open_limits.select_for_update().update(cleared=at)
+
+
+def ev_charging_needs_record(
+    *,
+    station_pk: int,
+    evse_id: int,
+    needs: dict[str, Any],
+    max_schedule_tuples: int | None,
+    at: datetime,
+) -> EvChargingNeeds:
+    return EvChargingNeeds.objects.create(
+        station_id=station_pk,
+        evse_id=evse_id,
+        needs=needs,
+        max_schedule_tuples=max_schedule_tuples,
+        received=at,
+    )
+
+
+def ev_charging_schedule_record(
+    *,
+    station_pk: int,
+    evse_id: int,
+    time_base: datetime | None,
+    schedule: dict[str, Any],
+    at: datetime,
+) -> EvChargingSchedule:
+    return EvChargingSchedule.objects.create(
+        station_id=station_pk, evse_id=evse_id, time_base=time_base, schedule=schedule, received=at
+    )
