@@ -246,3 +246,12 @@ CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
+
+# --- Certificates ------------------------------------------------------------------
+# CA that signs station certificates (SignCertificate); PEM files. Unset: CSRs are refused.
+CSMS_CA_CERT_FILE = env_str("CSMS_CA_CERT_FILE")
+CSMS_CA_KEY_FILE = env_str("CSMS_CA_KEY_FILE")
+CSMS_CA_KEY_PASSWORD = env_str("CSMS_CA_KEY_PASSWORD")
+# Days a signed station certificate is valid; the organization its CSR must name (if set).
+CSMS_CERT_VALIDITY_DAYS = env_int("CSMS_CERT_VALIDITY_DAYS", 365)
+CSMS_CERT_ORGANIZATION = env_str("CSMS_CERT_ORGANIZATION")
