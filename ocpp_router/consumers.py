@@ -430,8 +430,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
             pending.log_id = await self._send_frame(call, action=pending.action)
             self.in_flight = pending
             pending.timer = asyncio.get_running_loop().call_later(
-                remaining, lambda p=pending: asyncio.ensure_future(self._expire(p))
+                remaining, self._schedule_expiry, pending
             )
+
+    def _schedule_expiry(self, pending: PendingCall) -> None:
+        task = asyncio.ensure_future(self._expire(pending))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
     async def _expire(self, pending: PendingCall) -> None:
         if self.in_flight is not pending:

@@ -120,7 +120,11 @@ async def _answer(ctx: CallContext, call: Call) -> dict[str, Any]:
 
 
 async def run_result_hook(
-    session: Session, message_id: str, action: str, request: dict, response: dict
+    session: Session,
+    message_id: str,
+    action: str,
+    request: dict[str, Any],
+    response: dict[str, Any],
 ) -> None:
     hook = REGISTRIES[session.version].result_hooks.get(action)
     if hook is None:

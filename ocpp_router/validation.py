@@ -8,6 +8,7 @@ named `X.json` / `XResponse.json` (draft-04); 2.0.1 and 2.1 `XRequest.json` /
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -29,7 +30,9 @@ SCHEMA_DIRS = {
 }
 
 
-def _multiple_of(validator, multiple, instance, schema):
+def _multiple_of(
+    validator: Any, multiple: float, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
     """`multipleOf` in decimal arithmetic: 0.1 * 3 is a multiple of 0.1 (1.6 charging rates)."""
     if not validator.is_type(instance, "number"):
         return
@@ -72,7 +75,8 @@ def actions(version: str) -> frozenset[str]:
 @cache
 def schema(version: str, action: str, direction: Direction) -> dict[str, Any]:
     with _schema_path(version, action, direction).open(encoding="utf-8-sig") as fh:
-        return json.load(fh)
+        document: dict[str, Any] = json.load(fh)
+    return document
 
 
 @cache
@@ -114,9 +118,9 @@ def to_ocpp_error(error: jsonschema.ValidationError) -> errors.OcppError:
 def _describe(error: jsonschema.ValidationError) -> str:
     """A description that never echoes long raw input back (descriptions are capped at 255)."""
     if error.validator == "required":
-        return error.message
+        return str(error.message)
     if error.validator == "additionalProperties":
-        return "unexpected property " + error.message.split("(")[-1].rstrip(")")[:100]
+        return "unexpected property " + str(error.message).split("(")[-1].rstrip(")")[:100]
     if error.validator == "enum":
         return f"value is not one of {error.validator_value}"
     if error.validator in ("maxLength", "minLength"):

@@ -1,6 +1,8 @@
 """Print, per OCPP version, every action of the official schemas and what the CSMS does with it."""
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from ocpp_router import validation
 from ocpp_router.registry import REGISTRIES
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         "(CSMS -> station)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--ocpp-version", dest="ocpp_version", choices=VERSIONS, help="Only this OCPP version."
         )
@@ -21,7 +23,7 @@ class Command(BaseCommand):
             "--supported", action="store_true", help="Only actions we handle or send."
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         for version in VERSIONS:
             if options["ocpp_version"] and options["ocpp_version"] != version:
                 continue

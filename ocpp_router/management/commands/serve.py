@@ -5,10 +5,11 @@ python manage.py serve -e "ssl:9443:privateKey=key.pem:certKey=cert.pem"
 """
 
 import logging
+from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from ocpp_router.server import CsmsServer
 
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = "Serve HTTP, the API and the OCPP websockets with Daphne."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default="0.0.0.0", help="Address to listen on.")
         parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
         parser.add_argument(
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             help="Trust X-Forwarded-For/-Port/-Proto (only behind a proxy you run).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         from channels.routing import get_default_application
 
         endpoints = list(options["endpoints"])
