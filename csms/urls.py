@@ -1,6 +1,9 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("files/", include("firmware.urls")),
+    path("api/", include("devicemodel.api.urls")),
+    path("api/", include("firmware.api.urls")),
 ]

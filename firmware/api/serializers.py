@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from firmware.models import FirmwareFile, FirmwarePublication, FirmwareUpdate, LogRequest
+
+
+class FirmwareFileSerializer(serializers.ModelSerializer):
+    file = serializers.FileField(write_only=True)
+    filename = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = FirmwareFile
+        fields = [
+            "id",
+            "name",
+            "version",
+            "file",
+            "filename",
+            "size",
+            "sha256",
+            "md5",
+            "signing_certificate",
+            "signature",
+            "uploaded_at",
+        ]
+        read_only_fields = ["size", "sha256", "md5", "uploaded_at"]
+
+
+class FirmwareLinkSerializer(serializers.Serializer):
+    valid_until = serializers.DateTimeField(required=False)
+
+
+class FirmwareUpdateSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+
+    class Meta:
+        model = FirmwareUpdate
+        fields = "__all__"
+
+
+class FirmwarePublicationSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+
+    class Meta:
+        model = FirmwarePublication
+        fields = "__all__"
+
+
+class LogRequestSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    file = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LogRequest
+        exclude = ["location"]
+
+    def get_file(self, obj: LogRequest) -> str | None:
+        """Staff download link of the uploaded file."""
+        if not obj.file:
+            return None
+        path = reverse("firmware:admin-log", kwargs={"pk": obj.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
