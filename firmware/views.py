@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -18,13 +21,24 @@ from firmware.models import FirmwareFile, LogRequest
 logger = logging.getLogger(__name__)
 
 
-def _file_response(field, filename: str) -> FileResponse:
+CHUNK_SIZE = 256 * 1024
+
+
+async def _chunks(field) -> AsyncIterator[bytes]:
+    # An async iterator: under ASGI Django would read a sync one whole into memory first.
+    handle = await sync_to_async(field.open, thread_sensitive=False)("rb")
+    try:
+        while chunk := await sync_to_async(handle.read, thread_sensitive=False)(CHUNK_SIZE):
+            yield chunk
+    finally:
+        await sync_to_async(handle.close, thread_sensitive=False)()
+
+
+def _file_response(field, filename: str) -> StreamingHttpResponse:
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    response = FileResponse(
-        field.open("rb"), as_attachment=True, filename=filename, content_type=content_type
-    )
-    if field.size is not None:
-        response["Content-Length"] = str(field.size)
+    response = StreamingHttpResponse(_chunks(field), content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Length"] = str(field.size)
     return response
 
 
