@@ -21,7 +21,7 @@ from ocpp_router.datetimes import from_ocpp, to_ocpp, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from stations.services import station_call
+from stations.services import StationNotConnected, station_call
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,23 @@ def _station(station_pk: int) -> ChargingStation:
     return ChargingStation.objects.only("identity", "protocol").get(pk=station_pk)
 
 
+def _connected_station(identity: str) -> ChargingStation:
+    station = ChargingStation.objects.filter(identity=identity).first()
+    if station is None or not station.is_online:
+        raise StationNotConnected(f"Station {identity!r} is not connected")
+    return station
+
+
 def _send(identity: str, prepared: Prepared, timeout: float | None) -> Outcome:
-    outcome = station_call(
-        identity=identity, action=prepared.action, payload=prepared.payload, timeout=timeout
-    )
+    try:
+        outcome = station_call(
+            identity=identity, action=prepared.action, payload=prepared.payload, timeout=timeout
+        )
+    except StationNotConnected:
+        type(prepared.record).objects.filter(pk=prepared.record.pk).update(
+            response_status="NotConnected", updated=utcnow()
+        )
+        raise
     if not outcome.ok:
         record = type(prepared.record).objects.get(pk=prepared.record.pk)
         record.response_status = (outcome.error_code if outcome.status == "error" else "Timeout")[
@@ -184,8 +197,9 @@ def firmware_update_prepare(
 def firmware_update_send(
     *, identity: str, firmware_pk: int, timeout: float | None = None, **options: Any
 ) -> tuple[FirmwareUpdate, Outcome]:
-    """Prepare and send a firmware update to a connected station (see the prepare step)."""
-    station = ChargingStation.objects.get(identity=identity)
+    """Prepare and send a firmware update to a connected station (see the prepare step).
+    Raises StationNotConnected."""
+    station = _connected_station(identity)
     prepared = firmware_update_prepare(
         station_pk=station.pk, version=station.protocol, firmware_pk=firmware_pk, **options
     )
@@ -408,7 +422,9 @@ def log_request_prepare(
 def log_request_send(
     *, identity: str, timeout: float | None = None, **options: Any
 ) -> tuple[LogRequest, Outcome]:
-    station = ChargingStation.objects.get(identity=identity)
+    """Prepare and send a GetDiagnostics / GetLog to a connected station.
+    Raises StationNotConnected."""
+    station = _connected_station(identity)
     prepared = log_request_prepare(station_pk=station.pk, version=station.protocol, **options)
     outcome = _send(identity, prepared, timeout)
     return LogRequest.objects.get(pk=prepared.record.pk), outcome

@@ -458,7 +458,7 @@ async def test_n04_monitors_stored_and_n07_events_queryable(csms):
 
     @sync_to_async
     def api_events(**params):
-        user = User.objects.create_user("ops", password="x")
+        user = User.objects.create_user("ops")
         user.user_permissions.add(Permission.objects.get(codename="view_deviceevent"))
         client = APIClient()
         client.force_authenticate(user)

@@ -389,3 +389,61 @@ async def test_s3_storage_serves_firmware_and_keeps_uploaded_logs(csms, s3_stora
     assert body == LOG
     firmware_name = await db(lambda: update.firmware.file.name)
     assert f"csms/{firmware_name}" in keys
+
+
+@sync_to_async
+def api_token(*codenames: str) -> str:
+    from django.contrib.auth.models import Permission, User
+    from rest_framework.authtoken.models import Token
+
+    user = User.objects.create_user(f"ops-{len(codenames)}-{codenames[0]}")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return Token.objects.create(user=user).key
+
+
+async def test_data_api_uploads_firmware_and_sends_update_and_log_request(
+    csms, local_storage, settings
+):
+    settings.CSMS_PUBLIC_URL = csms.http_url
+    token = await api_token("add_firmwarefile", "add_firmwareupdate", "add_logrequest")
+    headers = {"Authorization": f"Token {token}"}
+    async with (
+        connect(csms, "API-FW", "2.0.1", charge_point_class=FirmwareStation) as cp,
+        httpx.AsyncClient(base_url=csms.http_url, headers=headers, timeout=20) as http,
+    ):
+        await cp.call(
+            call201.BootNotification(
+                charging_station={"vendor_name": "Acme", "model": "AC-22"}, reason="PowerUp"
+            )
+        )
+        uploaded = await http.post(
+            "/api/firmware/files/",
+            data={"name": "AC-22", "version": "3.0"},
+            files={"file": ("ac22.bin", IMAGE, "application/octet-stream")},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        assert uploaded.json()["sha256"] == hashlib.sha256(IMAGE).hexdigest()
+
+        sent = await http.post(
+            "/api/firmware/updates/",
+            json={"station": "API-FW", "firmware": uploaded.json()["id"], "retries": 2},
+        )
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["outcome"]["response"] == {"status": "Accepted"}
+        assert sent.json()["response_status"] == "Accepted"
+        assert (await http.get(cp.location)).content == IMAGE
+
+        asked = await http.post(
+            "/api/log-requests/", json={"station": "API-FW", "log_type": "DiagnosticsLog"}
+        )
+        assert asked.status_code == 201, asked.text
+        assert cp.location.startswith(csms.http_url + "/files/logs/")
+
+        offline = await http.post(
+            "/api/log-requests/", json={"station": "NOT-THERE", "log_type": "DiagnosticsLog"}
+        )
+        assert offline.status_code == 409
+        listed = await http.get("/api/log-requests/", params={"station": "API-FW"})
+        assert [row["request_id"] for row in listed.json()["results"]] == [
+            asked.json()["request_id"]
+        ]

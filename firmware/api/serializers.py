@@ -63,3 +63,38 @@ class LogRequestSerializer(serializers.ModelSerializer):
         path = reverse("firmware:admin-log", kwargs={"pk": obj.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+
+class FirmwareUpdateCreateSerializer(serializers.Serializer):
+    """Send UpdateFirmware (or, with `signed` on 1.6, SignedUpdateFirmware) to a station."""
+
+    station = serializers.CharField(help_text="Identity of a connected station.")
+    firmware = serializers.PrimaryKeyRelatedField(queryset=FirmwareFile.objects.all())
+    retrieve_at = serializers.DateTimeField(required=False)
+    install_at = serializers.DateTimeField(required=False)
+    retries = serializers.IntegerField(required=False, min_value=0)
+    retry_interval = serializers.IntegerField(required=False, min_value=0)
+    signed = serializers.BooleanField(default=False)
+
+
+class LogRequestCreateSerializer(serializers.Serializer):
+    """Ask a station for diagnostics (1.6 GetDiagnostics) or a log (GetLog)."""
+
+    station = serializers.CharField(help_text="Identity of a connected station.")
+    kind = serializers.ChoiceField(
+        choices=["GetDiagnostics", "GetLog"], required=False, help_text="Default: GetLog."
+    )
+    log_type = serializers.ChoiceField(
+        choices=["DiagnosticsLog", "SecurityLog", "DataCollectorLog"], default="DiagnosticsLog"
+    )
+    oldest_at = serializers.DateTimeField(required=False)
+    latest_at = serializers.DateTimeField(required=False)
+    retries = serializers.IntegerField(required=False, min_value=0)
+    retry_interval = serializers.IntegerField(required=False, min_value=0)
+
+
+class OutcomeSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    response = serializers.JSONField(allow_null=True)
+    error_code = serializers.CharField()
+    error_description = serializers.CharField()
