@@ -65,7 +65,7 @@ class FirmwareFileViewSet(
 
     @extend_schema(
         request=FirmwareLinkSerializer,
-        responses=inline_serializer("FirmwareLink", {"url": serializers.URLField()}),
+        responses=inline_serializer("FirmwareDownloadLink", {"url": serializers.URLField()}),
     )
     @action(detail=True, methods=["post"])
     def link(self, request: Request, pk: str | None = None) -> Response:
