@@ -306,29 +306,7 @@ def configuration_change_result(
 
 # --- multi-part reports ----------------------------------------------------------------
 
-
-def report_request_create(
-    *, station_pk: int, kind: str, request_id: int, criteria: Json, at: datetime
-) -> ReportRequest:
-    """Track a request whose answer arrives in parts (a new request reuses no old parts)."""
-    with transaction.atomic():
-        report, created = ReportRequest.objects.select_for_update().get_or_create(
-            station_id=station_pk,
-            kind=kind,
-            request_id=request_id,
-            defaults={"criteria": criteria, "requested_at": at},
-        )
-        if not created and report.status in {ReportStatus.COMPLETE, *FINAL_ANSWERS}:
-            # The station reuses request ids after a while: start the request afresh.
-            report.parts.all().delete()
-            report.criteria = criteria
-            report.status = ReportStatus.REQUESTED
-            report.status_info = ""
-            report.parts_received = 0
-            report.requested_at = at
-            report.completed_at = None
-            report.save()
-    return report
+DEVICE_REPORT_KINDS = [ReportKind.BASE_REPORT, ReportKind.REPORT]
 
 
 def report_request_answered(
@@ -341,18 +319,36 @@ def report_request_answered(
     status_info: str = "",
     at: datetime,
 ) -> ReportRequest:
-    """Record the station's answer to a report request (its parts may already be in)."""
-    report = report_request_create(
-        station_pk=station_pk, kind=kind, request_id=request_id, criteria=criteria, at=at
-    )
+    """Record the station's answer to a report request. Its parts may already be in (the
+    station sends them right after answering, and they are handled concurrently), so an
+    Accepted answer never overrides a report that is receiving or complete."""
     with transaction.atomic():
-        report = ReportRequest.objects.select_for_update().get(pk=report.pk)
-        if status in FINAL_ANSWERS or report.status == ReportStatus.REQUESTED:
+        # NotifyReport names no kind: parts handled before this answer were filed as a base
+        # report; GetReport's answer takes them over.
+        kinds = DEVICE_REPORT_KINDS if kind in DEVICE_REPORT_KINDS else [kind]
+        report = (
+            ReportRequest.objects.select_for_update()
+            .filter(station_id=station_pk, kind__in=kinds, request_id=request_id)
+            .first()
+        )
+        if report is None:
+            report = ReportRequest.objects.create(
+                station_id=station_pk,
+                kind=kind,
+                request_id=request_id,
+                criteria=criteria,
+                requested_at=at,
+            )
+        report.kind = kind
+        report.criteria = criteria
+        if status in FINAL_ANSWERS:
             report.status = status
-            report.status_info = status_info
-            if status in FINAL_ANSWERS:
-                report.completed_at = at
-            report.save(update_fields=["status", "status_info", "completed_at"])
+            report.completed_at = at
+        elif report.status in {ReportStatus.REQUESTED, *FINAL_ANSWERS}:
+            report.status = status
+            report.completed_at = None
+        report.status_info = status_info
+        report.save(update_fields=["kind", "criteria", "status", "status_info", "completed_at"])
     return report
 
 
@@ -376,6 +372,18 @@ def report_part_store(
             request_id=request_id,
             defaults={"requested_at": generated_at or at, "status": ReportStatus.RECEIVING},
         )
+        newest = report.parts.aggregate(newest=Max("generated_at"))["newest"]
+        if (
+            report.status == ReportStatus.COMPLETE
+            and generated_at
+            and newest
+            and generated_at > newest
+        ):
+            # A newer report under a requestId the station reuses: start afresh. A part sent
+            # again (its answer was lost) carries the same generatedAt and only replaces itself.
+            report.parts.all().delete()
+            report.status = ReportStatus.RECEIVING
+            report.completed_at = None
         if seq_no is None:
             # NotifyDisplayMessages carries no seqNo: parts are numbered as they arrive.
             seq_no = report.parts.aggregate(last=Max("seq_no"))["last"]
@@ -418,7 +426,7 @@ def notify_report_store(
         report = ReportRequest.objects.filter(
             station_id=station_pk,
             request_id=request_id,
-            kind__in=[ReportKind.BASE_REPORT, ReportKind.REPORT],
+            kind__in=DEVICE_REPORT_KINDS,
         ).first()
         report = report_part_store(
             station_pk=station_pk,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from devicemodel import services
@@ -15,14 +17,14 @@ def station():
     return ChargingStation.objects.create(identity="UNIT-1")
 
 
-def part(station, seq_no, tbc, request_id=1):
+def part(station, seq_no, tbc, request_id=1, generated_at=None):
     return services.report_part_store(
         station_pk=station.pk,
         kind="BaseReport",
         request_id=request_id,
         seq_no=seq_no,
         tbc=tbc,
-        generated_at=None,
+        generated_at=generated_at,
         payload={"seqNo": seq_no},
         at=utcnow(),
     )
@@ -44,12 +46,29 @@ def test_a_repeated_part_replaces_the_stored_one(station):
 
 
 @pytest.mark.django_db
-def test_a_reused_request_id_starts_a_fresh_report(station):
+def test_a_newer_report_under_a_reused_request_id_starts_afresh(station):
+    first = utcnow()
+    part(station, 0, True, generated_at=first)
+    part(station, 1, False, generated_at=first)
+    # The last part sent again (its answer was lost) changes nothing.
+    assert part(station, 1, False, generated_at=first).parts_received == 2
+    report = part(station, 0, False, generated_at=first + timedelta(hours=1))
+    assert (report.status, report.parts_received) == ("Complete", 1)
+
+
+@pytest.mark.django_db
+def test_parts_before_the_answer_are_not_lost(station):
     part(station, 0, False)
-    report = services.report_request_create(
-        station_pk=station.pk, kind="BaseReport", request_id=1, criteria={}, at=utcnow()
+    report = services.report_request_answered(
+        station_pk=station.pk,
+        kind="Report",
+        request_id=1,
+        criteria={"reportBase": "FullInventory"},
+        status="Accepted",
+        at=utcnow(),
     )
-    assert (report.status, report.parts.count()) == ("Requested", 0)
+    assert (report.kind, report.status, report.parts_received) == ("Report", "Complete", 1)
+    assert ReportRequest.objects.filter(station=station).count() == 1
 
 
 @pytest.mark.django_db
