@@ -505,6 +505,8 @@ def log_upload_store(*, token: str, filename: str, content: IO[bytes]) -> LogReq
                 raise UploadTooLarge(f"the file exceeds {limit} bytes")
             spool.write(chunk)
         spool.seek(0)
+        # Backends size the upload from it (Google Cloud Storage sends exactly that many bytes).
+        spool.size = size
         stored_name = get_valid_filename(f"{log.station.identity}-{log.pk}-{name}")
         old_name = log.file.name if log.file else ""
         log.file.save(stored_name, File(spool), save=False)

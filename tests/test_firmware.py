@@ -5,6 +5,7 @@ go to a local folder, and to S3 through a moto server on 127.0.0.1."""
 from __future__ import annotations
 
 import hashlib
+import socket
 from datetime import timedelta
 
 import httpx
@@ -75,6 +76,36 @@ def s3_storage(settings):
         },
     }
     yield client
+    server.stop()
+
+
+@pytest.fixture
+def gcs_storage(settings, monkeypatch):
+    """django-storages' Google Cloud Storage backend against gcp-storage-emulator on
+    127.0.0.1 (google-cloud-storage honours STORAGE_EMULATOR_HOST)."""
+    emulator = pytest.importorskip("gcp_storage_emulator.server")
+    credentials = pytest.importorskip("google.auth.credentials")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket="csms-gcs")
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+            "OPTIONS": {
+                "bucket_name": "csms-gcs",
+                "project_id": "csms-test",
+                "credentials": credentials.AnonymousCredentials(),
+                "location": "csms",
+                "file_overwrite": False,
+            },
+        },
+    }
+    yield server
     server.stop()
 
 
@@ -447,3 +478,24 @@ async def test_data_api_uploads_firmware_and_sends_update_and_log_request(
         assert [row["request_id"] for row in listed.json()["results"]] == [
             asked.json()["request_id"]
         ]
+
+
+async def test_gcs_storage_serves_firmware_and_keeps_uploaded_logs(csms, gcs_storage):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage as gcs
+
+    update = await update_firmware_flow(csms, "FW-GCS")
+    assert update.status == "Installed"
+    log = await get_log_flow(csms, "LOG-GCS")
+
+    @sync_to_async
+    def objects():
+        client = gcs.Client(project="csms-test", credentials=AnonymousCredentials())
+        bucket = client.bucket("csms-gcs")
+        names = {blob.name for blob in client.list_blobs("csms-gcs")}
+        return names, bucket.blob(f"csms/{log.file.name}").download_as_bytes()
+
+    names, body = await objects()
+    assert body == LOG
+    firmware_name = await db(lambda: update.firmware.file.name)
+    assert f"csms/{firmware_name}" in names
