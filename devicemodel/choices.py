@@ -48,7 +48,7 @@ class ReportStatus(models.TextChoices):
     NOT_SUPPORTED = "NotSupported"
     EMPTY_RESULT_SET = "EmptyResultSet"
     UNKNOWN = "Unknown", "unknown to the station"
-    FAILED = "Failed", "the station did not answer"
+    INVALID = "Invalid", "invalid request (CustomerInformation)"
 
 
 class MonitorType(models.TextChoices):

@@ -237,7 +237,7 @@ def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
         # 1.6 `data` is a string; 2.x takes any JSON value.
         result["data"] = datatransfer.encode_for(ctx.version, answer.data)
     if answer.info and ctx.version != V16:
-        result["statusInfo"] = {"reasonCode": answer.status, "additionalInfo": answer.info[:1024]}
+        result["statusInfo"] = {"reasonCode": answer.status, "additionalInfo": answer.info[:512]}
     return result
 
 

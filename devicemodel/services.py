@@ -46,6 +46,7 @@ FINAL_ANSWERS = {
     ReportStatus.NOT_SUPPORTED,
     ReportStatus.EMPTY_RESULT_SET,
     ReportStatus.UNKNOWN,
+    ReportStatus.INVALID,
 }
 
 
