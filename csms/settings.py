@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     "transactions",
     "smartcharging",
     "certificates",
+    "devicemodel",
+    "firmware",
 ]
 
 MIDDLEWARE = [
@@ -256,3 +258,73 @@ CSMS_CA_KEY_PASSWORD = env_str("CSMS_CA_KEY_PASSWORD")
 # Days a signed station certificate is valid; the organization its CSR must name (if set).
 CSMS_CERT_VALIDITY_DAYS = env_int("CSMS_CERT_VALIDITY_DAYS", 365)
 CSMS_CERT_ORGANIZATION = env_str("CSMS_CERT_ORGANIZATION")
+# --- Files: firmware images and uploaded logs ------------------------------------------
+# Where files are kept: "local" (a folder, CSMS_MEDIA_ROOT), "s3" (any S3-compatible
+# service) or "gcs" (Google Cloud Storage).
+CSMS_STORAGE = env_str("CSMS_STORAGE", "local")
+# Bucket for s3 and gcs.
+CSMS_STORAGE_BUCKET = env_str("CSMS_STORAGE_BUCKET")
+# S3 only: endpoint of an S3-compatible service (empty: AWS), region and credentials (empty:
+# boto3's own lookup: environment, shared files, instance role).
+CSMS_S3_ENDPOINT_URL = env_str("CSMS_S3_ENDPOINT_URL")
+CSMS_S3_REGION = env_str("CSMS_S3_REGION")
+CSMS_S3_ACCESS_KEY_ID = env_str("CSMS_S3_ACCESS_KEY_ID")
+CSMS_S3_SECRET_ACCESS_KEY = env_str("CSMS_S3_SECRET_ACCESS_KEY")
+# Prefix of every object name in the bucket.
+CSMS_STORAGE_PREFIX = env_str("CSMS_STORAGE_PREFIX")
+
+
+def file_storage(kind: str) -> dict:
+    """The STORAGES entry for CSMS_STORAGE (django-storages for s3 and gcs)."""
+    if kind == "local":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": MEDIA_ROOT},
+        }
+    if kind == "s3":
+        options = {
+            "bucket_name": CSMS_STORAGE_BUCKET,
+            "location": CSMS_STORAGE_PREFIX,
+            "file_overwrite": False,
+            "default_acl": None,
+        }
+        optional = {
+            "endpoint_url": CSMS_S3_ENDPOINT_URL,
+            "region_name": CSMS_S3_REGION,
+            "access_key": CSMS_S3_ACCESS_KEY_ID,
+            "secret_key": CSMS_S3_SECRET_ACCESS_KEY,
+        }
+        options.update({key: value for key, value in optional.items() if value})
+        return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    if kind == "gcs":
+        return {
+            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+            "OPTIONS": {
+                "bucket_name": CSMS_STORAGE_BUCKET,
+                "location": CSMS_STORAGE_PREFIX,
+                "file_overwrite": False,
+            },
+        }
+    raise ValueError(f"CSMS_STORAGE must be local, s3 or gcs, not {kind!r}")
+
+
+STORAGES = {
+    "default": file_storage(CSMS_STORAGE),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Base URL stations reach the CSMS's HTTP side at (firmware downloads, log uploads), e.g.
+# https://csms.example.com. Empty: taken from the request that sends the command, else
+# http://localhost:8000.
+CSMS_PUBLIC_URL = env_str("CSMS_PUBLIC_URL")
+# How long a firmware download link stays valid after the retrieve date, in seconds.
+CSMS_FIRMWARE_URL_TTL = env_int("CSMS_FIRMWARE_URL_TTL", 86400)
+# How long a log upload link stays valid, in seconds.
+CSMS_LOG_UPLOAD_TTL = env_int("CSMS_LOG_UPLOAD_TTL", 86400)
+# Largest uploaded log file accepted, in bytes.
+CSMS_LOG_UPLOAD_MAX_BYTES = env_int("CSMS_LOG_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+
+# --- DataTransfer ----------------------------------------------------------------------
+# Folder of JSON schemas for DataTransfer `data`, one file per key named
+# `<protocol>-<vendorId>[-<messageId>].json` (protocol: ocpp1.6, ocpp2.0.1, ocpp2.1).
+CSMS_DATATRANSFER_SCHEMA_DIR = env_str("CSMS_DATATRANSFER_SCHEMA_DIR")

@@ -5,4 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("smartcharging.api.urls")),
     path("api/", include("certificates.api.urls")),
+    path("files/", include("firmware.urls")),
+    path("api/", include("devicemodel.api.urls")),
+    path("api/", include("firmware.api.urls")),
 ]

@@ -1,0 +1,21 @@
+from rest_framework.routers import DefaultRouter
+
+from devicemodel.api import views
+
+router = DefaultRouter()
+# The project mounts several routers under api/: one root view is enough.
+router.include_root_view = False
+router.register("device-model/components", views.ComponentViewSet, "component")
+router.register("device-model/variables", views.VariableViewSet, "variable")
+router.register("device-model/attributes", views.VariableAttributeViewSet, "variable-attribute")
+router.register(
+    "device-model/variable-operations", views.VariableOperationViewSet, "variable-operation"
+)
+router.register("device-model/reports", views.ReportRequestViewSet, "report-request")
+router.register("device-model/monitors", views.VariableMonitorViewSet, "variable-monitor")
+router.register("device-model/events", views.DeviceEventViewSet, "device-event")
+router.register("configuration-keys", views.ConfigurationKeyViewSet, "configuration-key")
+router.register("display-messages", views.DisplayMessageViewSet, "display-message")
+router.register("data-transfers", views.DataTransferMessageViewSet, "data-transfer")
+
+urlpatterns = router.urls

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from rest_framework import viewsets
+
+from devicemodel import selectors
+from devicemodel.api import filters, serializers
+
+
+class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.component_list()
+    serializer_class = serializers.ComponentSerializer
+    filterset_class = filters.ComponentFilter
+
+
+class VariableViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.variable_list().prefetch_related("attributes")
+    serializer_class = serializers.VariableSerializer
+    filterset_class = filters.VariableFilter
+
+
+class VariableAttributeViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.attribute_list()
+    serializer_class = serializers.VariableAttributeSerializer
+    filterset_class = filters.VariableAttributeFilter
+
+
+class VariableOperationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.variable_operation_list()
+    serializer_class = serializers.VariableOperationSerializer
+    filterset_class = filters.VariableOperationFilter
+
+
+class ConfigurationKeyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.configuration_key_list()
+    serializer_class = serializers.ConfigurationKeySerializer
+    filterset_class = filters.ConfigurationKeyFilter
+
+
+class ReportRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.report_request_list()
+    serializer_class = serializers.ReportRequestSerializer
+    filterset_class = filters.ReportRequestFilter
+
+
+class VariableMonitorViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.monitor_list()
+    serializer_class = serializers.VariableMonitorSerializer
+    filterset_class = filters.VariableMonitorFilter
+
+
+class DeviceEventViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.event_list()
+    serializer_class = serializers.DeviceEventSerializer
+    filterset_class = filters.DeviceEventFilter
+
+
+class DisplayMessageViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.display_message_list()
+    serializer_class = serializers.DisplayMessageSerializer
+    filterset_class = filters.DisplayMessageFilter
+
+
+class DataTransferMessageViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.data_transfer_list()
+    serializer_class = serializers.DataTransferMessageSerializer
+    filterset_class = filters.DataTransferMessageFilter
