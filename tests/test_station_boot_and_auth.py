@@ -4,8 +4,8 @@ disabled and unknown stations, duplicate connections: through the live server.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import os
 import time
 
