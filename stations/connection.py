@@ -61,7 +61,8 @@ def connection_security(handshake: Handshake) -> tuple[services.ConnectionSecuri
             cert_problem = tls_info.get("client_cert_problem", "")
     remote = peer
     if is_trusted_proxy(peer):
-        remote = handshake.remote_address or peer
+        forwarded_for = handshake.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        remote = forwarded_for or handshake.remote_address or peer
         proto = handshake.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
         if proto in ("https", "wss"):
             tls = True

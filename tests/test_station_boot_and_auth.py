@@ -288,3 +288,42 @@ async def test_second_connection_replaces_a_first_that_no_longer_answers(csms, s
         assert reader.at_eof() or writer.transport.is_closing()
     writer.close()
     assert await events_of("DUP-DEAD") == []
+
+
+# --- behind a TLS-terminating proxy ----------------------------------------------------------
+
+
+async def test_forwarded_tls_and_certificate_headers_count_only_from_trusted_proxies(
+    csms, settings
+):
+    await make_station(
+        "PROXY-2", security_profile=2, password_hash=passwords.password_hash(PASSWORD)
+    )
+    await make_station("PROXY-3", security_profile=3)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    profile2 = {**forwarded, **basic("PROXY-2", PASSWORD)}
+    profile3 = {**forwarded, "X-Client-Cert-CN": "PROXY-3"}
+    # The peer (127.0.0.1) is not a trusted proxy: its headers prove nothing.
+    settings.CSMS_TRUSTED_PROXIES = []
+    assert await refused_status(csms, "PROXY-2", additional_headers=profile2) == 401
+    assert await refused_status(csms, "PROXY-3", additional_headers=profile3) == 401
+    settings.CSMS_TRUSTED_PROXIES = ["127.0.0.0/8"]
+    async with connect(csms, "PROXY-2", "2.0.1", additional_headers=profile2) as cp:
+        assert (await cp.call(boot_call("2.0.1"))).status == "Accepted"
+        assert (await station("PROXY-2")).remote_address == "203.0.113.9"
+    wrong_cn = {**forwarded, "X-Client-Cert-CN": "PROXY-2"}
+    assert await refused_status(csms, "PROXY-3", additional_headers=wrong_cn) == 401
+    async with connect(csms, "PROXY-3", "2.0.1", additional_headers=profile3) as cp:
+        assert (await cp.call(boot_call("2.0.1"))).status == "Accepted"
+
+
+async def test_profile0_station_from_a_non_loopback_address_is_warned_about(csms, settings, caplog):
+    settings.CSMS_TRUSTED_PROXIES = ["127.0.0.1"]
+    caplog.set_level("WARNING", logger="stations.connection")
+    async with connect(csms, "OPEN-LOCAL", "2.0.1") as cp:
+        await cp.call(boot_call("2.0.1"))
+    assert "security profile 0" not in caplog.text
+    headers = {"X-Forwarded-For": "198.51.100.7"}
+    async with connect(csms, "OPEN-REMOTE", "2.0.1", additional_headers=headers) as cp:
+        await cp.call(boot_call("2.0.1"))
+    assert "OPEN-REMOTE connected from 198.51.100.7 with security profile 0" in caplog.text

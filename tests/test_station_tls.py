@@ -59,7 +59,7 @@ class Pki:
 def tls_server(django_db_setup, tmp_path_factory):
     """`manage.py serve` with one plain and one mtls endpoint, in a subprocess."""
     pki = Pki(tmp_path_factory.mktemp("pki"))
-    tls_port, plain_port = _free_port(), _free_port()
+    tls_port, ssl_port, plain_port = _free_port(), _free_port(), _free_port()
     env = {
         **os.environ,
         **_database_env(),
@@ -69,6 +69,10 @@ def tls_server(django_db_setup, tmp_path_factory):
     endpoint = (
         f"mtls:port={tls_port}:interface=127.0.0.1:privateKey={pki.server.key}"
         f":certKey={pki.server.cert}:caCerts={pki.ca.path}"
+    )
+    # Twisted's own TLS endpoint (profile 2 only: it asks for no client certificate).
+    ssl_endpoint = f"ssl:{ssl_port}:interface=127.0.0.1:privateKey={pki.server.key}" + (
+        f":certKey={pki.server.cert}"
     )
     process = subprocess.Popen(
         [
@@ -81,6 +85,8 @@ def tls_server(django_db_setup, tmp_path_factory):
             str(plain_port),
             "-e",
             endpoint,
+            "-e",
+            ssl_endpoint,
         ],
         cwd=BASE_DIR,
         env=env,
@@ -88,15 +94,17 @@ def tls_server(django_db_setup, tmp_path_factory):
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", tls_port), timeout=0.5):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
-            time.sleep(0.1)
+    for port in (tls_port, ssl_port, plain_port):
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
+                time.sleep(0.1)
+    pki.ssl_url = f"wss://localhost:{ssl_port}"
     yield pki, f"wss://localhost:{tls_port}", f"ws://127.0.0.1:{plain_port}"
     process.terminate()
     try:
@@ -219,3 +227,19 @@ async def test_unknown_station_over_wss_gets_the_same_401(tls_server, transactio
     )
     assert status == 401
     assert await events_of("NOBODY") == ["UnknownStation"]
+
+
+async def test_profile2_over_twisted_ssl_endpoint_and_profile3_refused_there(
+    tls_server, transactional_db
+):
+    """The plain `ssl:` endpoint serves profile 2; it asks for no certificate, so a
+    profile 3 station presenting one is still refused."""
+    pki, _wss, _ws = tls_server
+    await make_station("SSL-2", 2, PASSWORD)
+    await make_station("SSL-3", 3)
+    status = await boots(
+        pki.ssl_url, "SSL-2", ssl=pki.client_context(), additional_headers=basic("SSL-2", PASSWORD)
+    )
+    assert status == "Accepted"
+    cert = pki.ca.issue("SSL-3")
+    assert await refused_status(pki.ssl_url, "SSL-3", ssl=pki.client_context(cert)) == 401
