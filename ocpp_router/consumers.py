@@ -123,6 +123,25 @@ def negotiate(offered: list[str]) -> str | None:
     return None
 
 
+# How long a live consumer takes at most to acknowledge a probe: no acknowledgement means
+# the connection's process is gone (a crash leaves stations "online" in the database).
+PROBE_ACK_TIMEOUT = 1.0
+
+
+async def probe(channel_layer: Any, channel_name: str, timeout: float) -> bool:
+    """True if the consumer on `channel_name` answers and its station answers a ping."""
+    reply_to = await channel_layer.new_channel()
+    await channel_layer.send(
+        channel_name, {"type": "ocpp.probe", "reply_to": reply_to, "timeout": timeout}
+    )
+    try:
+        await asyncio.wait_for(channel_layer.receive(reply_to), min(PROBE_ACK_TIMEOUT, timeout))
+        answer = await asyncio.wait_for(channel_layer.receive(reply_to), timeout + 0.5)
+    except TimeoutError:
+        return False
+    return bool(answer.get("alive"))
+
+
 @dataclass
 class PendingCall:
     action: str
@@ -187,6 +206,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return await self._refuse(
                 handshake.refusal_status or 403, station_id, remote, handshake.refusal_reason
             )
+        previous = session.previous_channel
+        if previous and previous != self.channel_name:
+            # A second connection with the id of a connected station. OCPP says nothing;
+            # taking over blindly is a known hijack (CWE-613). Keep a first connection whose
+            # station still answers a ping and refuse this one; else close the first.
+            if await probe(self.channel_layer, previous, settings.CSMS_DUPLICATE_PROBE_TIMEOUT):
+                await dispatch.run_in_worker(gate.duplicate_refused, session)
+                return await self._refuse(
+                    409, station_id, remote, "the station is already connected and answers pings"
+                )
+            logger.warning(
+                "Station %s connected again; its previous connection does not answer and is closed",
+                station_id,
+            )
+            await self.channel_layer.send(previous, {"type": "ocpp.close", "code": 1000})
         session.channel_name = self.channel_name
         session.connected_at = datetime.now(UTC)
         session.last_seen_recorded = time.monotonic()
@@ -411,6 +445,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def _probe(self, message: dict[str, Any]) -> None:
         timeout = float(message.get("timeout", 3.0))
+        await self.channel_layer.send(message["reply_to"], {"type": "ocpp.probe.ack"})
         alive = False
         if self.session is not None:
             if "websocket.ping" in (self.scope.get("extensions") or {}):

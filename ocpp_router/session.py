@@ -62,6 +62,9 @@ class Session:
     # Station requests the CSMS asked for while the station is not Accepted (NotifyReport
     # after GetBaseReport, what a TriggerMessage names): the boot gate lets these through.
     solicited: set[str] = field(default_factory=set)
+    # Channel of another connection the database says holds this station (see the consumer's
+    # duplicate check); "" if none.
+    previous_channel: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 from functools import cache
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ocpp_router.datetimes import utcnow
@@ -116,16 +113,6 @@ class StationGate:
                 station.identity,
                 remote or "?",
             )
-        if station.is_online and station.channel_name and not self._old_connection_gone(station):
-            handshake.refuse(409, "the station is already connected and its connection is alive")
-            services.security_event_record(
-                type="DuplicateConnection",
-                source="csms",
-                station_pk=station.pk,
-                tech_info="Refused a second connection: the first one still answers pings",
-                remote_address=remote,
-            )
-            return None
         return Session(
             station_pk=station.pk,
             station_id=station.identity,
@@ -135,21 +122,18 @@ class StationGate:
             # Registration state lives in the database: a station accepted before and
             # reconnecting without a new BootNotification is served as Accepted.
             registration=station.registration_status,
+            # The consumer checks this connection is alive before it accepts the new one.
+            previous_channel=station.channel_name if station.is_online else "",
         )
 
-    def _old_connection_gone(self, station: Any) -> bool:
-        """A second connection with the id of a connected station: OCPP says nothing; taking
-        over without checks is a known hijack (CWE-613). Ask the first connection to ping
-        its station: alive, we keep it (and refuse the newcomer); else we close it."""
-        alive = async_to_sync(probe)(station.channel_name, settings.CSMS_DUPLICATE_PROBE_TIMEOUT)
-        if alive:
-            return False
-        logger.warning(
-            "Station %s connected again; its previous connection no longer answers and is closed",
-            station.identity,
+    def duplicate_refused(self, session: Session) -> None:
+        services.security_event_record(
+            type="DuplicateConnection",
+            source="csms",
+            station_pk=session.station_pk,
+            tech_info="Refused a second connection: the first one still answers pings",
+            remote_address=session.remote_address,
         )
-        async_to_sync(close_channel)(station.channel_name)
-        return True
 
     def connected(self, session: Session) -> None:
         services.station_connect(
@@ -168,19 +152,3 @@ class StationGate:
 
     def seen(self, session: Session) -> None:
         services.station_seen(station_pk=session.station_pk, at=utcnow())
-
-
-async def probe(channel_name: str, timeout: float) -> bool:
-    """True if the consumer on `channel_name` answers and its station answers a ping."""
-    layer = get_channel_layer()
-    reply_to = await layer.new_channel()
-    await layer.send(channel_name, {"type": "ocpp.probe", "reply_to": reply_to, "timeout": timeout})
-    try:
-        answer = await asyncio.wait_for(layer.receive(reply_to), timeout + 1.0)
-    except TimeoutError:
-        return False
-    return bool(answer.get("alive"))
-
-
-async def close_channel(channel_name: str) -> None:
-    await get_channel_layer().send(channel_name, {"type": "ocpp.close", "code": 1000})

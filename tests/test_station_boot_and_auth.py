@@ -327,3 +327,19 @@ async def test_profile0_station_from_a_non_loopback_address_is_warned_about(csms
     async with connect(csms, "OPEN-REMOTE", "2.0.1", additional_headers=headers) as cp:
         await cp.call(boot_call("2.0.1"))
     assert "OPEN-REMOTE connected from 198.51.100.7 with security profile 0" in caplog.text
+
+
+async def test_connection_left_online_by_a_crashed_process_is_replaced_quickly(csms):
+    """The database says online on a channel nobody reads (its process died): the probe gets
+    no acknowledgement within a second and the newcomer takes over."""
+    from channels.layers import get_channel_layer
+
+    gone = await csms.run(get_channel_layer().new_channel())
+    await make_station("CRASHED", is_online=True, channel_name=gone)
+    started = time.monotonic()
+    async with connect(csms, "CRASHED", "2.0.1") as cp:
+        assert time.monotonic() - started < 2
+        assert (await cp.call(boot_call("2.0.1"))).status == "Accepted"
+        found = await station("CRASHED")
+        assert found.is_online
+        assert found.channel_name not in ("", gone)
