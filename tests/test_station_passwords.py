@@ -96,7 +96,7 @@ def test_message_log_redacts_passwords_in_requests_and_answers():
 
 @pytest.fixture
 def operator(db):
-    user = User.objects.create_user("operator", password="x" * 12)
+    user = User.objects.create_user("operator")
     user.user_permissions.add(Permission.objects.get(codename="change_chargingstation"))
     client = APIClient()
     client.force_authenticate(user)
@@ -262,3 +262,29 @@ async def test_16_set_on_charger_sends_the_authorization_key_hex_encoded(csms):
         assert len(password) == 20
         assert cp.received == ("AuthorizationKey", password.encode().hex().upper())
     assert passwords.password_matches(password.encode(), await stored_hash("PUSH-16"))
+
+
+def _admin_action(identity: str):
+    from django.test import Client
+
+    admin = User.objects.create_superuser(f"admin-{identity}", password=None)
+    client = Client()
+    client.force_login(admin)
+    pk = ChargingStation.objects.get(identity=identity).pk
+    return client.post(
+        "/admin/stations/chargingstation/",
+        {"action": "set_generated_password", "_selected_action": [pk]},
+        follow=True,
+    )
+
+
+async def test_admin_action_sets_a_generated_password_on_the_charger(csms):
+    async with connect(csms, "ADMIN-PW", "2.0.1", charge_point_class=Station201) as cp:
+        await cp.call(boot_call("2.0.1"))
+        response = await csms.run(sync_to_async(_admin_action, thread_sensitive=False)("ADMIN-PW"))
+        assert response.status_code == 200
+        assert "the station accepted a new password" in response.content.decode()
+        password = cp.received[0]["attribute_value"]
+        # Shown nowhere: the station has it, the database only its hash.
+        assert password not in response.content.decode()
+    assert passwords.password_matches(password.encode(), await stored_hash("ADMIN-PW"))
