@@ -99,6 +99,31 @@ async def test_b02_pending_with_base_report_then_accepted_on_next_boot(csms):
     )
 
 
+async def test_boot_defaults_come_from_settings_for_auto_commissioned_stations(csms, settings):
+    settings.CSMS_BOOT_STATUS = "Pending"
+    settings.CSMS_BOOT_RETRY_INTERVAL = 7
+    settings.CSMS_BOOT_GET_BASE_REPORT = True
+    async with connect(csms, "NEW-PENDING", "2.1") as cp:
+        answer = await cp.call(boot_call("2.1"))
+        assert (answer.status, answer.interval) == ("Pending", 7)
+
+        async def accepted_next():
+            return (await station("NEW-PENDING")).boot_status == "Accepted"
+
+        # The 2.1 ChargePoint without a GetBaseReport handler answers NotImplemented: no
+        # inventory, so the station stays Pending.
+        with pytest.raises(AssertionError):
+            await eventually(accepted_next, timeout=1)
+    boots = await sync_to_async(
+        lambda: list(
+            BootNotification.objects.filter(station__identity="NEW-PENDING").values_list(
+                "status", "interval"
+            )
+        )
+    )()
+    assert boots == [("Pending", 7)]
+
+
 async def test_16_pending_with_base_report_sends_get_configuration(csms):
     await make_station("BOOT-16", boot_status="Pending", boot_get_base_report=True)
     async with connect(csms, "BOOT-16", "1.6", charge_point_class=Inventory16) as cp:
