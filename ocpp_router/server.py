@@ -122,7 +122,7 @@ def _record_verification(
 
 
 class ClientCertificateOptions(ssl.CertificateOptions):
-    """TLS context asking for (not requiring) a client certificate, verified against `ca`."""
+    """TLS context asking for (not requiring) a client certificate, checked against the CA file."""
 
     def _makeContext(self) -> SSL.Context:
         context = super()._makeContext()
