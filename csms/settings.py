@@ -234,6 +234,25 @@ CSMS_OCPP_VERSIONS = env_list("CSMS_OCPP_VERSIONS", ["2.1", "2.0.1", "1.6"])
 CSMS_ALLOW_UNKNOWN_STATIONS = env_bool("CSMS_ALLOW_UNKNOWN_STATIONS", True)
 # Heartbeat interval handed out in BootNotification answers, in seconds.
 CSMS_HEARTBEAT_INTERVAL = env_int("CSMS_HEARTBEAT_INTERVAL", 300)
+# Boot configuration defaults (each station can override them): the status answered to a
+# BootNotification (Accepted, Pending or Rejected), the seconds a Pending or Rejected
+# station waits before booting again, and whether a Pending station is asked for its full
+# inventory (2.x GetBaseReport, 1.6 GetConfiguration), after which its next boot is Accepted.
+CSMS_BOOT_STATUS = env_str("CSMS_BOOT_STATUS", "Accepted")
+if CSMS_BOOT_STATUS not in ("Accepted", "Pending", "Rejected"):
+    raise ValueError(
+        f"CSMS_BOOT_STATUS must be Accepted, Pending or Rejected, not {CSMS_BOOT_STATUS!r}"
+    )
+CSMS_BOOT_RETRY_INTERVAL = env_int("CSMS_BOOT_RETRY_INTERVAL", 60)
+CSMS_BOOT_GET_BASE_REPORT = env_bool("CSMS_BOOT_GET_BASE_REPORT", False)
+# Addresses or networks (comma-separated, e.g. 10.0.0.5,192.168.0.0/24) of TLS-terminating
+# proxies whose X-Forwarded-Proto and client-certificate header are believed. Empty: none.
+CSMS_TRUSTED_PROXIES = env_list("CSMS_TRUSTED_PROXIES", [])
+# Header in which a trusted proxy passes the subject CN of the client certificate it verified.
+CSMS_PROXY_CLIENT_CERT_HEADER = env_str("CSMS_PROXY_CLIENT_CERT_HEADER", "X-Client-Cert-CN")
+# A second connection with the id of a connected station: seconds the first connection has
+# to answer a ping before it is considered dead, closed and replaced.
+CSMS_DUPLICATE_PROBE_TIMEOUT = env_float("CSMS_DUPLICATE_PROBE_TIMEOUT", 2.0)
 # Websocket ping: a station that does not answer a ping within the timeout is dropped
 # and marked offline.
 CSMS_WS_PING_INTERVAL = env_int("CSMS_WS_PING_INTERVAL", 20)

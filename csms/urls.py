@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from stations.api.password import StationPasswordView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("smartcharging.api.urls")),
@@ -8,4 +10,5 @@ urlpatterns = [
     path("files/", include("firmware.urls")),
     path("api/", include("devicemodel.api.urls")),
     path("api/", include("firmware.api.urls")),
+    path("api/stations/<str:identity>/password", StationPasswordView.as_view()),
 ]

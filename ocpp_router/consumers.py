@@ -41,6 +41,7 @@ SENDABLE_WHILE_PENDING = frozenset(
     {
         "GetBaseReport",
         "GetReport",
+        "GetMonitoringReport",
         "GetVariables",
         "SetVariables",
         "SetNetworkProfile",
@@ -51,6 +52,30 @@ SENDABLE_WHILE_PENDING = frozenset(
         "DataTransfer",
     }
 )
+
+# What a station may send while Pending because the CSMS asked for it (OCPP 2.0.1 B02.FR.02,
+# 1.6 section 4.2.1: "unless it has been instructed by the Central System to do so").
+REPORTS_REQUESTED_BY = {
+    "GetBaseReport": "NotifyReport",
+    "GetReport": "NotifyReport",
+    "GetMonitoringReport": "NotifyMonitoringReport",
+}
+# TriggerMessage requestedMessage values that name another action than themselves.
+TRIGGERED_ACTIONS = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+}
+
+
+def solicited_by(action: str, payload: dict[str, Any]) -> str:
+    """The station request our call `action` asks for, or ""."""
+    if action in REPORTS_REQUESTED_BY:
+        return REPORTS_REQUESTED_BY[action]
+    if action in ("TriggerMessage", "ExtendedTriggerMessage"):
+        requested = str(payload.get("requestedMessage", ""))
+        return TRIGGERED_ACTIONS.get(requested, requested)
+    return ""
 
 
 def station_path(raw_path: bytes | str) -> tuple[str, str] | None:
@@ -98,6 +123,25 @@ def negotiate(offered: list[str]) -> str | None:
     return None
 
 
+# How long a live consumer takes at most to acknowledge a probe: no acknowledgement means
+# the connection's process is gone (a crash leaves stations "online" in the database).
+PROBE_ACK_TIMEOUT = 1.0
+
+
+async def probe(channel_layer: Any, channel_name: str, timeout: float) -> bool:
+    """True if the consumer on `channel_name` answers and its station answers a ping."""
+    reply_to = await channel_layer.new_channel()
+    await channel_layer.send(
+        channel_name, {"type": "ocpp.probe", "reply_to": reply_to, "timeout": timeout}
+    )
+    try:
+        await asyncio.wait_for(channel_layer.receive(reply_to), min(PROBE_ACK_TIMEOUT, timeout))
+        answer = await asyncio.wait_for(channel_layer.receive(reply_to), timeout + 0.5)
+    except TimeoutError:
+        return False
+    return bool(answer.get("alive"))
+
+
 @dataclass
 class PendingCall:
     action: str
@@ -107,6 +151,7 @@ class PendingCall:
     message_id: str = ""
     log_id: uuid.UUID | None = None
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    on_outcome: Any = None  # called in a worker thread with the Outcome (follow-ups only)
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -161,6 +206,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return await self._refuse(
                 handshake.refusal_status or 403, station_id, remote, handshake.refusal_reason
             )
+        previous = session.previous_channel
+        if previous and previous != self.channel_name:
+            # A second connection with the id of a connected station. OCPP says nothing;
+            # taking over blindly is a known hijack (CWE-613). Keep a first connection whose
+            # station still answers a ping and refuse this one; else close the first.
+            if await probe(self.channel_layer, previous, settings.CSMS_DUPLICATE_PROBE_TIMEOUT):
+                await dispatch.run_in_worker(gate.duplicate_refused, session)
+                return await self._refuse(
+                    409, station_id, remote, "the station is already connected and answers pings"
+                )
+            logger.warning(
+                "Station %s connected again; its previous connection does not answer and is closed",
+                station_id,
+            )
+            await self.channel_layer.send(previous, {"type": "ocpp.close", "code": 1000})
         session.channel_name = self.channel_name
         session.connected_at = datetime.now(UTC)
         session.last_seen_recorded = time.monotonic()
@@ -246,6 +306,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                     follow_up.payload,
                     None,
                     time.time() + settings.CSMS_CALL_TIMEOUT,
+                    on_outcome=follow_up.on_outcome,
                 )
             )
 
@@ -375,6 +436,44 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Close this connection (a newer connection took over, or the operator asked)."""
         await self.close(code=int(message.get("code", 1000)))
 
+    async def ocpp_probe(self, message: dict[str, Any]) -> None:
+        """Another connection claims this station's id: is this one alive? Ping the station
+        and answer `reply_to`; a connection whose station does not answer closes itself."""
+        task = asyncio.ensure_future(self._probe(message))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _probe(self, message: dict[str, Any]) -> None:
+        timeout = float(message.get("timeout", 3.0))
+        await self.channel_layer.send(message["reply_to"], {"type": "ocpp.probe.ack"})
+        alive = False
+        if self.session is not None:
+            if "websocket.ping" in (self.scope.get("extensions") or {}):
+                self._pong = asyncio.Event()
+                await self.base_send({"type": "websocket.ping"})
+                try:
+                    await asyncio.wait_for(self._pong.wait(), timeout)
+                    alive = True
+                except TimeoutError:
+                    alive = False
+            else:
+                # A server without the ping extension: that we answer is all we know.
+                alive = True
+        await self.channel_layer.send(
+            message["reply_to"], {"type": "ocpp.probe.result", "alive": alive}
+        )
+        if not alive and self.session is not None:
+            logger.warning(
+                "Station %s did not answer a ping while another connection claims its id",
+                self.session.station_id,
+            )
+            await self.close(code=1000)
+
+    async def websocket_pong(self, message: dict[str, Any]) -> None:
+        pong = getattr(self, "_pong", None)
+        if pong is not None:
+            pong.set()
+
     async def _enqueue(self, pending: PendingCall) -> None:
         session = self.session
         if session is None:
@@ -428,6 +527,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             pending.message_id = str(uuid.uuid4())
             call = rpc.Call(pending.message_id, pending.action, pending.payload)
             pending.log_id = await self._send_frame(call, action=pending.action)
+            if not session.accepted:
+                solicited = solicited_by(pending.action, pending.payload)
+                if solicited:
+                    session.solicited.add(solicited)
             self.in_flight = pending
             pending.timer = asyncio.get_running_loop().call_later(
                 remaining, self._schedule_expiry, pending
@@ -460,6 +563,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self._pump()
 
     async def _reply(self, pending: PendingCall, outcome: Outcome) -> None:
+        if pending.on_outcome is not None:
+            try:
+                await dispatch.run_in_worker(pending.on_outcome, outcome)
+            except Exception:
+                logger.exception("Recording the outcome of %s failed", pending.action)
         if pending.reply_to:
             await self.channel_layer.send(pending.reply_to, outcome.as_message())
         elif outcome.status != COMPLETED:

@@ -18,21 +18,19 @@ from django.db import close_old_connections
 
 from ocpp_router import errors, validation
 from ocpp_router.registry import REGISTRIES
-from ocpp_router.rpc import V16, V21, V201, Call, CallError, CallResult, error_frame
+from ocpp_router.rpc import Call, CallError, CallResult, error_frame
 from ocpp_router.session import CallContext, ResultContext, Session
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# OCPP 2.0.1 B02.FR.09 / B03.FR.07 (1.6 section 4.2 likewise): until the station is Accepted
-# it may only boot; while Pending it may also report what the CSMS asked for.
+# OCPP 2.0.1 B02.FR.09 / B03.FR.07, OCTT TC_B_30_CSMS; 1.6 section 4.2.1: until the station
+# is Accepted it may only boot. While Pending it may also send what the CSMS asked for
+# (B02.FR.02; 1.6: "unless instructed by the Central System with a TriggerMessage.req"):
+# NotifyReport after GetBaseReport/GetReport, the message a TriggerMessage names. An
+# unsolicited Heartbeat, StatusNotification or SecurityEventNotification gets SecurityError.
 BEFORE_BOOT = frozenset({"BootNotification"})
-WHILE_PENDING = {
-    V16: frozenset({"BootNotification", "Heartbeat"}),
-    V201: frozenset({"BootNotification", "Heartbeat", "NotifyReport", "SecurityEventNotification"}),
-    V21: frozenset({"BootNotification", "Heartbeat", "NotifyReport", "SecurityEventNotification"}),
-}
 
 
 @cache
@@ -58,11 +56,11 @@ async def run_in_worker(func: Callable[..., T], *args: Any) -> T:
 
 
 def gate_allows(session: Session, action: str) -> bool:
-    if session.accepted:
+    if session.accepted or action in BEFORE_BOOT:
         return True
     if session.registration == "Pending":
-        return action in WHILE_PENDING[session.version]
-    return action in BEFORE_BOOT
+        return action in session.solicited
+    return False
 
 
 async def handle_call(session: Session, call: Call) -> tuple[CallResult | CallError, CallContext]:

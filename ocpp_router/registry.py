@@ -93,7 +93,14 @@ class ConnectionGate(Protocol):
     """Station lifecycle, provided by the stations app. Every method runs in a worker thread."""
 
     def admit(self, handshake: Handshake) -> Session | None:
-        """Return the session to open, or None after calling `handshake.refuse(...)`."""
+        """Return the session to open, or None after calling `handshake.refuse(...)`.
+
+        Set `session.previous_channel` to the channel of a connection that holds the same
+        station: the consumer checks it is alive before it accepts (see `duplicate_refused`).
+        """
+
+    def duplicate_refused(self, session: Session) -> None:
+        """The session was refused: the station's previous connection is alive."""
 
     def connected(self, session: Session) -> None: ...
 

@@ -5,6 +5,19 @@ never negotiates permessage-deflate. `CsmsServer` keeps station sockets open for
 they answer pings, lets the consumer refuse a handshake with the HTTP status it names
 (401, 404, ...), and accepts permessage-deflate (OCPP 2.0.1 Part 4 section 3.4: the CSMS
 SHALL support RFC 7692). Our `runserver` and `serve` commands use it.
+
+Security profiles 2 and 3 need to know, in the handshake, whether the socket is TLS and
+which client certificate it presented; Daphne puts neither in the ASGI scope. `CsmsServer`
+adds `scope["extensions"]["tls"]` (see `tls_scope`) and the peer address the socket really
+comes from (`scope["extensions"]["csms.peer"]`, before any X-Forwarded-For rewriting). It
+also serves `mtls:` endpoints: TLS that asks every client for a certificate and verifies it
+against a CA file (`mtls:port=9443:privateKey=key.pem:certKey=cert.pem:caCerts=ca.pem`).
+A certificate that fails verification does not fail the TLS handshake: the verdict goes into
+the scope, so that the connection gate refuses the upgrade with 401 and records why.
+
+The consumer may ask for a websocket ping (`{"type": "websocket.ping"}`, advertised as the
+ASGI extension "websocket.ping") and gets `{"type": "websocket.pong"}` when the station
+answers: how a second connection with the same id learns whether the first is alive.
 """
 
 from __future__ import annotations
@@ -20,11 +33,18 @@ from autobahn.websocket.types import ConnectionDeny
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
+from OpenSSL import SSL
+from twisted.internet import reactor, ssl
+from twisted.internet.endpoints import SSL4ServerEndpoint
+from twisted.internet.interfaces import ISSLTransport
 
 logger = logging.getLogger(__name__)
 
 # A consumer refusing a handshake closes with 4000 + the HTTP status it wants answered.
 REFUSAL_CLOSE_BASE = 4000
+# Payload of the pings a consumer asks for, so that Daphne's own keep-alive pongs are not
+# mistaken for answers.
+PROBE_PING = b"csms-probe"
 
 
 def refusal_close_code(http_status: int) -> int:
@@ -33,6 +53,10 @@ def refusal_close_code(http_status: int) -> int:
 
 class CsmsWebSocketProtocol(WebSocketProtocol):
     def handle_reply(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "websocket.ping":
+            if self.state == self.STATE_OPEN:
+                self.sendPing(PROBE_PING)
+            return
         code = message.get("code") or 0
         if (
             message.get("type") == "websocket.close"
@@ -43,8 +67,18 @@ class CsmsWebSocketProtocol(WebSocketProtocol):
             return
         super().handle_reply(message)
 
+    def onPong(self, payload: bytes) -> None:
+        if payload == PROBE_PING and hasattr(self, "application_queue"):
+            self.application_queue.put_nowait({"type": "websocket.pong"})
+
     def serverRejectWith(self, status: int) -> None:
-        reasons = {401: "Unauthorized", 404: "Not Found", 400: "Bad Request", 409: "Conflict"}
+        reasons = {
+            400: "Bad Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            409: "Conflict",
+        }
         self.handshake_deferred.errback(
             ConnectionDeny(code=status, reason=reasons.get(status, "Refused"))
         )
@@ -58,6 +92,121 @@ class CsmsWebSocketProtocol(WebSocketProtocol):
                 "client": "{}:{}".format(*self.client_addr) if self.client_addr else None,
             },
         )
+
+
+# The OpenSSL verify errors a station's certificate meets most (X509_V_ERR_*).
+VERIFY_ERRORS = {
+    2: "unable to get issuer certificate",
+    9: "certificate is not yet valid",
+    10: "certificate has expired",
+    18: "self-signed certificate",
+    19: "self-signed certificate in chain",
+    20: "unable to get local issuer certificate",
+    21: "unable to verify the first certificate",
+    26: "unsupported certificate purpose",
+}
+
+
+def _record_verification(
+    connection: SSL.Connection, certificate: Any, errno: int, depth: int, ok: int
+) -> bool:
+    """OpenSSL verify callback of `mtls:` endpoints: note failures, never abort the handshake."""
+    if not ok:
+        failures = getattr(connection, "csms_verify_failures", None)
+        if failures is None:
+            failures = []
+            connection.csms_verify_failures = failures  # type: ignore[attr-defined]
+        reason = VERIFY_ERRORS.get(errno, f"X509 verify error {errno}")
+        failures.append(f"{reason} (depth {depth})")
+    return True
+
+
+class ClientCertificateOptions(ssl.CertificateOptions):
+    """TLS context asking for (not requiring) a client certificate, checked against the CA file."""
+
+    def _makeContext(self, skipCiphers: bool = False) -> SSL.Context:
+        context = super()._makeContext(skipCiphers)
+        # Profile 2 stations on the same port send no certificate: request, do not require.
+        context.set_verify(SSL.VERIFY_PEER, _record_verification)
+        return context
+
+
+def parse_mtls_endpoint(description: str) -> dict[str, str]:
+    """`mtls:port=9443:interface=...:privateKey=...:certKey=...:caCerts=...` -> its fields."""
+    fields: dict[str, str] = {}
+    for index, part in enumerate(description.split(":")[1:]):
+        key, sep, value = part.partition("=")
+        if not sep:
+            if index == 0:
+                fields["port"] = key
+                continue
+            raise ValueError(f"Malformed mtls endpoint part {part!r}")
+        fields[key] = value
+    missing = {"port", "privateKey", "caCerts"} - set(fields)
+    if missing:
+        raise ValueError(f"mtls endpoint lacks {', '.join(sorted(missing))}")
+    fields.setdefault("certKey", fields["privateKey"])
+    return fields
+
+
+def mtls_endpoint(description: str) -> SSL4ServerEndpoint:
+    fields = parse_mtls_endpoint(description)
+    with open(fields["certKey"], "rb") as cert_file, open(fields["privateKey"], "rb") as key_file:
+        identity = ssl.PrivateCertificate.loadPEM(cert_file.read() + b"\n" + key_file.read())
+    with open(fields["caCerts"], "rb") as ca_file:
+        ca_pem = ca_file.read()
+    marker = b"-----END CERTIFICATE-----"
+    authorities = [
+        ssl.Certificate.loadPEM(block + marker).original
+        for block in ca_pem.split(marker)
+        if b"-----BEGIN CERTIFICATE-----" in block
+    ]
+    chain = []
+    if fields.get("extraCertChain"):
+        with open(fields["extraCertChain"], "rb") as chain_file:
+            chain = [
+                ssl.Certificate.loadPEM(block + marker).original
+                for block in chain_file.read().split(marker)
+                if b"-----BEGIN CERTIFICATE-----" in block
+            ]
+    options = ClientCertificateOptions(
+        privateKey=identity.privateKey.original,
+        certificate=identity.original,
+        extraCertChain=chain or None,
+        verify=True,
+        caCerts=authorities,
+        requireCertificate=False,
+        raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+    )
+    return SSL4ServerEndpoint(
+        reactor, int(fields["port"]), options, interface=fields.get("interface", "")
+    )
+
+
+def tls_scope(transport: Any) -> dict[str, Any] | None:
+    """What the handshake needs to know of a TLS socket, or None for plain TCP.
+
+    `client_cert_cn` is the subject CN of the client certificate when one was presented;
+    `client_cert_verified` whether it chains to the CA of an `mtls:` endpoint (always False
+    on plain `ssl:` endpoints, which do not ask for certificates).
+    """
+    if not ISSLTransport.providedBy(transport):
+        return None
+    connection = transport.getHandle()
+    certificate = transport.getPeerCertificate()
+    common_name = ""
+    if certificate is not None:
+        common_name = certificate.get_subject().CN or ""
+    failures = list(getattr(connection, "csms_verify_failures", []) or [])
+    asks_for_certificates = bool(connection.get_context().get_verify_mode() & SSL.VERIFY_PEER)
+    return {
+        "tls_version": connection.get_protocol_version_name(),
+        "client_cert_cn": common_name,
+        "client_cert_verified": certificate is not None and asks_for_certificates and not failures,
+        "client_cert_problem": "; ".join(failures)
+        if failures
+        else ("" if certificate is not None else "no client certificate"),
+    }
 
 
 def accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
@@ -78,7 +227,29 @@ class CsmsServer(Server):
         def on_ready() -> None:
             self.ws_factory.protocol = CsmsWebSocketProtocol
             self.ws_factory.setProtocolOptions(perMessageCompressionAccept=accept_deflate)
+            for description in self.mtls_endpoints:
+                logger.info("Configuring endpoint %s", description.split(":privateKey")[0])
+                listener = mtls_endpoint(description).listen(self.http_factory)
+                listener.addCallback(self.listen_success)
+                listener.addErrback(self.listen_error)
+                self.listeners.append(listener)
             if ready:
                 ready()
 
         super().__init__(*args, ready_callable=on_ready, **kwargs)
+        # Daphne builds endpoints with Twisted's serverFromString, which knows no client
+        # certificates: `mtls:` endpoints are ours.
+        endpoints: list[str] = [str(e) for e in self.endpoints]  # type: ignore[has-type]
+        self.mtls_endpoints: list[str] = [e for e in endpoints if e.startswith("mtls:")]
+        self.endpoints = [e for e in endpoints if not e.startswith("mtls:")]
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        if scope.get("type") == "websocket" and protocol.transport is not None:
+            peer = protocol.transport.getPeer()
+            extensions = scope.setdefault("extensions", {})
+            extensions["websocket.ping"] = {}
+            extensions["csms.peer"] = {"host": str(getattr(peer, "host", ""))}
+            tls = tls_scope(protocol.transport)
+            if tls is not None:
+                extensions["tls"] = tls
+        return super().create_application(protocol, scope)

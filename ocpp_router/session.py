@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ocpp_router.outbound import Outcome
 
 
 def uuid7() -> uuid.UUID:
@@ -55,6 +59,12 @@ class Session:
     channel_name: str = ""
     connected_at: datetime | None = None
     last_seen_recorded: float = 0.0
+    # Station requests the CSMS asked for while the station is not Accepted (NotifyReport
+    # after GetBaseReport, what a TriggerMessage names): the boot gate lets these through.
+    solicited: set[str] = field(default_factory=set)
+    # Channel of another connection the database says holds this station (see the consumer's
+    # duplicate check); "" if none.
+    previous_channel: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -66,6 +76,8 @@ class Session:
 class FollowUp:
     action: str
     payload: dict[str, Any]
+    # Called in a worker thread with the Outcome once the station answered (or did not).
+    on_outcome: Callable[[Outcome], None] | None = None
 
 
 @dataclass
@@ -85,9 +97,15 @@ class CallContext:
     def version(self) -> str:
         return self.session.version
 
-    def send_after_reply(self, action: str, payload: dict[str, Any]) -> None:
-        """Queue a CSMS-initiated call to this station once our answer has been sent."""
-        self.follow_ups.append(FollowUp(action, payload))
+    def send_after_reply(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        """Queue a CSMS-initiated call to this station once our answer has been sent;
+        `on_outcome(outcome)` runs in a worker thread when it is answered or times out."""
+        self.follow_ups.append(FollowUp(action, payload, on_outcome))
 
 
 @dataclass

@@ -1,6 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from stations.models import BootNotification, ChargingStation, Connector, Evse, OcppMessage
+from stations import passwords, services
+from stations.models import (
+    BootNotification,
+    ChargingStation,
+    Connector,
+    Evse,
+    OcppMessage,
+    SecurityEvent,
+)
 
 
 class EvseInline(admin.TabularInline):
@@ -48,8 +56,31 @@ class ChargingStationAdmin(admin.ModelAdmin):
         "error_code",
         "created",
         "updated",
+        "password_changed_at",
+        "base_report_at",
     ]
     inlines = [EvseInline]
+    actions = ["set_generated_password"]
+
+    @admin.action(
+        description="Generate a new Basic-auth password and set it on the charger",
+        permissions=["change"],
+    )
+    def set_generated_password(self, request, queryset):
+        # The password goes to the station and only its hash is stored: it is shown nowhere.
+        for station in queryset:
+            try:
+                services.station_password_set(identity=station.identity, set_on_charger=True)
+            except (
+                services.StationNotConnected,
+                services.PasswordNotSet,
+                passwords.PasswordRejected,
+            ) as exc:
+                self.message_user(request, f"{station}: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{station}: the station accepted a new password", messages.SUCCESS
+                )
 
 
 class ConnectorInline(admin.TabularInline):
@@ -96,6 +127,21 @@ class OcppMessageAdmin(admin.ModelAdmin):
     list_select_related = ["station"]
     date_hierarchy = "timestamp"
     readonly_fields = [f.name for f in OcppMessage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "identity", "source", "type", "remote_address", "tech_info"]
+    list_filter = ["source", "type"]
+    search_fields = ["identity", "type", "remote_address"]
+    date_hierarchy = "timestamp"
+    readonly_fields = [f.name for f in SecurityEvent._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -2,38 +2,137 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from functools import cache
+from typing import Any
 
 from django.conf import settings
 
 from ocpp_router.datetimes import utcnow
 from ocpp_router.session import Handshake, Session
-from stations import services
+from stations import passwords, services
 
 logger = logging.getLogger(__name__)
+
+
+@cache
+def _trusted_networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def is_trusted_proxy(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _trusted_networks(tuple(settings.CSMS_TRUSTED_PROXIES)))
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def connection_security(handshake: Handshake) -> tuple[services.ConnectionSecurity, str]:
+    """What the handshake proves, and the address the station connects from.
+
+    TLS and the client certificate come from our own TLS endpoint (`scope["extensions"]`,
+    set by ocpp_router.server) or, only when the socket's peer is one of
+    CSMS_TRUSTED_PROXIES, from the proxy's X-Forwarded-Proto and client-certificate header.
+    """
+    extensions: dict[str, Any] = handshake.scope.get("extensions") or {}
+    peer = (extensions.get("csms.peer") or {}).get("host") or handshake.remote_address
+    tls_info = extensions.get("tls")
+    tls = tls_info is not None
+    cert_cn = ""
+    cert_problem = ""
+    if tls_info is not None:
+        if tls_info.get("client_cert_verified"):
+            cert_cn = tls_info.get("client_cert_cn", "")
+        else:
+            cert_problem = tls_info.get("client_cert_problem", "")
+    remote = peer
+    if is_trusted_proxy(peer):
+        forwarded_for = handshake.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        remote = forwarded_for or handshake.remote_address or peer
+        proto = handshake.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        if proto in ("https", "wss"):
+            tls = True
+        header = settings.CSMS_PROXY_CLIENT_CERT_HEADER.lower()
+        if header and handshake.headers.get(header):
+            cert_cn = handshake.headers[header].strip()
+    username: str | None = None
+    password: bytes | None = None
+    authorization = handshake.headers.get("authorization", "")
+    if authorization:
+        credentials = passwords.basic_credentials(authorization, handshake.station_id)
+        if credentials is not None:
+            username, password = credentials
+    security = services.ConnectionSecurity(
+        tls=tls,
+        client_cert_cn=cert_cn,
+        client_cert_problem=cert_problem,
+        username=username,
+        password=password,
+    )
+    return security, remote
 
 
 class StationGate:
     """Implements `ocpp_router.registry.ConnectionGate` for the stations app."""
 
     def admit(self, handshake: Handshake) -> Session | None:
+        security, remote = connection_security(handshake)
         try:
             station = services.station_admit(
                 identity=handshake.station_id,
                 allow_unknown=settings.CSMS_ALLOW_UNKNOWN_STATIONS,
+                security=security,
             )
         except services.StationRefused as refused:
             handshake.refuse(refused.status, refused.reason)
+            if refused.event_type:
+                services.security_event_record(
+                    type=refused.event_type,
+                    source="csms",
+                    station_pk=refused.station.pk if refused.station else None,
+                    identity=handshake.station_id,
+                    tech_info=f"Refused connection: {refused.reason}",
+                    remote_address=remote,
+                )
             return None
+        if station.security_profile == 0 and not is_loopback(remote):
+            logger.warning(
+                "Station %s connected from %s with security profile 0 (no authentication): "
+                "for development only",
+                station.identity,
+                remote or "?",
+            )
         return Session(
             station_pk=station.pk,
             station_id=station.identity,
             version=handshake.version,
-            remote_address=handshake.remote_address,
+            remote_address=remote,
             account=handshake.account,
             # Registration state lives in the database: a station accepted before and
             # reconnecting without a new BootNotification is served as Accepted.
             registration=station.registration_status,
+            # The consumer checks this connection is alive before it accepts the new one.
+            previous_channel=station.channel_name if station.is_online else "",
+        )
+
+    def duplicate_refused(self, session: Session) -> None:
+        services.security_event_record(
+            type="DuplicateConnection",
+            source="csms",
+            station_pk=session.station_pk,
+            tech_info="Refused a second connection: the first one still answers pings",
+            remote_address=session.remote_address,
         )
 
     def connected(self, session: Session) -> None:

@@ -34,6 +34,40 @@ class ChargingStation(models.Model):
         ],
     )
     account = models.CharField(max_length=64, blank=True)
+    # Basic-auth password of profiles 1 and 2, as a salted hash (stations.passwords); never
+    # in plain text.
+    password_hash = models.CharField(max_length=128, blank=True, editable=False)
+    password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Boot configuration (OCPP 2.0.1 B01-B04): the answer to the next BootNotification.
+    # Empty / null values fall back to the CSMS_BOOT_* settings.
+    boot_status = models.CharField(
+        max_length=10,
+        choices=RegistrationStatus.choices,
+        blank=True,
+        help_text="Status for the next BootNotification (empty: CSMS_BOOT_STATUS).",
+    )
+    heartbeat_interval = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Heartbeat interval (s) handed out when Accepted (empty: "
+        "CSMS_HEARTBEAT_INTERVAL).",
+    )
+    boot_retry_interval = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds before the next BootNotification when Pending or Rejected (empty: "
+        "CSMS_BOOT_RETRY_INTERVAL).",
+    )
+    boot_get_base_report = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="While Pending, fetch the full inventory (2.x GetBaseReport, 1.6 "
+        "GetConfiguration); the next boot is then Accepted (empty: CSMS_BOOT_GET_BASE_REPORT).",
+    )
+    base_report_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the station last accepted the inventory request."
+    )
 
     # From BootNotification.
     vendor = models.CharField(max_length=50, blank=True)
@@ -70,6 +104,11 @@ class ChargingStation(models.Model):
     class Meta:
         ordering = ["identity"]
         indexes = [models.Index(fields=["is_online"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(security_profile__lte=3), name="security_profile_0_to_3"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.identity

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from ocpp_router.datetimes import from_ocpp, ocpp_now, utcnow
+from ocpp_router.outbound import Outcome
 from ocpp_router.registry import ocpp_handler, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext
@@ -13,6 +15,26 @@ from stations import services
 
 def _boot_answer(ctx: CallContext, decision: services.BootDecision) -> dict[str, Any]:
     ctx.session.registration = decision.status
+    ctx.session.solicited.clear()
+    if decision.fetch_inventory:
+        # OCPP 2.0.1 B02.FR.01 (1.6 section 4.2.1): while Pending the CSMS may retrieve
+        # the station's configuration; once the station takes the request its next boot is
+        # Accepted.
+        station_pk = ctx.station_pk
+
+        def received(outcome: Outcome) -> None:
+            status = (outcome.response or {}).get("status", "")
+            if outcome.ok and (ctx.version == V16 or status == "Accepted"):
+                services.station_inventory_received(station_pk=station_pk, at=utcnow())
+
+        if ctx.version == V16:
+            ctx.send_after_reply("GetConfiguration", {}, on_outcome=received)
+        else:
+            ctx.send_after_reply(
+                "GetBaseReport",
+                {"requestId": secrets.randbelow(2**31), "reportBase": "FullInventory"},
+                on_outcome=received,
+            )
     return {"status": decision.status, "currentTime": ocpp_now(), "interval": decision.interval}
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from csms import events
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
+from stations import passwords
 from stations.choices import RegistrationStatus
 from stations.models import BootNotification, ChargingStation, Connector, Evse, SecurityEvent
 
@@ -20,26 +21,102 @@ logger = logging.getLogger(__name__)
 
 
 class StationRefused(Exception):
-    """The station may not connect; `status` is the HTTP status to answer."""
+    """The station may not connect; `status` is the HTTP status to answer, `event_type` the
+    security event to record (empty: none), `station` the record when the id is known."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        event_type: str = "",
+        station: ChargingStation | None = None,
+    ):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.event_type = event_type
+        self.station = station
 
 
-def station_admit(*, identity: str, allow_unknown: bool) -> ChargingStation:
-    """The station record for a connecting `identity`, registering it if allowed."""
+@dataclass(frozen=True)
+class ConnectionSecurity:
+    """What a connecting station proved in its handshake.
+
+    `tls`: the socket is TLS (ours, or a trusted proxy's). `client_cert_cn`: subject CN of a
+    client certificate that chains to the configured CA ("" if none or not verified).
+    `username`/`password`: HTTP Basic credentials, None when absent.
+    """
+
+    tls: bool = False
+    client_cert_cn: str = ""
+    client_cert_problem: str = ""
+    username: str | None = None
+    password: bytes | None = None
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.password is not None or bool(self.client_cert_cn)
+
+
+# Unknown and disabled ids get the same 401 as bad credentials, so that ids cannot be
+# enumerated (the real reason goes to the log and the security events).
+REFUSED = 401
+
+
+def station_admit(
+    *, identity: str, allow_unknown: bool, security: ConnectionSecurity | None = None
+) -> ChargingStation:
+    """The station record for a connecting `identity`, once it has proved its security
+    profile; registers an unknown station (at profile 0) if allowed. Raises StationRefused."""
+    security = security or ConnectionSecurity()
     station = ChargingStation.objects.filter(identity=identity).first()
     if station is None:
         if not allow_unknown:
-            raise StationRefused(404, "unknown station and CSMS_ALLOW_UNKNOWN_STATIONS is off")
+            raise StationRefused(
+                REFUSED, "unknown station and CSMS_ALLOW_UNKNOWN_STATIONS is off", "UnknownStation"
+            )
         station, created = ChargingStation.objects.get_or_create(identity=identity)
         if created:
             logger.info("Registered new station %s on its first connection", identity)
     if not station.enabled:
-        raise StationRefused(403, "the station is disabled")
+        raise StationRefused(REFUSED, "the station is disabled", "StationDisabled", station)
+    problem, event_type = _profile_problem(station, security)
+    if problem:
+        raise StationRefused(REFUSED, problem, event_type, station)
     return station
+
+
+def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> tuple[str, str]:
+    """Why the connection does not meet the station's security profile, and the event type.
+
+    The profile is what the operator set; a connection below it is refused, never served at
+    a lower profile (1.6 security whitepaper, OCPP 2.0.1 A05.FR.09, OCTT TC_A_19_CSMS).
+    """
+    profile = station.security_profile
+    if profile == 0:
+        return "", ""
+    if profile >= 2 and not security.tls:
+        return f"security profile {profile} requires TLS (wss://)", "SecurityProfileDowngrade"
+    if profile == 3:
+        if not security.client_cert_cn:
+            problem = security.client_cert_problem or "no valid client certificate"
+            return f"security profile 3: {problem}", "InvalidChargingStationCertificate"
+        if security.client_cert_cn != station.identity:
+            return (
+                f"security profile 3: certificate CN {security.client_cert_cn[:64]!r} "
+                "is not the station id",
+                "InvalidChargingStationCertificate",
+            )
+        return "", ""
+    if security.password is None:
+        return f"security profile {profile}: no Basic credentials", "InvalidCredentials"
+    if security.username != station.identity:
+        return "Basic auth username is not the station id", "InvalidCredentials"
+    if not station.password_hash:
+        return "the station has no password set", "InvalidCredentials"
+    if not passwords.password_matches(security.password, station.password_hash):
+        return "wrong Basic auth password", "InvalidCredentials"
+    return "", ""
 
 
 def station_connect(
@@ -92,6 +169,27 @@ def station_heartbeat(*, station_pk: int, at: datetime) -> None:
 class BootDecision:
     status: str
     interval: int
+    # While Pending: fetch the station's inventory (2.x GetBaseReport, 1.6 GetConfiguration).
+    fetch_inventory: bool = False
+
+
+def boot_decision(station: ChargingStation) -> BootDecision:
+    """The answer to the station's next BootNotification, from its boot configuration."""
+    status = station.boot_status or settings.CSMS_BOOT_STATUS
+    if status == RegistrationStatus.ACCEPTED:
+        interval = station.heartbeat_interval or settings.CSMS_HEARTBEAT_INTERVAL
+    else:
+        # OCPP 2.0.1 B02.FR.02 / B03.FR.02: when not Accepted the interval is the time the
+        # station waits before its next BootNotification.
+        interval = station.boot_retry_interval or settings.CSMS_BOOT_RETRY_INTERVAL
+    fetch = station.boot_get_base_report
+    if fetch is None:
+        fetch = settings.CSMS_BOOT_GET_BASE_REPORT
+    return BootDecision(
+        status=status,
+        interval=interval,
+        fetch_inventory=bool(fetch) and status == RegistrationStatus.PENDING,
+    )
 
 
 def station_boot(
@@ -110,12 +208,11 @@ def station_boot(
     payload: dict[str, Any],
     at: datetime,
 ) -> BootDecision:
-    """Record a BootNotification and decide the answer."""
-    decision = BootDecision(
-        status=RegistrationStatus.ACCEPTED, interval=settings.CSMS_HEARTBEAT_INTERVAL
-    )
+    """Record a BootNotification (the boot history keeps every one) and decide the answer
+    from the station's boot configuration (OCPP 2.0.1 B01-B03, 1.6 section 4.2)."""
     with transaction.atomic():
         station = ChargingStation.objects.select_for_update().get(pk=station_pk)
+        decision = boot_decision(station)
         station.vendor = vendor
         station.model = model
         station.serial_number = serial_number
@@ -165,6 +262,20 @@ def station_boot(
             firmware_version=firmware_version,
         )
     return decision
+
+
+def station_inventory_received(*, station_pk: int, at: datetime) -> None:
+    """The Pending station accepted our inventory request: its next boot is Accepted, unless
+    the operator has since set another status."""
+    with transaction.atomic():
+        station = ChargingStation.objects.select_for_update().get(pk=station_pk)
+        station.base_report_at = at
+        fields = ["base_report_at", "updated"]
+        if (station.boot_status or settings.CSMS_BOOT_STATUS) == RegistrationStatus.PENDING:
+            station.boot_status = RegistrationStatus.ACCEPTED
+            fields.append("boot_status")
+        station.save(update_fields=fields)
+    logger.info("Station %s sent its inventory; its next boot is Accepted", station.identity)
 
 
 def connector_status_update(
@@ -330,3 +441,87 @@ def security_event_record(
             severity=severity,
         )
     return event
+
+
+class PasswordNotSet(Exception):
+    """The station did not take the new password, so it was not stored."""
+
+
+# Where the Basic-auth password lives on the station (OCPP 2.0.1 A01, 1.6 security
+# whitepaper): the message log redacts these values.
+PASSWORD_COMPONENT = "SecurityCtrlr"
+PASSWORD_VARIABLE = "BasicAuthPassword"
+PASSWORD_KEY_16 = "AuthorizationKey"
+
+
+def station_password_set(
+    *, identity: str, password: str | None = None, set_on_charger: bool = False
+) -> str:
+    """Give a station a new Basic-auth password (OCPP 2.0.1 A01) and return it.
+
+    `password` is the operator's (16-64 passwordString characters) or, when None, one we
+    generate (40 characters; 20 for 1.6 stations, whose AuthorizationKey holds 16-20 bytes).
+    With `set_on_charger` false the password is already on the station and is only stored;
+    otherwise it is sent first (2.x SetVariables SecurityCtrlr.BasicAuthPassword, 1.6
+    ChangeConfiguration AuthorizationKey, hex-encoded) and stored only once the station
+    accepts it. Only a salted hash is stored. Raises ChargingStation.DoesNotExist,
+    passwords.PasswordRejected, StationNotConnected or PasswordNotSet.
+    """
+    station = ChargingStation.objects.get(identity=identity)
+    if password is None:
+        length = passwords.GENERATED_LENGTH
+        if station.protocol == "1.6":
+            length = passwords.GENERATED_LENGTH_16
+        password = passwords.password_generate(length)
+    else:
+        problem = passwords.password_problem(password)
+        if problem:
+            raise passwords.PasswordRejected(problem)
+    if set_on_charger:
+        _password_push(station, password)
+    with transaction.atomic():
+        station = ChargingStation.objects.select_for_update().get(pk=station.pk)
+        station.password_hash = passwords.password_hash(password)
+        station.password_changed_at = utcnow()
+        station.save(update_fields=["password_hash", "password_changed_at", "updated"])
+    logger.info(
+        "New Basic-auth password stored for station %s%s",
+        identity,
+        " after the station accepted it" if set_on_charger else "",
+    )
+    return password
+
+
+def _password_push(station: ChargingStation, password: str) -> None:
+    if station.protocol == "1.6":
+        outcome = station_call(
+            identity=station.identity,
+            action="ChangeConfiguration",
+            payload={"key": PASSWORD_KEY_16, "value": passwords.hex_encode(password)},
+        )
+        status = (outcome.response or {}).get("status", "")
+    else:
+        outcome = station_call(
+            identity=station.identity,
+            action="SetVariables",
+            payload={
+                "setVariableData": [
+                    {
+                        "attributeType": "Actual",
+                        "attributeValue": password,
+                        "component": {"name": PASSWORD_COMPONENT},
+                        "variable": {"name": PASSWORD_VARIABLE},
+                    }
+                ]
+            },
+        )
+        results = (outcome.response or {}).get("setVariableResult") or [{}]
+        status = results[0].get("attributeStatus", "")
+    if not outcome.ok:
+        raise PasswordNotSet(
+            f"the station did not answer the password change ({outcome.status}: "
+            f"{outcome.error_code or outcome.error_description or 'no answer'})"
+        )
+    # RebootRequired: the station stored the password and uses it from its next start.
+    if status not in ("Accepted", "RebootRequired"):
+        raise PasswordNotSet(f"the station answered {status or 'nothing'} to the new password")
