@@ -16,7 +16,7 @@ imports for every installed app (as the admin discovers `admin.py`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 Payload = dict[str, Any]
 Handler = Callable[["CallContext", Payload], Payload | None]
 ResultHook = Callable[["ResultContext", Payload, Payload], None]
+# Async; returns the answer payload to send instead of our handler's, or None to let the
+# handler run. May raise an OcppError to answer a CALLERROR.
+CallInterceptor = Callable[["CallContext", Payload], Awaitable[Payload | None]]
 
 
 @dataclass
@@ -112,6 +115,7 @@ class MessageSink(Protocol):
 class Hooks:
     gate: ConnectionGate | None = None
     sinks: list[MessageSink] = field(default_factory=list)
+    interceptors: list[CallInterceptor] = field(default_factory=list)
 
 
 HOOKS = Hooks()
@@ -123,3 +127,21 @@ def set_connection_gate(gate: ConnectionGate) -> None:
 
 def add_message_sink(sink: MessageSink) -> None:
     HOOKS.sinks.append(sink)
+
+
+def add_call_interceptor(interceptor: CallInterceptor) -> None:
+    """Let `interceptor` answer station calls before our handlers (an integration hook).
+
+    Dispatch awaits each interceptor in registration order on the event loop, after the
+    request passed schema validation and the boot gate. The first one returning a payload
+    answers the call (the payload is checked against the response schema like a handler's);
+    None passes on to the next interceptor and finally to our handler. It must not block:
+    do network I/O asynchronously and database work through `dispatch.run_in_worker`.
+    """
+    if interceptor not in HOOKS.interceptors:
+        HOOKS.interceptors.append(interceptor)
+
+
+def remove_call_interceptor(interceptor: CallInterceptor) -> None:
+    if interceptor in HOOKS.interceptors:
+        HOOKS.interceptors.remove(interceptor)
