@@ -118,6 +118,8 @@ INSTALLED_APPS = [
     "transactions",
     "smartcharging",
     "certificates",
+    "integrations",
+    "emulator",
 ]
 
 MIDDLEWARE = [
@@ -246,3 +248,14 @@ CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
+
+# --- Integrations ---------------------------------------------------------------------
+# Webhook settings are cached in memory; other processes see a change within this many s.
+CSMS_WEBHOOK_CONFIG_TTL = env_float("CSMS_WEBHOOK_CONFIG_TTL", 5.0)
+# Events waiting for delivery at most; beyond it new events are dropped (with an error log).
+CSMS_WEBHOOK_QUEUE_SIZE = env_int("CSMS_WEBHOOK_QUEUE_SIZE", 10_000)
+# Event deliveries in progress at once (each with its own retries).
+CSMS_WEBHOOK_CONCURRENCY = env_int("CSMS_WEBHOOK_CONCURRENCY", 20)
+# Retry back-off of event deliveries: base * 2^(attempt - 1) seconds, at most the maximum.
+CSMS_WEBHOOK_RETRY_BASE = env_float("CSMS_WEBHOOK_RETRY_BASE", 5.0)
+CSMS_WEBHOOK_RETRY_MAX = env_float("CSMS_WEBHOOK_RETRY_MAX", 600.0)
