@@ -138,7 +138,10 @@ class DeliveryWorker:
         tasks: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(follow_redirects=False) as client:
             while True:
-                kind, item = await asyncio.to_thread(self._queue.get)
+                received = await asyncio.to_thread(self._next)
+                if received is None:
+                    continue
+                kind, item = received
                 try:
                     snapshot = (
                         config.current()
@@ -160,6 +163,14 @@ class DeliveryWorker:
                     logger.exception("Webhook worker failed on a %s", kind)
                 finally:
                     self._queue.task_done()
+
+    def _next(self) -> tuple[str, Any] | None:
+        # A short wait, not a blocking get: the interpreter joins executor threads at exit.
+        assert self._queue is not None
+        try:
+            return self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return None
 
     def _done(
         self, task: asyncio.Task[None], tasks: set[asyncio.Task[None]], slots: asyncio.Semaphore
