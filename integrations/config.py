@@ -70,6 +70,9 @@ class Snapshot:
 
 _snapshot = Snapshot()
 _lock = threading.Lock()
+# One reload at a time: when the snapshot expires under load, the stations that find it
+# stale wait for the one reload in progress instead of each querying the database.
+_refresh_lock = threading.Lock()
 
 
 def load() -> Snapshot:
@@ -117,12 +120,15 @@ def is_fresh() -> bool:
 
 
 def refresh() -> Snapshot:
-    """Reload now (blocking)."""
+    """Reload unless fresh (blocking: call from a thread)."""
     global _snapshot
-    snapshot = load()
-    with _lock:
-        _snapshot = snapshot
-    return snapshot
+    with _refresh_lock:
+        if is_fresh():
+            return _snapshot
+        snapshot = load()
+        with _lock:
+            _snapshot = snapshot
+        return snapshot
 
 
 def get() -> Snapshot:

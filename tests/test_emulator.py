@@ -200,3 +200,51 @@ def test_station_folder_configurations(tmp_path):
         pass
     else:
         raise AssertionError("an unknown version must be refused")
+
+
+async def test_emulated_station_obeys_pending_then_boots_again(csms):
+    """An integrator keeps the station Pending (interval 1 s) once; the emulated station
+    waits the interval, boots again and is then Accepted (OCPP 2.0.1 B02)."""
+    from integrations import config
+    from integrations.models import IntegratorWebhook
+    from tests.http_endpoint import Answer, Endpoint
+
+    now = "2026-11-25T10:00:00Z"
+
+    def pending_once(request):
+        seen = sum(r.json()["action"] == "BootNotification" for r in endpoint.requests)
+        status = "Pending" if seen == 1 else "Accepted"
+        return Answer(body={"payload": {"status": status, "currentTime": now, "interval": 1}})
+
+    config.invalidate()
+    with Endpoint(pending_once) as endpoint:
+        await sync_to_async(IntegratorWebhook.objects.create)(
+            name="boot", url=endpoint.url, actions=["BootNotification"]
+        )
+        station_config = StationConfig(
+            identity="EMU-PENDING",
+            version="2.0.1",
+            url=f"{csms.ws_url}/ocpp",
+            plug_in_after=30,
+        )
+        stats = Stats()
+        stop = asyncio.Event()
+        run = asyncio.create_task(
+            run_stations([station_config], duration=8, stats=stats, stop=stop)
+        )
+        try:
+            await eventually(lambda: stats.accepted == 1, timeout=6)
+        finally:
+            stop.set()
+            stations = await run
+    config.invalidate()
+    assert stations[0].boots == 2
+    assert stations[0].heartbeat_interval == 1
+    statuses = await sync_to_async(
+        lambda: list(
+            BootNotification.objects.filter(station__identity="EMU-PENDING")
+            .order_by("timestamp")
+            .values_list("status", flat=True)
+        )
+    )()
+    assert statuses == ["Pending", "Accepted"]
