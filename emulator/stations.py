@@ -450,6 +450,7 @@ class EmulatedStation:
     ) -> None:
         """One charging session: plug in, (authorize,) start, meter values, stop, unplug."""
         connector.busy = True
+        connector.remote_start_id = remote_start_id
         connector.stop_requested.clear()
         try:
             if not connector.plugged:

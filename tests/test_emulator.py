@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 
 from emulator.stations import (
+    EmulatedStation,
     StationConfig,
     Stats,
     configs_from_options,
@@ -248,3 +249,53 @@ async def test_emulated_station_obeys_pending_then_boots_again(csms):
         )
     )()
     assert statuses == ["Pending", "Accepted"]
+
+
+async def test_emulated_station_state_follows_remote_start_stop_availability_and_profiles():
+    """The station's answers come from its state, and its state from the calls (no CSMS
+    here: frames it would send are dropped, so only the station's own logic runs)."""
+    station = EmulatedStation(
+        StationConfig(identity="LOCAL", version="2.0.1", connectors=2, meter_interval=0.2),
+        Stats(),
+    )
+    assert station.remote_start("TAG", 1, remote_start_id=7)
+    # The connector is taken at once: a second remote start on it is refused.
+    assert not station.remote_start("TAG", 1, remote_start_id=8)
+    connector = station.connectors[1]
+    await eventually(lambda: connector.transaction_id is not None, timeout=3)
+    assert connector.plugged and connector.status("2.0.1") == "Occupied"
+    # A 22 A three-phase profile caps the power below the 11 kW the station would draw.
+    assert (
+        station.set_profile(
+            1,
+            {
+                "id": 5,
+                "charging_profile_purpose": "TxDefaultProfile",
+                "stack_level": 0,
+                "charging_schedule": [
+                    {
+                        "charging_rate_unit": "A",
+                        "charging_schedule_period": [{"start_period": 0, "limit": 10}],
+                    }
+                ],
+            },
+        )
+        == "Accepted"
+    )
+    assert station._power(connector) == 10 * 230 * 3
+    assert station._power(station.connectors[2]) == 11_000
+    # Taking a charging connector out of service waits for the session to end.
+    assert station.change_availability(1, operative=False) == "Scheduled"
+    assert station.unlock(1) == "OngoingAuthorizedTransaction"
+    transaction_id = connector.transaction_id
+    await eventually(lambda: connector.energy_wh > 0, timeout=3)  # metering
+    assert not station.remote_stop("no-such-transaction")
+    assert station.remote_stop(transaction_id)
+    await eventually(lambda: connector.transaction_id is None and not connector.busy, timeout=3)
+    assert connector.seq_no >= 3  # Started, Updated..., Ended
+    assert not connector.operative and connector.status("2.0.1") == "Unavailable"
+    assert not station.remote_start("TAG", 1, remote_start_id=9)  # out of service
+    assert station.clear_profiles(None, None, "TxDefaultProfile") == "Accepted"
+    assert station.clear_profiles(5, None, None) == "Unknown"
+    assert station.change_availability(0, operative=True) == "Accepted"
+    assert connector.operative
