@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from ocpp_router import validation
-from ocpp_router.registry import REGISTRIES
+from ocpp_router.registry import HOOKS, REGISTRIES
 from ocpp_router.rpc import VERSIONS
 
 
@@ -46,3 +46,8 @@ class Command(BaseCommand):
                     f"{'yes' if is_sendable else '-'}"
                 )
             self.stdout.write("")
+        if HOOKS.interceptors:
+            names = ", ".join(f"{f.__module__}.{f.__qualname__}" for f in HOOKS.interceptors)
+            self.stdout.write(
+                f"Call interceptors (may answer station calls before the handlers): {names}"
+            )
