@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "certificates",
     "devicemodel",
     "firmware",
+    "integrations",
+    "emulator",
 ]
 
 MIDDLEWARE = [
@@ -347,3 +349,14 @@ CSMS_LOG_UPLOAD_MAX_BYTES = env_int("CSMS_LOG_UPLOAD_MAX_BYTES", 200 * 1024 * 10
 # Folder of JSON schemas for DataTransfer `data`, one file per key named
 # `<protocol>-<vendorId>[-<messageId>].json` (protocol: ocpp1.6, ocpp2.0.1, ocpp2.1).
 CSMS_DATATRANSFER_SCHEMA_DIR = env_str("CSMS_DATATRANSFER_SCHEMA_DIR")
+
+# --- Integrations ---------------------------------------------------------------------
+# Webhook settings are cached in memory; other processes see a change within this many s.
+CSMS_WEBHOOK_CONFIG_TTL = env_float("CSMS_WEBHOOK_CONFIG_TTL", 5.0)
+# Events waiting for delivery at most; beyond it new events are dropped (with an error log).
+CSMS_WEBHOOK_QUEUE_SIZE = env_int("CSMS_WEBHOOK_QUEUE_SIZE", 10_000)
+# Event deliveries in progress at once (each with its own retries).
+CSMS_WEBHOOK_CONCURRENCY = env_int("CSMS_WEBHOOK_CONCURRENCY", 20)
+# Retry back-off of event deliveries: base * 2^(attempt - 1) seconds, at most the maximum.
+CSMS_WEBHOOK_RETRY_BASE = env_float("CSMS_WEBHOOK_RETRY_BASE", 5.0)
+CSMS_WEBHOOK_RETRY_MAX = env_float("CSMS_WEBHOOK_RETRY_MAX", 600.0)

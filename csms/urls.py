@@ -5,10 +5,11 @@ from stations.api.password import StationPasswordView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("files/", include("firmware.urls")),
+    path("api/stations/<str:identity>/password", StationPasswordView.as_view()),
     path("api/", include("smartcharging.api.urls")),
     path("api/", include("certificates.api.urls")),
-    path("files/", include("firmware.urls")),
     path("api/", include("devicemodel.api.urls")),
     path("api/", include("firmware.api.urls")),
-    path("api/stations/<str:identity>/password", StationPasswordView.as_view()),
+    path("api/", include("integrations.api.urls")),
 ]

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from ocpp_router import errors, validation
-from ocpp_router.registry import REGISTRIES
+from ocpp_router.registry import HOOKS, REGISTRIES, CallInterceptor, Handler
 from ocpp_router.rpc import Call, CallError, CallResult, error_frame
 from ocpp_router.session import CallContext, ResultContext, Session
 
@@ -82,23 +82,22 @@ async def _answer(ctx: CallContext, call: Call) -> dict[str, Any]:
             f"Action {call.action[:64]!r} is not known in OCPP {version}"
         )
     handler = REGISTRIES[version].handlers.get(call.action)
+    interceptors = list(HOOKS.interceptors)
     if handler is None:
-        raise errors.NotSupported(f"{call.action} is not supported by this CSMS on OCPP {version}")
+        interceptors = [i for i in interceptors if await _claims(i, version, call.action)]
+        if not interceptors:
+            raise _not_supported(call.action, version)
     validation.check(version, call.action, "request", call.payload)
     if not gate_allows(ctx.session, call.action):
         raise errors.SecurityError(
             f"{call.action} refused: the station is not accepted "
             f"(registration {ctx.session.registration or 'none'}); send BootNotification first"
         )
-    try:
-        answer = await run_in_worker(handler, ctx, call.payload)
-    except errors.OcppError:
-        raise
-    except Exception:
-        logger.exception(
-            "Handler for %s from station %s failed", call.action, ctx.session.station_id
-        )
-        raise errors.InternalError() from None
+    answer = await _intercepted(interceptors, ctx, call.payload)
+    if answer is None:
+        if handler is None:
+            raise _not_supported(call.action, version)
+        answer = await _run_handler(handler, ctx, call.payload)
     answer = {} if answer is None else answer
     if call.send:
         return answer  # a SEND is never answered: nothing to check
@@ -115,6 +114,49 @@ async def _answer(ctx: CallContext, call: Call) -> dict[str, Any]:
         )
         raise errors.InternalError() from None
     return answer
+
+
+async def _claims(interceptor: CallInterceptor, version: str, action: str) -> bool:
+    claims = HOOKS.interceptor_claims.get(interceptor)
+    return True if claims is None else await claims(version, action)
+
+
+def _not_supported(action: str, version: str) -> errors.OcppError:
+    return errors.NotSupported(f"{action} is not supported by this CSMS on OCPP {version}")
+
+
+async def _intercepted(
+    interceptors: list[CallInterceptor], ctx: CallContext, payload: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The first interceptor's answer, or None when every one of them passes."""
+    for interceptor in interceptors:
+        try:
+            answer = await interceptor(ctx, payload)
+        except errors.OcppError:
+            raise
+        except Exception:
+            logger.exception(
+                "Call interceptor %r failed on %s from station %s",
+                interceptor,
+                ctx.action,
+                ctx.session.station_id,
+            )
+            raise errors.InternalError() from None
+        if answer is not None:
+            return answer
+    return None
+
+
+async def _run_handler(handler: Handler, ctx: CallContext, payload: dict[str, Any]) -> Any:
+    try:
+        return await run_in_worker(handler, ctx, payload)
+    except errors.OcppError:
+        raise
+    except Exception:
+        logger.exception(
+            "Handler for %s from station %s failed", ctx.action, ctx.session.station_id
+        )
+        raise errors.InternalError() from None
 
 
 async def run_result_hook(

@@ -16,7 +16,7 @@ imports for every installed app (as the admin discovers `admin.py`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 Payload = dict[str, Any]
 Handler = Callable[["CallContext", Payload], Payload | None]
 ResultHook = Callable[["ResultContext", Payload, Payload], None]
+# Async; returns the answer payload to send instead of our handler's, or None to let the
+# handler run. May raise an OcppError to answer a CALLERROR.
+CallInterceptor = Callable[["CallContext", Payload], Awaitable[Payload | None]]
+ActionClaim = Callable[[str, str], Awaitable[bool]]
 
 
 @dataclass
@@ -119,6 +123,10 @@ class MessageSink(Protocol):
 class Hooks:
     gate: ConnectionGate | None = None
     sinks: list[MessageSink] = field(default_factory=list)
+    interceptors: list[CallInterceptor] = field(default_factory=list)
+    # Which actions an interceptor may answer that no handler of ours serves; without an
+    # entry it may answer any. Consulted so that an action nobody serves stays NotSupported.
+    interceptor_claims: dict[CallInterceptor, ActionClaim] = field(default_factory=dict)
 
 
 HOOKS = Hooks()
@@ -130,3 +138,27 @@ def set_connection_gate(gate: ConnectionGate) -> None:
 
 def add_message_sink(sink: MessageSink) -> None:
     HOOKS.sinks.append(sink)
+
+
+def add_call_interceptor(interceptor: CallInterceptor, claims: ActionClaim | None = None) -> None:
+    """Let `interceptor` answer station calls before our handlers (an integration hook).
+
+    Dispatch awaits each interceptor in registration order on the event loop, after the
+    request passed schema validation and the boot gate. The first one returning a payload
+    answers the call (the payload is checked against the response schema like a handler's);
+    None passes on to the next interceptor and finally to our handler. It must not block:
+    do network I/O asynchronously and database work through `dispatch.run_in_worker`.
+
+    `claims(version, action)` says whether the interceptor would answer an action that no
+    handler of ours serves; such an action is NotSupported unless an interceptor claims it.
+    """
+    if interceptor not in HOOKS.interceptors:
+        HOOKS.interceptors.append(interceptor)
+    if claims is not None:
+        HOOKS.interceptor_claims[interceptor] = claims
+
+
+def remove_call_interceptor(interceptor: CallInterceptor) -> None:
+    if interceptor in HOOKS.interceptors:
+        HOOKS.interceptors.remove(interceptor)
+    HOOKS.interceptor_claims.pop(interceptor, None)

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from ocpp_router import validation
-from ocpp_router.registry import REGISTRIES
+from ocpp_router.registry import HOOKS, REGISTRIES
 from ocpp_router.rpc import VERSIONS
 
 
@@ -48,3 +48,8 @@ class Command(BaseCommand):
                     f"{'yes' if is_sendable else '-'}"
                 )
             self.stdout.write("")
+        if HOOKS.interceptors:
+            names = ", ".join(f"{f.__module__}.{f.__qualname__}" for f in HOOKS.interceptors)
+            self.stdout.write(
+                f"Call interceptors (may answer station calls before the handlers): {names}"
+            )
