@@ -246,3 +246,12 @@ CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
+
+# --- Transactions -----------------------------------------------------------------------
+# Answer ConcurrentTx for an id token that already has an active transaction.
+CSMS_CONCURRENT_TX_CHECK = env_bool("CSMS_CONCURRENT_TX_CHECK", True)
+# Seconds between CostUpdated messages sent for a running 2.x transaction (0: never).
+CSMS_COST_UPDATE_INTERVAL = env_int("CSMS_COST_UPDATE_INTERVAL", 60)
+# A 1.6 StartTransaction is linked to a remote start for the same idTag made at most this
+# many seconds before.
+CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)
