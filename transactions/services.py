@@ -60,6 +60,7 @@ from transactions.models import (
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+MILLI = Decimal("0.001")
 
 
 # --- authorization ------------------------------------------------------------------------
@@ -239,8 +240,8 @@ def _refresh_energy(tx: Transaction) -> None:
     readings = _register_readings(tx)
     first = readings.order_by("timestamp", "id").first()
     last = readings.order_by("-timestamp", "-id").first()
-    first_wh = to_wh(first.value, first.unit, first.multiplier) if first else None
-    last_wh = to_wh(last.value, last.unit, last.multiplier) if last else None
+    first_wh = to_wh(first.value, first.unit, first.multiplier).quantize(MILLI) if first else None
+    last_wh = to_wh(last.value, last.unit, last.multiplier).quantize(MILLI) if last else None
     if tx.ocpp_version == V16:
         if tx.meter_start is None:
             tx.meter_start = first_wh
