@@ -335,7 +335,7 @@ def _link_remote_start_16(tx: Transaction, *, at: datetime) -> None:
     connector, if it named one) within CSMS_REMOTE_START_TIMEOUT is the one this answers."""
     window = at - timedelta(seconds=settings.CSMS_REMOTE_START_TIMEOUT)
     remote = (
-        RemoteStart.objects.select_for_update()
+        RemoteStart.objects.select_for_update(of=("self",))
         .filter(
             station_id=tx.station_id,
             id_token_value=tx.id_token_value,
