@@ -138,10 +138,11 @@ class TariffAdmin(admin.ModelAdmin):
     list_filter = ["active", "currency"]
 
 
-class LocalAuthListEntryInline(admin.TabularInline):
-    model = LocalAuthListEntry
-    fk_name = "station"
-    extra = 0
+@admin.register(LocalAuthListEntry)
+class LocalAuthListEntryAdmin(admin.ModelAdmin):
+    list_display = ["station", "id_token_value", "id_token_type"]
+    search_fields = ["station__identity", "id_token_value"]
+    readonly_fields = ["station", "id_token_value", "id_token_type", "info"]
 
 
 @admin.register(LocalAuthList)

@@ -44,7 +44,7 @@ def status_for_version(status: str, version: str) -> str:
 
 def id_tag_info(info: TokenInfo) -> dict[str, Any]:
     """OCPP 1.6 IdTagInfo."""
-    answer: dict[str, Any] = {"status": status_for_version(info.status, V16)}
+    answer: dict[str, Any] = {"status": str(status_for_version(info.status, V16))}
     if info.expiry:
         answer["expiryDate"] = to_ocpp(info.expiry)
     if info.group_value:
@@ -54,7 +54,7 @@ def id_tag_info(info: TokenInfo) -> dict[str, Any]:
 
 def id_token_info(info: TokenInfo) -> dict[str, Any]:
     """OCPP 2.0.1 / 2.1 IdTokenInfoType."""
-    answer: dict[str, Any] = {"status": info.status}
+    answer: dict[str, Any] = {"status": str(info.status)}
     if info.expiry:
         answer["cacheExpiryDateTime"] = to_ocpp(info.expiry)
     if info.charging_priority is not None:

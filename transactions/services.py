@@ -32,7 +32,7 @@ from ocpp_router.datetimes import to_ocpp, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from stations.services import station_call
+from stations.services import StationNotConnected, station_call
 from transactions import answers, selectors
 from transactions.answers import TokenInfo
 from transactions.choices import (
@@ -883,7 +883,11 @@ def transaction_remote_start(
         }
         if evse_id:
             payload["evseId"] = evse_id
-    outcome = station_call(identity=identity, action=action, payload=payload, timeout=timeout)
+    try:
+        outcome = station_call(identity=identity, action=action, payload=payload, timeout=timeout)
+    except StationNotConnected:
+        RemoteStart.objects.filter(pk=remote.pk).update(status=RequestStatus.ERROR)
+        raise
     if not outcome.ok:
         RemoteStart.objects.filter(pk=remote.pk).update(status=RequestStatus.ERROR)
     remote.refresh_from_db()
@@ -1003,7 +1007,13 @@ def reservation_reserve(
             payload["connectorType"] = connector_type
         if group_id_token_value:
             payload["groupIdToken"] = {"idToken": group_id_token_value, "type": "Central"}
-    outcome = station_call(identity=identity, action="ReserveNow", payload=payload, timeout=timeout)
+    try:
+        outcome = station_call(
+            identity=identity, action="ReserveNow", payload=payload, timeout=timeout
+        )
+    except StationNotConnected:
+        Reservation.objects.filter(pk=reservation.pk).update(status=ReservationStatus.ERROR)
+        raise
     if not outcome.ok:
         Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.PENDING).update(
             status=ReservationStatus.ERROR

@@ -52,6 +52,8 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
 class MeterValueCursorPagination(CursorPagination):
     ordering = ("-timestamp", "-id")
     page_size = 500
+    page_size_query_param = "page_size"
+    max_page_size = 5000
 
 
 class MeterValueViewSet(viewsets.ReadOnlyModelViewSet):
