@@ -210,6 +210,12 @@ class Transaction(models.Model):
         max_digits=20, decimal_places=3, null=True, blank=True, help_text="Wh"
     )
     energy_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    # The earliest and latest Energy.Active.Import.Register readings (Wh) seen so far, by
+    # timestamp: energy follows time order whatever order messages arrive in.
+    first_reading_at = models.DateTimeField(null=True, blank=True)
+    first_reading_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    last_reading_at = models.DateTimeField(null=True, blank=True)
+    last_reading_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
     stop_reason = models.CharField(max_length=30, blank=True)
     charging_state = models.CharField(max_length=20, blank=True)
     trigger_reason = models.CharField(max_length=30, blank=True, help_text="Of the latest event.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from transactions.models import (
     IdToken,
@@ -35,8 +35,11 @@ def id_token_has_active_transaction(*, value: str, exclude_pk: int | None = None
 
 def tariff_for_station(*, station_pk: int) -> Tariff | None:
     """The station's own active tariff, else the active default one."""
-    own = Tariff.objects.filter(active=True, station_id=station_pk).first()
-    return own or Tariff.objects.filter(active=True, station__isnull=True).first()
+    return (
+        Tariff.objects.filter(Q(station_id=station_pk) | Q(station__isnull=True), active=True)
+        .order_by(F("station_id").asc(nulls_last=True))
+        .first()
+    )
 
 
 def transaction_list() -> QuerySet[Transaction]:

@@ -227,30 +227,28 @@ def to_wh(value: Decimal, unit: str, multiplier: int = 0) -> Decimal:
     return wh
 
 
-def _register_readings(tx: Transaction):
-    return MeterValue.objects.filter(
-        transaction=tx, measurand=ENERGY_REGISTER, phase="", value__isnull=False
-    ).only("value", "unit", "multiplier")
-
-
-def _refresh_energy(tx: Transaction) -> None:
-    """Meter start/stop and energy from the register readings stored so far, in time order
-    (so messages arriving out of order give the same result). 1.6 meterStart/meterStop,
-    when reported, win over readings."""
-    readings = _register_readings(tx)
-    first = readings.order_by("timestamp", "id").first()
-    last = readings.order_by("-timestamp", "-id").first()
-    first_wh = to_wh(first.value, first.unit, first.multiplier).quantize(MILLI) if first else None
-    last_wh = to_wh(last.value, last.unit, last.multiplier).quantize(MILLI) if last else None
+def _apply_readings(tx: Transaction, rows: list[MeterValue]) -> None:
+    """Take new rows into the transaction's first/last register readings, then recompute
+    meter start/stop and energy. Readings are ordered by their timestamps, so messages
+    arriving out of order give the same result as in order; 1.6 meterStart/meterStop, when
+    reported, win over readings."""
+    for row in rows:
+        if row.measurand != ENERGY_REGISTER or row.phase or row.value is None:
+            continue
+        wh = to_wh(row.value, row.unit, row.multiplier).quantize(MILLI)
+        if tx.first_reading_at is None or row.timestamp < tx.first_reading_at:
+            tx.first_reading_at, tx.first_reading_wh = row.timestamp, wh
+        if tx.last_reading_at is None or row.timestamp >= tx.last_reading_at:
+            tx.last_reading_at, tx.last_reading_wh = row.timestamp, wh
     if tx.ocpp_version == V16:
-        if tx.meter_start is None:
-            tx.meter_start = first_wh
-        end = tx.meter_stop if tx.meter_stop is not None else last_wh
+        if Anomaly.STARTED_MISSING in tx.anomalies:
+            tx.meter_start = tx.first_reading_wh
+        end = tx.meter_stop if tx.meter_stop is not None else tx.last_reading_wh
     else:
-        tx.meter_start = first_wh
+        tx.meter_start = tx.first_reading_wh
         if not tx.is_active:
-            tx.meter_stop = last_wh
-        end = last_wh
+            tx.meter_stop = tx.last_reading_wh
+        end = tx.last_reading_wh
     if tx.meter_start is not None and end is not None:
         tx.energy_wh = max(end - tx.meter_start, Decimal(0))
 
@@ -271,13 +269,15 @@ def cost_compute(
     return cost.quantize(CENT)
 
 
-def _refresh_cost(tx: Transaction, *, at: datetime) -> None:
-    if tx.tariff_id is None:
+def _refresh_cost(tx: Transaction, *, at: datetime, pick_tariff: bool = False) -> None:
+    """The cost so far; the tariff is chosen when the transaction is first seen and kept."""
+    if pick_tariff and tx.tariff_id is None:
         tariff = selectors.tariff_for_station(station_pk=tx.station_id)
-        if tariff is None:
-            return
-        tx.tariff = tariff
-        tx.currency = tariff.currency
+        if tariff is not None:
+            tx.tariff = tariff
+            tx.currency = tariff.currency
+    if tx.tariff_id is None:
+        return
     until = tx.stopped_at if not tx.is_active and tx.stopped_at else (tx.last_event_at or at)
     tx.total_cost = cost_compute(
         tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=until
@@ -298,20 +298,25 @@ def _remove_anomaly(tx: Transaction, anomaly: str) -> None:
         tx.anomalies.remove(anomaly)
 
 
+def _locked():
+    """Transactions locked for update (the row only), with what applying a message reads."""
+    return Transaction.objects.select_for_update(of=("self",)).select_related("station", "tariff")
+
+
 def _lock_or_create(
     *, station_pk: int, lookup: dict[str, Any], defaults: dict[str, Any]
 ) -> tuple[Transaction, bool]:
     """The transaction matching `lookup`, locked; created if missing. A concurrent creator
     of the same transaction makes our insert fail on the unique constraint: we then wait
     for its row and lock it."""
-    tx = Transaction.objects.select_for_update().filter(station_id=station_pk, **lookup).first()
+    tx = _locked().filter(station_id=station_pk, **lookup).first()
     if tx is not None:
         return tx, False
     try:
         with transaction.atomic():
             return Transaction.objects.create(station_id=station_pk, **lookup, **defaults), True
     except IntegrityError:
-        return Transaction.objects.select_for_update().get(station_id=station_pk, **lookup), False
+        return _locked().get(station_id=station_pk, **lookup), False
 
 
 def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
@@ -374,10 +379,6 @@ def _publish(kind: str, tx: Transaction, identity: str, **extra: Any) -> None:
     events.publish(kind, identity, **_event_data(tx, **extra))
 
 
-def _identity(station_pk: int) -> str:
-    return ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
-
-
 TX_FIELDS = [
     "id_token",
     "id_token_value",
@@ -391,6 +392,10 @@ TX_FIELDS = [
     "meter_start",
     "meter_stop",
     "energy_wh",
+    "first_reading_at",
+    "first_reading_wh",
+    "last_reading_at",
+    "last_reading_wh",
     "stop_reason",
     "charging_state",
     "trigger_reason",
@@ -557,8 +562,8 @@ def transaction_event_record(
         )
         MeterValue.objects.bulk_create(rows)
         tx.event_count += 1
-        _refresh_energy(tx)
-        _refresh_cost(tx, at=at)
+        _apply_readings(tx, rows)
+        _refresh_cost(tx, at=at, pick_tariff=created)
 
         cost_update = None
         if tx.total_cost is not None:
@@ -591,7 +596,7 @@ def transaction_event_record(
         _publish(
             kind,
             tx,
-            _identity(station_pk),
+            tx.station.identity,
             seq_no=seq_no,
             trigger_reason=event.trigger_reason,
             meter_values=len(rows),
@@ -652,7 +657,7 @@ def transaction_start_16(
         _link_remote_start_16(tx, at=at)
         # A Stop or MeterValues for this transaction cannot have come first: the station
         # learns the id from our answer. Readings sent with -1 stay unlinked.
-        _refresh_cost(tx, at=at)
+        _refresh_cost(tx, at=at, pick_tariff=True)
         answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token_info)}
         tx.save(update_fields=["transaction_id", *TX_FIELDS])
         TransactionEvent.objects.create(
@@ -664,7 +669,7 @@ def transaction_start_16(
             answer=answer,
             received_at=at,
         )
-        _publish("transaction.started", tx, _identity(station_pk))
+        _publish("transaction.started", tx, tx.station.identity)
     return EventOutcome(answer, False, tx.pk)
 
 
@@ -688,7 +693,7 @@ def transaction_stop_16(
     at = at or utcnow()
     with transaction.atomic():
         tx = (
-            Transaction.objects.select_for_update()
+            _locked()
             .filter(station_id=station_pk, ocpp_version=V16, transaction_id=str(transaction_id))
             .first()
             if transaction_id > 0
@@ -746,19 +751,18 @@ def transaction_stop_16(
         if tx.last_event_at is None or timestamp >= tx.last_event_at:
             tx.last_event_at = timestamp
         tx.event_count += 1
-        MeterValue.objects.bulk_create(
-            meter_rows(
-                transaction_data,
-                version=V16,
-                station_pk=station_pk,
-                transaction=tx,
-                event=event,
-                evse_id=tx.evse_id,
-                connector_id=tx.connector_id,
-            )
+        rows = meter_rows(
+            transaction_data,
+            version=V16,
+            station_pk=station_pk,
+            transaction=tx,
+            event=event,
+            evse_id=tx.evse_id,
+            connector_id=tx.connector_id,
         )
-        _refresh_energy(tx)
-        _refresh_cost(tx, at=at)
+        MeterValue.objects.bulk_create(rows)
+        _apply_readings(tx, rows)
+        _refresh_cost(tx, at=at, pick_tariff=tx.tariff_id is None)
         answer: dict[str, Any] = {}
         if id_tag:
             info = id_token_authorize(
@@ -768,7 +772,7 @@ def transaction_stop_16(
         tx.save(update_fields=["transaction_id", *TX_FIELDS])
         event.answer = answer
         event.save(update_fields=["answer"])
-        _publish("transaction.ended", tx, _identity(station_pk))
+        _publish("transaction.ended", tx, tx.station.identity)
     return EventOutcome(answer, False, tx.pk)
 
 
@@ -798,7 +802,7 @@ def meter_values_record_16(
             anomalies.append(Anomaly.NO_TRANSACTION_ID)
         elif transaction_id is not None:
             tx = (
-                Transaction.objects.select_for_update()
+                _locked()
                 .filter(station_id=station_pk, ocpp_version=V16, transaction_id=str(transaction_id))
                 .first()
             )
@@ -836,10 +840,10 @@ def meter_values_record_16(
             latest = max((t for t in timestamps if t), default=None)
             if latest and (tx.last_event_at is None or latest > tx.last_event_at):
                 tx.last_event_at = latest
-            _refresh_energy(tx)
+            _apply_readings(tx, rows)
             _refresh_cost(tx, at=at)
             tx.save(update_fields=TX_FIELDS)
-            _publish("transaction.updated", tx, _identity(station_pk), meter_values=len(rows))
+            _publish("transaction.updated", tx, tx.station.identity, meter_values=len(rows))
     return EventOutcome({}, False, tx.pk if tx else None)
 
 
