@@ -656,69 +656,82 @@ async def test_2x_duplicate_event_changes_nothing_and_is_answered_again(csms, ve
     assert tx.event_count == 1 and await count(MeterValue, transaction=tx) == 2
 
 
-class Remote2(ChargePoint201):
-    @on("RequestStartTransaction")
-    async def on_request_start(self, id_token, remote_start_id, evse_id=None, **kwargs):
-        async def start():
-            await asyncio.sleep(0.05)
-            await self.call(
-                tx_event(
-                    "2.0.1",
-                    "Started",
-                    0,
-                    0,
-                    "R-1",
-                    trigger_reason="RemoteStart",
-                    id_token=id_token,
-                    evse={"id": evse_id or 1},
-                    info={"remote_start_id": remote_start_id},
+def remote_station(version: str) -> type:
+    """A 2.x station that starts and stops as asked and accepts reservations."""
+    base = {"2.0.1": ChargePoint201, "2.1": ChargePoint21}[version]
+    results = {"2.0.1": result201, "2.1": result21}[version]
+
+    class RemoteStation(base):
+        @on("RequestStartTransaction")
+        async def on_request_start(self, id_token, remote_start_id, evse_id=None, **kwargs):
+            async def start():
+                await asyncio.sleep(0.05)
+                await self.call(
+                    tx_event(
+                        version,
+                        "Started",
+                        0,
+                        0,
+                        "R-1",
+                        trigger_reason="RemoteStart",
+                        id_token=id_token,
+                        evse={"id": evse_id or 1},
+                        info={"remote_start_id": remote_start_id},
+                    )
                 )
-            )
 
-        self.task = asyncio.create_task(start())
-        return result201.RequestStartTransaction(status="Accepted")
+            self.task = asyncio.create_task(start())
+            return results.RequestStartTransaction(status="Accepted")
 
-    @on("RequestStopTransaction")
-    async def on_request_stop(self, transaction_id, **kwargs):
-        async def stop():
-            await asyncio.sleep(0.05)
-            await self.call(
-                tx_event(
-                    "2.0.1",
-                    "Ended",
-                    1,
-                    5,
-                    transaction_id,
-                    trigger_reason="RemoteStop",
-                    info={"stopped_reason": "Remote"},
+        @on("RequestStopTransaction")
+        async def on_request_stop(self, transaction_id, **kwargs):
+            async def stop():
+                await asyncio.sleep(0.05)
+                await self.call(
+                    tx_event(
+                        version,
+                        "Ended",
+                        1,
+                        5,
+                        transaction_id,
+                        trigger_reason="RemoteStop",
+                        info={"stopped_reason": "Remote"},
+                    )
                 )
-            )
 
-        self.task = asyncio.create_task(stop())
-        return result201.RequestStopTransaction(status="Accepted")
+            self.task = asyncio.create_task(stop())
+            return results.RequestStopTransaction(status="Accepted")
 
-    @on("GetTransactionStatus")
-    async def on_status(self, transaction_id=None, **kwargs):
-        return result201.GetTransactionStatus(messages_in_queue=False, ongoing_indicator=True)
+        @on("GetTransactionStatus")
+        async def on_status(self, transaction_id=None, **kwargs):
+            return results.GetTransactionStatus(messages_in_queue=False, ongoing_indicator=True)
 
-    @on("ReserveNow")
-    async def on_reserve(self, **kwargs):
-        return result201.ReserveNow(status="Accepted")
+        @on("ReserveNow")
+        async def on_reserve(self, **kwargs):
+            return results.ReserveNow(status="Accepted")
 
-    @on("CostUpdated")
-    async def on_cost(self, total_cost, transaction_id, **kwargs):
-        self.costs = [*getattr(self, "costs", []), (transaction_id, total_cost)]
-        return result201.CostUpdated()
+        @on("CostUpdated")
+        async def on_cost(self, total_cost, transaction_id, **kwargs):
+            self.costs = [*getattr(self, "costs", []), (transaction_id, total_cost)]
+            return results.CostUpdated()
+
+    return RemoteStation
 
 
-async def test_201_request_start_links_remote_start_id_and_request_stop_ends(csms):
+Remote2 = remote_station("2.0.1")
+
+
+@pytest.mark.parametrize("version", V2)
+async def test_2x_request_start_links_remote_start_id_and_request_stop_ends(csms, version):
     await make_token("REMOTE-2", type="Central")
-    async with connect(csms, "REMOTE201", "2.0.1", charge_point_class=Remote2) as cp:
-        await cp.call(boot_call("2.0.1"))
+    async with connect(
+        csms, f"REMOTE-{version}", version, charge_point_class=remote_station(version)
+    ) as cp:
+        await cp.call(boot_call(version))
         outcome, remote = await service(
             csms,
             services.transaction_remote_start,
-            identity="REMOTE201",
+            identity=f"REMOTE-{version}",
             id_token_value="REMOTE-2",
             id_token_type="Central",
             evse_id=3,
@@ -726,25 +739,31 @@ async def test_201_request_start_links_remote_start_id_and_request_stop_ends(csm
         assert outcome.ok and remote.remote_start_id
         await cp.task
         status = await service(
-            csms, services.transaction_status_request, identity="REMOTE201", transaction_id="R-1"
+            csms,
+            services.transaction_status_request,
+            identity=f"REMOTE-{version}",
+            transaction_id="R-1",
         )
         assert status.response == {"messagesInQueue": False, "ongoingIndicator": True}
-        [tx] = await transactions_of("REMOTE201")
+        [tx] = await transactions_of(f"REMOTE-{version}")
         assert tx.remote_start_id == remote.remote_start_id
         assert tx.remote_start_request_id == remote.pk and tx.evse_id == 3
         assert (await service(csms, services.transaction_remote_stop, transaction_pk=tx.pk)).ok
         await cp.task
-    [tx] = await transactions_of("REMOTE201")
+    [tx] = await transactions_of(f"REMOTE-{version}")
     assert not tx.is_active and tx.stop_reason == "Remote"
 
 
-async def test_201_reservation_used_by_transaction_and_status_update(csms):
-    async with connect(csms, "RES201", "2.0.1", charge_point_class=Remote2) as cp:
-        await cp.call(boot_call("2.0.1"))
+@pytest.mark.parametrize("version", V2)
+async def test_2x_reservation_used_by_transaction_and_status_update(csms, version):
+    async with connect(
+        csms, f"RES-{version}", version, charge_point_class=remote_station(version)
+    ) as cp:
+        await cp.call(boot_call(version))
         _, used = await service(
             csms,
             services.reservation_reserve,
-            identity="RES201",
+            identity=f"RES-{version}",
             id_token_value="R",
             evse_id=1,
             expiry=utcnow() + timedelta(minutes=10),
@@ -752,7 +771,7 @@ async def test_201_reservation_used_by_transaction_and_status_update(csms):
         _, expired = await service(
             csms,
             services.reservation_reserve,
-            identity="RES201",
+            identity=f"RES-{version}",
             id_token_value="S",
             evse_id=2,
             expiry=utcnow() + timedelta(minutes=10),
@@ -760,7 +779,7 @@ async def test_201_reservation_used_by_transaction_and_status_update(csms):
         assert used.status == expired.status == "Accepted"
         await cp.call(
             tx_event(
-                "2.0.1",
+                version,
                 "Started",
                 0,
                 0,
@@ -771,11 +790,11 @@ async def test_201_reservation_used_by_transaction_and_status_update(csms):
             )
         )
         await cp.call(
-            call201.ReservationStatusUpdate(
+            CALLS[version].ReservationStatusUpdate(
                 reservation_id=expired.reservation_id, reservation_update_status="Expired"
             )
         )
-    [tx] = await transactions_of("RES201")
+    [tx] = await transactions_of(f"RES-{version}")
     assert tx.reservation_id == used.pk and tx.reservation.status == "Used"
     assert (await sync_to_async(Reservation.objects.get)(pk=expired.pk)).status == "Expired"
 

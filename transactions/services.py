@@ -83,7 +83,7 @@ def id_token_authorize(
     """
     at = at or utcnow()
     if type == IdTokenType.NO_AUTHORIZATION:
-        # OCPP 2.0.1 C01: NoAuthorization tokens need no check.
+        # 2.x IdTokenEnumType NoAuthorization: a transaction started with no authorization.
         return TokenInfo(status=AuthorizationStatus.ACCEPTED)
     token = selectors.id_token_find(value=value, type="" if version == V16 else type)
     if token is None:
@@ -505,7 +505,7 @@ def transaction_event_record(
         if event_type == EventKind.ENDED:
             tx.is_active = False
             tx.stopped_at = timestamp
-            # OCPP 2.0.1 E06: an omitted stoppedReason means Local.
+            # OCPP 2.0.1 TransactionType: stoppedReason may only be omitted when it is Local.
             tx.stop_reason = info.get("stoppedReason", "Local")
 
         # The latest state the station reported wins, whatever order events arrive in.
@@ -529,7 +529,7 @@ def transaction_event_record(
                 exclude_transaction_pk=tx.pk,
                 at=timestamp,
             )
-            # OCPP 2.0.1 E01.FR.?/E03: answer idTokenInfo when the event carries an idToken.
+            # OCPP 2.0.1 E01/E03: an event carrying an idToken is answered with its idTokenInfo.
             answer["idTokenInfo"] = answers.id_token_info(token_info)
             if not tx.id_token_value:
                 tx.id_token_value = id_token["idToken"]
