@@ -455,7 +455,9 @@ def transaction_event_record(
             lookup={"transaction_id": info["transactionId"]},
             defaults={"ocpp_version": version, "started_at": timestamp, "is_active": True},
         )
-        existing = TransactionEvent.objects.filter(transaction=tx, seq_no=seq_no).first()
+        existing = (
+            TransactionEvent.objects.filter(transaction=tx, seq_no=seq_no).only("answer").first()
+        )
         if existing is not None:
             logger.info(
                 "Duplicate TransactionEvent %s seqNo %s from station %s: answered again",
@@ -549,18 +551,15 @@ def transaction_event_record(
             ).first()
         _link_reservation(tx, payload.get("reservationId"))
 
-        event.anomalies = list(event.anomalies)
-        event.save()
         rows = meter_rows(
             payload.get("meterValue", []),
             version=version,
             station_pk=station_pk,
             transaction=tx,
-            event=event,
+            event=None,
             evse_id=tx.evse_id,
             connector_id=tx.connector_id,
         )
-        MeterValue.objects.bulk_create(rows)
         tx.event_count += 1
         _apply_readings(tx, rows)
         _refresh_cost(tx, at=at, pick_tariff=created)
@@ -584,9 +583,13 @@ def transaction_event_record(
                     "transactionId": tx.transaction_id,
                 }
                 tx.cost_sent_at = at
-        tx.save(update_fields=TX_FIELDS)
+        # The event is stored with its answer, then its meter values: three statements.
         event.answer = answer
-        event.save(update_fields=["answer"])
+        event.save()
+        for row in rows:
+            row.event = event
+        MeterValue.objects.bulk_create(rows)
+        tx.save(update_fields=TX_FIELDS)
 
         kind = {
             EventKind.STARTED: "transaction.started",
