@@ -568,7 +568,10 @@ async def test_2x_offline_replay_out_of_order_with_gap_is_stored_and_flagged(csm
     identity = f"OFF-{version}"
     async with connect(csms, identity, version) as cp:
         await cp.call(boot_call(version))
-        # Queued while offline, delivered after the reconnect, Ended first; seqNo 2 never comes.
+    await eventually(lambda: _offline(identity))
+    # The whole session happened offline; the queue is delivered after the reconnect, in
+    # the wrong order, and seqNo 2 never comes.
+    async with connect(csms, identity, version) as cp:
         ended = tx_event(
             version,
             "Ended",
@@ -612,7 +615,7 @@ async def test_2x_offline_replay_out_of_order_with_gap_is_stored_and_flagged(csm
     assert tx.started_at == T0 and tx.stopped_at == T0 + timedelta(minutes=30)
     assert (tx.meter_start, tx.meter_stop, tx.energy_wh) == (1000, 9000, 8000)
     assert tx.offline and tx.evse_id == 2 and tx.id_token_value == "X"
-    assert set(tx.anomalies) == {"offline", "out_of_order"}
+    assert set(tx.anomalies) == {"offline", "out_of_order", "seq_gap"}
     events_ = await sync_to_async(list)(tx.events.order_by("seq_no").values_list("seq_no", "kind"))
     assert events_ == [(0, "Started"), (1, "Updated"), (3, "Ended")]
     assert await count(MeterValue, transaction=tx) == 6

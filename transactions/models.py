@@ -219,6 +219,7 @@ class Transaction(models.Model):
     stop_reason = models.CharField(max_length=30, blank=True)
     charging_state = models.CharField(max_length=20, blank=True)
     trigger_reason = models.CharField(max_length=30, blank=True, help_text="Of the latest event.")
+    min_seq_no = models.PositiveIntegerField(null=True, blank=True)
     max_seq_no = models.PositiveIntegerField(null=True, blank=True)
     event_count = models.PositiveIntegerField(default=0)
     offline = models.BooleanField(default=False, help_text="Some message was sent offline.")

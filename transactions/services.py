@@ -399,6 +399,7 @@ TX_FIELDS = [
     "stop_reason",
     "charging_state",
     "trigger_reason",
+    "min_seq_no",
     "max_seq_no",
     "event_count",
     "offline",
@@ -489,8 +490,14 @@ def transaction_event_record(
                 _add_anomaly(tx, Anomaly.OUT_OF_ORDER)
             elif seq_no > tx.max_seq_no + 1:
                 _add_anomaly(event, Anomaly.SEQ_GAP)
-                _add_anomaly(tx, Anomaly.SEQ_GAP)
         tx.max_seq_no = seq_no if tx.max_seq_no is None else max(tx.max_seq_no, seq_no)
+        tx.min_seq_no = seq_no if tx.min_seq_no is None else min(tx.min_seq_no, seq_no)
+        # Sequence numbers missing between the lowest and highest received; a late event
+        # that fills the gap clears the flag.
+        if tx.max_seq_no - tx.min_seq_no + 1 > tx.event_count + 1:
+            _add_anomaly(tx, Anomaly.SEQ_GAP)
+        else:
+            _remove_anomaly(tx, Anomaly.SEQ_GAP)
 
         if event_type == EventKind.STARTED:
             tx.started_at = timestamp

@@ -219,3 +219,16 @@ def test_rejected_local_list_keeps_the_version(station):
     )
     state = station.local_auth_list
     assert (state.version, state.last_status) == (0, "VersionMismatch")
+
+
+def test_seq_gap_is_flagged_and_cleared_when_the_late_event_arrives(station):
+    for seq in (0, 1, 3):
+        services.transaction_event_record(
+            station_pk=station.pk, version="2.0.1", payload=event(seq, minutes=seq)
+        )
+    assert "seq_gap" in Transaction.objects.get(transaction_id="U-1").anomalies
+    services.transaction_event_record(
+        station_pk=station.pk, version="2.0.1", payload=event(2, minutes=2)
+    )
+    tx = Transaction.objects.get(transaction_id="U-1")
+    assert set(tx.anomalies) == {"started_missing", "out_of_order"}
