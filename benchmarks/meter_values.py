@@ -91,6 +91,39 @@ def run_station(station_pk: int, events: int, values: int, deadline: float) -> t
     return written_events, written_rows
 
 
+def run_raw(station_pk: int, events: int, values: int, deadline: float) -> tuple[int, int]:
+    """The floor under the service path: the same rows, bulk-inserted with nothing else."""
+    from django.db import connection, transaction
+
+    from ocpp_router.datetimes import to_ocpp, utcnow
+    from transactions.models import MeterValue
+    from transactions.services import meter_rows
+
+    start = utcnow()
+    written_events = written_rows = 0
+    try:
+        for seq in range(events + 1):
+            if time.monotonic() > deadline:
+                break
+            at = to_ocpp(start + timedelta(seconds=seq))
+            rows = meter_rows(
+                [{"timestamp": at, "sampledValue": sampled_values(values, seq * 10)}],
+                version="2.0.1",
+                station_pk=station_pk,
+                transaction=None,
+                event=None,
+                evse_id=1,
+                connector_id=1,
+            )
+            with transaction.atomic():
+                MeterValue.objects.bulk_create(rows)
+            written_events += 1
+            written_rows += len(rows)
+    finally:
+        connection.close()
+    return written_events, written_rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=4, help="stations writing at once")
@@ -98,6 +131,11 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=20, help="sampled values per event")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="stop after this long")
     parser.add_argument("--keep", action="store_true", help="keep the rows written")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="bulk-insert the same rows with no service logic (the database floor)",
+    )
     args = parser.parse_args()
     if args.stations < 1 or args.events < 1 or args.values < 1:
         parser.error("--stations, --events and --values must be at least 1")
@@ -125,7 +163,8 @@ def main() -> None:
 
     def worker(station_pk: int) -> tuple[int, int]:
         barrier.wait()
-        return run_station(station_pk, args.events, args.values, deadline)
+        runner = run_raw if args.raw else run_station
+        return runner(station_pk, args.events, args.values, deadline)
 
     began = time.perf_counter()
     with ThreadPoolExecutor(args.stations) as pool:
@@ -136,7 +175,8 @@ def main() -> None:
     rows = sum(r[1] for r in results)
     stored = MeterValue.objects.filter(station__in=stations).count()
     print(
-        f"{engine}: {args.stations} stations x {args.events + 1} events x {args.values} values: "
+        f"{engine}{' raw bulk insert' if args.raw else ''}: "
+        f"{args.stations} stations x {args.events + 1} events x {args.values} values: "
         f"{events} events, {rows} meter rows in {elapsed:.2f} s = "
         f"{rows / elapsed:,.0f} rows/s, {events / elapsed:,.0f} events/s "
         f"(rows stored: {stored})"
