@@ -156,12 +156,20 @@ def authorize(
 # --- meter values -------------------------------------------------------------------------
 
 
+# MeterValue.value holds 30 digits, 9 after the point.
+VALUE_PLACES = Decimal("1e-9")
+VALUE_LIMIT = Decimal("1e21")
+
+
 def _decimal(value: Any) -> Decimal | None:
+    """A sampled value as stored, or None (then kept raw) if it is no number or too large."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or abs(number) >= VALUE_LIMIT:
+        return None
+    return number.quantize(VALUE_PLACES)
 
 
 def meter_rows(
@@ -197,6 +205,8 @@ def meter_rows(
                 multiplier = unit_of_measure.get("multiplier", 0)
                 value = _decimal(sampled["value"])
                 signed = sampled.get("signedMeterValue")
+                if value is None:
+                    signed = {"value": sampled["value"], **(signed or {})}
             rows.append(
                 MeterValue(
                     station_id=station_pk,

@@ -10,7 +10,7 @@ import pytest
 from ocpp_router.datetimes import utcnow
 from stations.models import ChargingStation
 from transactions import answers, services
-from transactions.models import IdToken, Reservation, Tariff, Transaction
+from transactions.models import IdToken, MeterValue, Reservation, Tariff, Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +232,28 @@ def test_seq_gap_is_flagged_and_cleared_when_the_late_event_arrives(station):
     )
     tx = Transaction.objects.get(transaction_id="U-1")
     assert set(tx.anomalies) == {"started_missing", "out_of_order"}
+
+
+def test_values_out_of_the_column_range_are_kept_raw_not_lost(station):
+    outcome = services.transaction_event_record(
+        station_pk=station.pk,
+        version="2.0.1",
+        payload=event(
+            0,
+            "Started",
+            meterValue=[
+                {
+                    "timestamp": event(0)["timestamp"],
+                    "sampledValue": [
+                        {"value": 1e25, "measurand": "Power.Active.Import"},
+                        {"value": 1.234567890123, "measurand": "Voltage"},
+                    ],
+                }
+            ],
+        ),
+    )
+    assert not outcome.duplicate
+    huge, small = MeterValue.objects.order_by("id")
+    # Kept as the station sent it (PostgreSQL's jsonb reads 1e25 back as an integer).
+    assert huge.value is None and Decimal(str(huge.signed_data["value"])) == Decimal("1e25")
+    assert small.value == Decimal("1.234567890")
