@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
+ENERGY_LIMIT = Decimal("1e17")  # Transaction energy columns: 20 digits, 3 after the point
 
 
 # --- authorization ------------------------------------------------------------------------
@@ -246,6 +247,9 @@ def _apply_readings(tx: Transaction, rows: list[MeterValue]) -> None:
         if row.measurand != ENERGY_REGISTER or row.phase or row.value is None:
             continue
         wh = to_wh(row.value, row.unit, row.multiplier).quantize(MILLI)
+        if abs(wh) >= ENERGY_LIMIT:
+            # No meter counts that far: a garbled reading, kept as a row but not as energy.
+            continue
         if tx.first_reading_at is None or row.timestamp < tx.first_reading_at:
             tx.first_reading_at, tx.first_reading_wh = row.timestamp, wh
         if tx.last_reading_at is None or row.timestamp >= tx.last_reading_at:
