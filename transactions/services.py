@@ -246,10 +246,11 @@ def _apply_readings(tx: Transaction, rows: list[MeterValue]) -> None:
     for row in rows:
         if row.measurand != ENERGY_REGISTER or row.phase or row.value is None:
             continue
-        wh = to_wh(row.value, row.unit, row.multiplier).quantize(MILLI)
+        wh = to_wh(row.value, row.unit, row.multiplier)
         if abs(wh) >= ENERGY_LIMIT:
             # No meter counts that far: a garbled reading, kept as a row but not as energy.
             continue
+        wh = wh.quantize(MILLI)
         if tx.first_reading_at is None or row.timestamp < tx.first_reading_at:
             tx.first_reading_at, tx.first_reading_wh = row.timestamp, wh
         if tx.last_reading_at is None or row.timestamp >= tx.last_reading_at:

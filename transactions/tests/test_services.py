@@ -257,3 +257,16 @@ def test_values_out_of_the_column_range_are_kept_raw_not_lost(station):
     # Kept as the station sent it (PostgreSQL's jsonb reads 1e25 back as an integer).
     assert huge.value is None and Decimal(str(huge.signed_data["value"])) == Decimal("1e25")
     assert small.value == Decimal("1.234567890")
+
+
+def test_a_register_reading_no_meter_could_reach_does_not_break_the_energy(station):
+    services.transaction_event_record(
+        station_pk=station.pk, version="2.0.1", payload=event(0, meterValue=reading(0, 1000))
+    )
+    services.transaction_event_record(
+        station_pk=station.pk,
+        version="2.0.1",
+        payload=event(1, minutes=1, meterValue=reading(1, 9e20, "kWh", 9)),
+    )
+    tx = Transaction.objects.get(transaction_id="U-1")
+    assert tx.energy_wh == 0 and MeterValue.objects.filter(transaction=tx).count() == 2
