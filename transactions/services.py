@@ -20,7 +20,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -160,6 +160,7 @@ def authorize(
 # MeterValue.value holds 30 digits, 9 after the point.
 VALUE_PLACES = Decimal("1e-9")
 VALUE_LIMIT = Decimal("1e21")
+WIDE = Context(prec=40)
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -170,7 +171,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
     if not number.is_finite() or abs(number) >= VALUE_LIMIT:
         return None
-    return number.quantize(VALUE_PLACES)
+    return number.quantize(VALUE_PLACES, context=WIDE)
 
 
 def meter_rows(
