@@ -360,3 +360,12 @@ CSMS_WEBHOOK_CONCURRENCY = env_int("CSMS_WEBHOOK_CONCURRENCY", 20)
 # Retry back-off of event deliveries: base * 2^(attempt - 1) seconds, at most the maximum.
 CSMS_WEBHOOK_RETRY_BASE = env_float("CSMS_WEBHOOK_RETRY_BASE", 5.0)
 CSMS_WEBHOOK_RETRY_MAX = env_float("CSMS_WEBHOOK_RETRY_MAX", 600.0)
+
+# --- Transactions -----------------------------------------------------------------------
+# Answer ConcurrentTx for an id token that already has an active transaction.
+CSMS_CONCURRENT_TX_CHECK = env_bool("CSMS_CONCURRENT_TX_CHECK", True)
+# Seconds between CostUpdated messages sent for a running 2.x transaction (0: never).
+CSMS_COST_UPDATE_INTERVAL = env_int("CSMS_COST_UPDATE_INTERVAL", 60)
+# A 1.6 StartTransaction is linked to a remote start for the same idTag made at most this
+# many seconds before.
+CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)

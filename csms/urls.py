@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/", include("devicemodel.api.urls")),
     path("api/", include("firmware.api.urls")),
     path("api/", include("integrations.api.urls")),
+    path("api/", include("transactions.api.urls")),
 ]

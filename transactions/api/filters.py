@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import django_filters
+
+from transactions.models import IdToken, MeterValue, Reservation, Tariff, Transaction
+
+
+class IdTokenFilter(django_filters.FilterSet):
+    class Meta:
+        model = IdToken
+        fields = {
+            "value": ["exact", "icontains"],
+            "type": ["exact"],
+            "status": ["exact"],
+            "in_local_list": ["exact"],
+        }
+
+
+class TransactionFilter(django_filters.FilterSet):
+    station = django_filters.CharFilter(field_name="station__identity")
+    id_token = django_filters.CharFilter(field_name="id_token_value")
+    active = django_filters.BooleanFilter(field_name="is_active")
+    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Transaction
+        fields = ["station", "id_token", "active", "transaction_id", "ocpp_version", "evse_id"]
+
+
+class MeterValueFilter(django_filters.FilterSet):
+    station = django_filters.CharFilter(field_name="station__identity")
+    after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+
+    class Meta:
+        model = MeterValue
+        fields = ["station", "transaction", "measurand", "phase", "evse_id"]
+
+
+class ReservationFilter(django_filters.FilterSet):
+    station = django_filters.CharFilter(field_name="station__identity")
+
+    class Meta:
+        model = Reservation
+        fields = ["station", "status", "id_token_value"]
+
+
+class TariffFilter(django_filters.FilterSet):
+    station = django_filters.CharFilter(field_name="station__identity")
+
+    class Meta:
+        model = Tariff
+        fields = ["station", "active", "currency"]

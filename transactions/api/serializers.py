@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from stations.models import ChargingStation
+from transactions.models import (
+    IdToken,
+    MeterValue,
+    Reservation,
+    Tariff,
+    Transaction,
+    TransactionEvent,
+)
+
+
+class IdTokenSerializer(serializers.ModelSerializer):
+    group_id_token = serializers.PrimaryKeyRelatedField(
+        queryset=IdToken.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = IdToken
+        fields = [
+            "id",
+            "value",
+            "type",
+            "additional_info",
+            "status",
+            "expiry_date",
+            "group_id_token",
+            "language1",
+            "language2",
+            "personal_message",
+            "personal_message_format",
+            "charging_priority",
+            "in_local_list",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["created", "updated"]
+
+
+class MeterValueSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+
+    class Meta:
+        model = MeterValue
+        fields = [
+            "id",
+            "station",
+            "transaction",
+            "evse_id",
+            "connector_id",
+            "timestamp",
+            "measurand",
+            "phase",
+            "location",
+            "context",
+            "unit",
+            "multiplier",
+            "value",
+            "signed_data",
+        ]
+
+
+class TransactionEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransactionEvent
+        fields = [
+            "id",
+            "kind",
+            "seq_no",
+            "timestamp",
+            "trigger_reason",
+            "offline",
+            "anomalies",
+            "received_at",
+        ]
+
+
+TRANSACTION_FIELDS = [
+    "id",
+    "station",
+    "ocpp_version",
+    "transaction_id",
+    "reported_transaction_id",
+    "evse_id",
+    "connector_id",
+    "id_token",
+    "id_token_value",
+    "id_token_type",
+    "auth_status",
+    "stop_id_token_value",
+    "is_active",
+    "started_at",
+    "stopped_at",
+    "meter_start",
+    "meter_stop",
+    "energy_wh",
+    "stop_reason",
+    "charging_state",
+    "trigger_reason",
+    "max_seq_no",
+    "event_count",
+    "offline",
+    "number_of_phases_used",
+    "cable_max_current",
+    "time_spent_charging",
+    "remote_start_id",
+    "reservation",
+    "tariff",
+    "total_cost",
+    "currency",
+    "anomalies",
+]
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = TRANSACTION_FIELDS
+
+
+class TransactionDetailSerializer(TransactionSerializer):
+    meter_values = MeterValueSerializer(many=True, read_only=True)
+    events = TransactionEventSerializer(many=True, read_only=True)
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TRANSACTION_FIELDS, "events", "meter_values"]
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(
+        slug_field="identity", queryset=ChargingStation.objects.all()
+    )
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "station",
+            "reservation_id",
+            "evse_id",
+            "connector_type",
+            "id_token_value",
+            "id_token_type",
+            "group_id_token_value",
+            "expiry",
+            "status",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["reservation_id", "status", "created", "updated"]
+
+
+class TariffSerializer(serializers.ModelSerializer):
+    station = serializers.SlugRelatedField(
+        slug_field="identity",
+        queryset=ChargingStation.objects.all(),
+        allow_null=True,
+        required=False,
+    )
+
+    class Meta:
+        model = Tariff
+        fields = [
+            "id",
+            "name",
+            "station",
+            "currency",
+            "price_per_kwh",
+            "price_per_minute",
+            "session_fee",
+            "active",
+            "created",
+        ]
+        read_only_fields = ["created"]

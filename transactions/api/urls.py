@@ -1,0 +1,12 @@
+from rest_framework.routers import DefaultRouter
+
+from transactions.api import views
+
+router = DefaultRouter()
+router.register("id-tokens", views.IdTokenViewSet, basename="id-token")
+router.register("transactions", views.TransactionViewSet, basename="transaction")
+router.register("meter-values", views.MeterValueViewSet, basename="meter-value")
+router.register("reservations", views.ReservationViewSet, basename="reservation")
+router.register("tariffs", views.TariffViewSet, basename="tariff")
+
+urlpatterns = router.urls

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from stations.services import StationNotConnected
+from transactions import selectors, services
+from transactions.api.filters import (
+    IdTokenFilter,
+    MeterValueFilter,
+    ReservationFilter,
+    TariffFilter,
+    TransactionFilter,
+)
+from transactions.api.serializers import (
+    IdTokenSerializer,
+    MeterValueSerializer,
+    ReservationSerializer,
+    TariffSerializer,
+    TransactionDetailSerializer,
+    TransactionSerializer,
+)
+from transactions.models import Tariff
+
+
+class IdTokenViewSet(viewsets.ModelViewSet):
+    queryset = selectors.id_token_list()
+    serializer_class = IdTokenSerializer
+    filterset_class = IdTokenFilter
+    ordering_fields = ["value", "created"]
+
+
+class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Transactions; the detail carries the messages received and every meter value."""
+
+    queryset = selectors.transaction_list()
+    filterset_class = TransactionFilter
+    ordering_fields = ["started_at", "stopped_at", "energy_wh"]
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return selectors.transaction_detail()
+        return super().get_queryset()
+
+    def get_serializer_class(self):
+        return TransactionDetailSerializer if self.action == "retrieve" else TransactionSerializer
+
+
+class MeterValueCursorPagination(CursorPagination):
+    ordering = ("-timestamp", "-id")
+    page_size = 500
+    page_size_query_param = "page_size"
+    max_page_size = 5000
+
+
+class MeterValueViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.meter_value_list()
+    serializer_class = MeterValueSerializer
+    filterset_class = MeterValueFilter
+    pagination_class = MeterValueCursorPagination
+    # The cursor fixes the order; no OrderingFilter.
+    filter_backends = [DjangoFilterBackend]
+
+
+class ReservationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Reservations; creating one sends ReserveNow to the station and answers what it said."""
+
+    queryset = selectors.reservation_list()
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilter
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            _, reservation = services.reservation_reserve(
+                identity=data["station"].identity,
+                id_token_value=data["id_token_value"],
+                id_token_type=data.get("id_token_type") or "ISO14443",
+                expiry=data["expiry"],
+                evse_id=data.get("evse_id"),
+                connector_type=data.get("connector_type", ""),
+                group_id_token_value=data.get("group_id_token_value", ""),
+            )
+        except StationNotConnected as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(reservation).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        reservation = self.get_object()
+        try:
+            outcome = services.reservation_cancel(reservation_pk=reservation.pk)
+        except StationNotConnected as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        reservation.refresh_from_db()
+        return Response(
+            {
+                "outcome": outcome.status,
+                "response": outcome.response,
+                "reservation": self.get_serializer(reservation).data,
+            }
+        )
+
+
+class TariffViewSet(viewsets.ModelViewSet):
+    queryset = Tariff.objects.select_related("station")
+    serializer_class = TariffSerializer
+    filterset_class = TariffFilter

@@ -1,0 +1,394 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from stations.models import ChargingStation
+from transactions.choices import (
+    TOKEN_STATUSES,
+    AuthorizationStatus,
+    EventKind,
+    IdTokenType,
+    MessageFormat,
+    RequestStatus,
+    ReservationStatus,
+)
+
+
+class IdToken(models.Model):
+    """An identifier a driver authorizes with (1.6 idTag, 2.x IdToken) and its IdTokenInfo."""
+
+    value = models.CharField(max_length=255, help_text="1.6 idTag / 2.x idToken.")
+    type = models.CharField(
+        max_length=20,
+        choices=IdTokenType.choices,
+        default=IdTokenType.ISO14443,
+        help_text="2.x IdTokenType; 1.6 idTags match on the value whatever the type.",
+    )
+    additional_info = models.JSONField(
+        default=list, blank=True, help_text='2.x additionalInfo: [{"additionalIdToken", "type"}].'
+    )
+    status = models.CharField(
+        max_length=20, choices=TOKEN_STATUSES, default=AuthorizationStatus.ACCEPTED
+    )
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    group_id_token = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        help_text="2.x groupIdToken / 1.6 parentIdTag.",
+    )
+    language1 = models.CharField(max_length=8, blank=True)
+    language2 = models.CharField(max_length=8, blank=True)
+    personal_message = models.CharField(max_length=512, blank=True)
+    personal_message_format = models.CharField(
+        max_length=5, choices=MessageFormat.choices, default=MessageFormat.UTF8
+    )
+    charging_priority = models.SmallIntegerField(null=True, blank=True)
+    in_local_list = models.BooleanField(
+        default=False, help_text="Sent to stations in their local authorization list."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["value", "type"]
+        constraints = [
+            models.UniqueConstraint(fields=["value", "type"], name="unique_id_token_value_type")
+        ]
+        indexes = [models.Index(fields=["value"])]
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.type})"
+
+
+class Tariff(models.Model):
+    """A simple price: per kWh, optionally per minute and per session; per station or default."""
+
+    name = models.CharField(max_length=100)
+    station = models.ForeignKey(
+        ChargingStation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tariffs",
+        help_text="Empty: the default tariff of every station without one of its own.",
+    )
+    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code.")
+    price_per_kwh = models.DecimalField(max_digits=10, decimal_places=4)
+    price_per_minute = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
+    session_fee = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["station__identity", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station"],
+                condition=Q(active=True, station__isnull=False),
+                name="one_active_tariff_per_station",
+            ),
+            models.UniqueConstraint(
+                fields=["active"],
+                condition=Q(active=True, station__isnull=True),
+                name="one_active_default_tariff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price_per_kwh} {self.currency}/kWh)"
+
+
+class Reservation(models.Model):
+    """A reservation of an EVSE (1.6 connector) for an id token, sent with ReserveNow."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="reservations"
+    )
+    reservation_id = models.PositiveIntegerField(help_text="The id sent in ReserveNow.")
+    evse_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="2.x evseId / 1.6 connectorId; empty or 0: any."
+    )
+    connector_type = models.CharField(max_length=20, blank=True)
+    id_token_value = models.CharField(max_length=255)
+    id_token_type = models.CharField(max_length=20, blank=True)
+    group_id_token_value = models.CharField(max_length=255, blank=True)
+    expiry = models.DateTimeField()
+    status = models.CharField(
+        max_length=14, choices=ReservationStatus.choices, default=ReservationStatus.PENDING
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "reservation_id"], name="unique_reservation_id_per_station"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "expiry"])]
+
+    def __str__(self) -> str:
+        return f"Reservation {self.reservation_id} on {self.station} ({self.status})"
+
+
+class RemoteStart(models.Model):
+    """A remote start the CSMS asked for (1.6 RemoteStartTransaction, 2.x
+    RequestStartTransaction) and the transaction it led to."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="remote_starts"
+    )
+    remote_start_id = models.PositiveIntegerField(
+        null=True, blank=True, help_text="2.x remoteStartId (1.6 has none)."
+    )
+    id_token_value = models.CharField(max_length=255)
+    id_token_type = models.CharField(max_length=20, blank=True)
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "remote_start_id"],
+                condition=Q(remote_start_id__isnull=False),
+                name="unique_remote_start_id_per_station",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Remote start {self.remote_start_id or self.pk} on {self.station} ({self.status})"
+
+
+class Transaction(models.Model):
+    """A charging session as the station reported it, whatever order its messages came in."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.PROTECT, related_name="transactions"
+    )
+    ocpp_version = models.CharField(max_length=5)
+    # 2.x: the station's string id; 1.6: the integer id we assigned, as text.
+    transaction_id = models.CharField(max_length=36)
+    # 1.6 only: the key StartTransaction is deduplicated on (connector, idTag, timestamp,
+    # meterStart), or that of a StopTransaction with no known transaction.
+    dedup_key = models.CharField(max_length=255, blank=True)
+    reported_transaction_id = models.BigIntegerField(
+        null=True, blank=True, help_text="1.6: the id a StopTransaction carried (-1, unknown)."
+    )
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    id_token = models.ForeignKey(
+        IdToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    id_token_value = models.CharField(max_length=255, blank=True)
+    id_token_type = models.CharField(max_length=20, blank=True)
+    auth_status = models.CharField(
+        max_length=20,
+        choices=AuthorizationStatus.choices,
+        blank=True,
+        help_text="Status answered for the id token when the transaction began.",
+    )
+    stop_id_token_value = models.CharField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    meter_start = models.DecimalField(
+        max_digits=20, decimal_places=3, null=True, blank=True, help_text="Wh"
+    )
+    meter_stop = models.DecimalField(
+        max_digits=20, decimal_places=3, null=True, blank=True, help_text="Wh"
+    )
+    energy_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    # The earliest and latest Energy.Active.Import.Register readings (Wh) seen so far, by
+    # timestamp: energy follows time order whatever order messages arrive in.
+    first_reading_at = models.DateTimeField(null=True, blank=True)
+    first_reading_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    last_reading_at = models.DateTimeField(null=True, blank=True)
+    last_reading_wh = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
+    stop_reason = models.CharField(max_length=30, blank=True)
+    charging_state = models.CharField(max_length=20, blank=True)
+    trigger_reason = models.CharField(max_length=30, blank=True, help_text="Of the latest event.")
+    min_seq_no = models.PositiveIntegerField(null=True, blank=True)
+    max_seq_no = models.PositiveIntegerField(null=True, blank=True)
+    event_count = models.PositiveIntegerField(default=0)
+    offline = models.BooleanField(default=False, help_text="Some message was sent offline.")
+    number_of_phases_used = models.PositiveSmallIntegerField(null=True, blank=True)
+    cable_max_current = models.IntegerField(null=True, blank=True)
+    time_spent_charging = models.PositiveIntegerField(null=True, blank=True)
+    remote_start_id = models.PositiveIntegerField(null=True, blank=True)
+    remote_start_request = models.ForeignKey(
+        RemoteStart, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    reservation = models.ForeignKey(
+        Reservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    tariff = models.ForeignKey(
+        Tariff, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+    )
+    total_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    cost_sent_at = models.DateTimeField(null=True, blank=True)
+    anomalies = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "transaction_id"], name="unique_transaction_id_per_station"
+            ),
+            models.UniqueConstraint(
+                fields=["station", "dedup_key"],
+                condition=~Q(dedup_key=""),
+                name="unique_transaction_dedup_key_per_station",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["station", "is_active"]),
+            models.Index(fields=["id_token_value", "is_active"]),
+            models.Index(fields=["-started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} transaction {self.transaction_id}"
+
+
+class TransactionEvent(models.Model):
+    """One transaction message received (2.x TransactionEvent; 1.6 Start/Stop/MeterValues),
+    kept verbatim; its business key makes a second delivery a no-op."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="transaction_events"
+    )
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=8, choices=EventKind.choices)
+    seq_no = models.PositiveIntegerField(null=True, blank=True)
+    # 1.6 business key (StopTransaction, MeterValues); 2.x events use (transaction, seq_no).
+    dedup_key = models.CharField(max_length=255, blank=True)
+    timestamp = models.DateTimeField()
+    trigger_reason = models.CharField(max_length=30, blank=True)
+    offline = models.BooleanField(default=False)
+    anomalies = models.JSONField(default=list, blank=True)
+    payload = models.JSONField()
+    answer = models.JSONField(
+        null=True, blank=True, help_text="What we answered: a duplicate gets the same answer."
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["timestamp", "seq_no"]
+        constraints = [
+            # OCPP 2.0.1: station + transactionId + seqNo identify an event.
+            models.UniqueConstraint(
+                fields=["transaction", "seq_no"],
+                condition=Q(seq_no__isnull=False),
+                name="unique_seq_no_per_transaction",
+            ),
+            models.UniqueConstraint(
+                fields=["station", "dedup_key"],
+                condition=~Q(dedup_key=""),
+                name="unique_event_dedup_key_per_station",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        seq = f" #{self.seq_no}" if self.seq_no is not None else ""
+        return f"{self.get_kind_display()}{seq} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class MeterValue(models.Model):
+    """One sampled value, as the station sent it."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="meter_values"
+    )
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.CASCADE, related_name="meter_values"
+    )
+    event = models.ForeignKey(
+        TransactionEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+    )
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    connector_id = models.PositiveIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    measurand = models.CharField(max_length=64)
+    phase = models.CharField(max_length=8, blank=True)
+    location = models.CharField(max_length=10, blank=True)
+    context = models.CharField(max_length=24, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    multiplier = models.SmallIntegerField(default=0, help_text="2.x unitOfMeasure.multiplier")
+    value = models.DecimalField(max_digits=30, decimal_places=9, null=True, blank=True)
+    signed_data = models.JSONField(
+        null=True, blank=True, help_text="Signed meter data exactly as the station sent it."
+    )
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+        indexes = [
+            models.Index(fields=["transaction", "measurand", "timestamp"]),
+            models.Index(fields=["station", "timestamp"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measurand} {self.value} {self.unit} at {self.timestamp:%H:%M:%S}"
+
+
+class LocalAuthList(models.Model):
+    """The local authorization list version of a station, as we sent it and as it reported it."""
+
+    station = models.OneToOneField(
+        ChargingStation, on_delete=models.CASCADE, related_name="local_auth_list"
+    )
+    version = models.IntegerField(default=0, help_text="Version of the last list accepted.")
+    reported_version = models.IntegerField(
+        null=True, blank=True, help_text="Last version the station reported (GetLocalListVersion)."
+    )
+    last_status = models.CharField(max_length=20, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["station__identity"]
+
+    def __str__(self) -> str:
+        return f"{self.station} local list v{self.version}"
+
+
+class LocalAuthListEntry(models.Model):
+    """One entry a station holds in its local authorization list (what we last sent)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="local_auth_entries"
+    )
+    id_token_value = models.CharField(max_length=255)
+    id_token_type = models.CharField(max_length=20, blank=True)
+    info = models.JSONField(help_text="The idTagInfo / idTokenInfo sent.")
+
+    class Meta:
+        ordering = ["station", "id_token_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "id_token_value", "id_token_type"],
+                name="unique_local_list_entry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station}: {self.id_token_value}"

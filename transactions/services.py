@@ -1,0 +1,1296 @@
+"""State changes of the transactions block: authorization, transactions, meter values,
+reservations, remote start/stop, local authorization lists and cost.
+
+Exactly-once: a transaction message delivered twice (a retry, a replay after a reconnect)
+changes nothing the second time and gets the answer the first delivery got. Messages are
+deduplicated on business keys, never on the OCPP message id (stations reuse ids):
+2.x station + transactionId + seqNo; 1.6 StartTransaction station + connector + idTag +
+timestamp + meterStart, StopTransaction station + transactionId, MeterValues station +
+connector + transactionId + values. Unique constraints back every key, and the transaction
+row is locked (select_for_update) while one of its messages is applied, so two concurrent
+deliveries cannot both insert. Messages out of order, an Ended without Started, gaps in seqNo
+and 1.6 transactionId -1 are stored and flagged in `anomalies`, never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from csms import events
+from ocpp_router.datetimes import to_ocpp, utcnow
+from ocpp_router.outbound import Outcome
+from ocpp_router.rpc import V16
+from stations.models import ChargingStation
+from stations.services import StationNotConnected, station_call
+from transactions import answers, selectors
+from transactions.answers import TokenInfo
+from transactions.choices import (
+    ENERGY_REGISTER,
+    RESERVATION_OPEN,
+    Anomaly,
+    AuthorizationStatus,
+    EventKind,
+    IdTokenType,
+    RequestStatus,
+    ReservationStatus,
+)
+from transactions.models import (
+    IdToken,
+    LocalAuthList,
+    LocalAuthListEntry,
+    MeterValue,
+    RemoteStart,
+    Reservation,
+    Tariff,
+    Transaction,
+    TransactionEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+MILLI = Decimal("0.001")
+ENERGY_LIMIT = Decimal("1e17")  # Transaction energy columns: 20 digits, 3 after the point
+
+
+# --- authorization ------------------------------------------------------------------------
+
+
+def id_token_authorize(
+    *,
+    value: str,
+    type: str = "",
+    version: str,
+    exclude_transaction_pk: int | None = None,
+    at: datetime | None = None,
+) -> TokenInfo:
+    """Decide the IdTokenInfo for a token (1.6: `type` empty, matched on the value).
+
+    Unknown tokens are Unknown (1.6: Invalid); a token's own status (Blocked, NoCredit, ...)
+    wins over its expiry; an expired token is Expired; with CSMS_CONCURRENT_TX_CHECK a token
+    already in another active transaction is ConcurrentTx. Statuses are mapped to the
+    version's enumeration by `answers`.
+    """
+    at = at or utcnow()
+    if type == IdTokenType.NO_AUTHORIZATION:
+        # 2.x IdTokenEnumType NoAuthorization: a transaction started with no authorization.
+        return TokenInfo(status=AuthorizationStatus.ACCEPTED)
+    token = selectors.id_token_find(value=value, type="" if version == V16 else type)
+    if token is None:
+        status = AuthorizationStatus.INVALID if version == V16 else AuthorizationStatus.UNKNOWN
+        return TokenInfo(status=status)
+    status = token.status
+    if status == AuthorizationStatus.ACCEPTED:
+        if token.expiry_date and token.expiry_date <= at:
+            status = AuthorizationStatus.EXPIRED
+        elif settings.CSMS_CONCURRENT_TX_CHECK and selectors.id_token_has_active_transaction(
+            value=value, exclude_pk=exclude_transaction_pk
+        ):
+            status = AuthorizationStatus.CONCURRENT_TX
+    group = token.group_id_token
+    return TokenInfo(
+        status=status,
+        expiry=token.expiry_date,
+        group_value=group.value if group else "",
+        group_type=group.type if group else "",
+        language1=token.language1,
+        language2=token.language2,
+        personal_message=token.personal_message,
+        message_format=token.personal_message_format,
+        charging_priority=token.charging_priority,
+    )
+
+
+def contract_certificate_status(
+    *, certificate: str | None, hash_data: list[dict[str, Any]] | None, at: datetime | None = None
+) -> str | None:
+    """certificateStatus for a 2.x Authorize carrying a contract certificate (OCPP 2.0.1 C07).
+
+    The CSMS holds no trusted MO/V2G root store and runs no OCSP client, so it cannot
+    establish a contract certificate as valid: an unreadable certificate is SignatureError,
+    an expired one CertificateExpired, any other one CertChainError (its chain cannot be
+    validated); OCSP hash data alone, which we cannot check, is NoCertificateAvailable.
+    None when neither was sent. A status other than Accepted makes the token not Accepted.
+    """
+    if certificate:
+        from cryptography import x509
+
+        try:
+            cert = x509.load_pem_x509_certificate(certificate.encode())
+        except ValueError:
+            return "SignatureError"
+        if cert.not_valid_after_utc <= (at or utcnow()):
+            return "CertificateExpired"
+        return "CertChainError"
+    if hash_data:
+        return "NoCertificateAvailable"
+    return None
+
+
+def authorize(
+    *,
+    value: str,
+    type: str = "",
+    version: str,
+    certificate: str | None = None,
+    hash_data: list[dict[str, Any]] | None = None,
+) -> tuple[TokenInfo, str | None]:
+    """Authorize request of any version: the token's info and, for 2.x, certificateStatus."""
+    info = id_token_authorize(value=value, type=type, version=version)
+    cert_status = contract_certificate_status(certificate=certificate, hash_data=hash_data)
+    if cert_status not in (None, "Accepted") and info.accepted:
+        info = TokenInfo(status=AuthorizationStatus.INVALID)
+    return info, cert_status
+
+
+# --- meter values -------------------------------------------------------------------------
+
+
+# MeterValue.value holds 30 digits, 9 after the point.
+VALUE_PLACES = Decimal("1e-9")
+VALUE_LIMIT = Decimal("1e21")
+WIDE = Context(prec=40)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A sampled value as stored, or None (then kept raw) if it is no number or too large."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or abs(number) >= VALUE_LIMIT:
+        return None
+    return number.quantize(VALUE_PLACES, context=WIDE)
+
+
+def meter_rows(
+    meter_values: list[dict[str, Any]],
+    *,
+    version: str,
+    station_pk: int,
+    transaction: Transaction | None,
+    event: TransactionEvent | None,
+    evse_id: int | None,
+    connector_id: int | None,
+) -> list[MeterValue]:
+    """MeterValue rows (unsaved) for the meterValue list of a 1.6 or 2.x message."""
+    from ocpp_router.datetimes import from_ocpp
+
+    rows = []
+    for meter_value in meter_values:
+        timestamp = from_ocpp(meter_value.get("timestamp")) or utcnow()
+        for sampled in meter_value.get("sampledValue", []):
+            signed: Any = None
+            if version == V16:
+                unit, multiplier = sampled.get("unit", ""), 0
+                if sampled.get("format") == "SignedData":
+                    signed = {"format": "SignedData", "value": sampled["value"]}
+                    value = None
+                else:
+                    value = _decimal(sampled["value"])
+                    if value is None:
+                        signed = {"value": sampled["value"]}
+            else:
+                unit_of_measure = sampled.get("unitOfMeasure", {})
+                unit = unit_of_measure.get("unit", "")
+                multiplier = unit_of_measure.get("multiplier", 0)
+                value = _decimal(sampled["value"])
+                signed = sampled.get("signedMeterValue")
+                if value is None:
+                    signed = {"value": sampled["value"], **(signed or {})}
+            rows.append(
+                MeterValue(
+                    station_id=station_pk,
+                    transaction=transaction,
+                    event=event,
+                    evse_id=evse_id,
+                    connector_id=connector_id,
+                    timestamp=timestamp,
+                    # Both versions: an omitted measurand is Energy.Active.Import.Register.
+                    measurand=sampled.get("measurand", ENERGY_REGISTER),
+                    phase=sampled.get("phase", ""),
+                    location=sampled.get("location", ""),
+                    context=sampled.get("context", ""),
+                    unit=unit,
+                    multiplier=multiplier,
+                    value=value,
+                    signed_data=signed,
+                )
+            )
+    return rows
+
+
+def to_wh(value: Decimal, unit: str, multiplier: int = 0) -> Decimal:
+    """An energy reading in Wh (units Wh, the default, or kWh; 2.x multiplier is 10^n)."""
+    wh = value * (Decimal(10) ** multiplier)
+    if unit.lower() == "kwh":
+        wh *= 1000
+    return wh
+
+
+def _apply_readings(tx: Transaction, rows: list[MeterValue]) -> None:
+    """Take new rows into the transaction's first/last register readings, then recompute
+    meter start/stop and energy. Readings are ordered by their timestamps, so messages
+    arriving out of order give the same result as in order; 1.6 meterStart/meterStop, when
+    reported, win over readings."""
+    for row in rows:
+        if row.measurand != ENERGY_REGISTER or row.phase or row.value is None:
+            continue
+        wh = to_wh(row.value, row.unit, row.multiplier)
+        if abs(wh) >= ENERGY_LIMIT:
+            # No meter counts that far: a garbled reading, kept as a row but not as energy.
+            continue
+        wh = wh.quantize(MILLI)
+        if tx.first_reading_at is None or row.timestamp < tx.first_reading_at:
+            tx.first_reading_at, tx.first_reading_wh = row.timestamp, wh
+        if tx.last_reading_at is None or row.timestamp >= tx.last_reading_at:
+            tx.last_reading_at, tx.last_reading_wh = row.timestamp, wh
+    if tx.ocpp_version == V16:
+        if Anomaly.STARTED_MISSING in tx.anomalies:
+            tx.meter_start = tx.first_reading_wh
+        end = tx.meter_stop if tx.meter_stop is not None else tx.last_reading_wh
+    else:
+        tx.meter_start = tx.first_reading_wh
+        if not tx.is_active:
+            tx.meter_stop = tx.last_reading_wh
+        end = tx.last_reading_wh
+    if tx.meter_start is not None and end is not None:
+        tx.energy_wh = max(end - tx.meter_start, Decimal(0))
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+
+def cost_compute(
+    *, tariff: Tariff, energy_wh: Decimal | None, started_at: datetime | None, until: datetime
+) -> Decimal:
+    """Session fee + energy price + time price, rounded to cents."""
+    cost = tariff.session_fee
+    if energy_wh:
+        cost += energy_wh / 1000 * tariff.price_per_kwh
+    if tariff.price_per_minute and started_at:
+        minutes = Decimal(max((until - started_at).total_seconds(), 0)) / 60
+        cost += minutes * tariff.price_per_minute
+    return cost.quantize(CENT)
+
+
+def _refresh_cost(tx: Transaction, *, at: datetime, pick_tariff: bool = False) -> None:
+    """The cost so far; the tariff is chosen when the transaction is first seen and kept."""
+    if pick_tariff and tx.tariff_id is None:
+        tariff = selectors.tariff_for_station(station_pk=tx.station_id)
+        if tariff is not None:
+            tx.tariff = tariff
+            tx.currency = tariff.currency
+    if tx.tariff_id is None:
+        return
+    until = tx.stopped_at if not tx.is_active and tx.stopped_at else (tx.last_event_at or at)
+    tx.total_cost = cost_compute(
+        tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=until
+    )
+
+
+# --- transactions: shared -------------------------------------------------------------------
+
+
+def _add_anomaly(target: Transaction | TransactionEvent | list[str], anomaly: str) -> None:
+    items = target if isinstance(target, list) else target.anomalies
+    if anomaly not in items:
+        items.append(anomaly)
+
+
+def _remove_anomaly(tx: Transaction, anomaly: str) -> None:
+    if anomaly in tx.anomalies:
+        tx.anomalies.remove(anomaly)
+
+
+def _locked():
+    """Transactions locked for update (the row only), with what applying a message reads."""
+    return Transaction.objects.select_for_update(of=("self",)).select_related("station", "tariff")
+
+
+def _lock_or_create(
+    *, station_pk: int, lookup: dict[str, Any], defaults: dict[str, Any]
+) -> tuple[Transaction, bool]:
+    """The transaction matching `lookup`, locked; created if missing. A concurrent creator
+    of the same transaction makes our insert fail on the unique constraint: we then wait
+    for its row and lock it."""
+    tx = _locked().filter(station_id=station_pk, **lookup).first()
+    if tx is not None:
+        return tx, False
+    try:
+        with transaction.atomic():
+            return Transaction.objects.create(station_id=station_pk, **lookup, **defaults), True
+    except IntegrityError:
+        return _locked().get(station_id=station_pk, **lookup), False
+
+
+def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
+    if reservation_id is None or tx.reservation_id is not None:
+        return
+    reservation = (
+        Reservation.objects.select_for_update()
+        .filter(station_id=tx.station_id, reservation_id=reservation_id)
+        .first()
+    )
+    if reservation is None:
+        _add_anomaly(tx, Anomaly.UNKNOWN_RESERVATION)
+        return
+    tx.reservation = reservation
+    reservation.status = ReservationStatus.USED
+    reservation.save(update_fields=["status", "updated"])
+
+
+def _link_remote_start_16(tx: Transaction, *, at: datetime) -> None:
+    """1.6 carries no remote start id: the latest open remote start for the same idTag (and
+    connector, if it named one) within CSMS_REMOTE_START_TIMEOUT is the one this answers."""
+    window = at - timedelta(seconds=settings.CSMS_REMOTE_START_TIMEOUT)
+    remote = (
+        RemoteStart.objects.select_for_update(of=("self",))
+        .filter(
+            station_id=tx.station_id,
+            id_token_value=tx.id_token_value,
+            status__in=[RequestStatus.PENDING, RequestStatus.ACCEPTED],
+            created__gte=window,
+            transactions__isnull=True,
+        )
+        .filter(Q(evse_id__isnull=True) | Q(evse_id=0) | Q(evse_id=tx.evse_id))
+        .order_by("-created")
+        .first()
+    )
+    if remote is not None:
+        tx.remote_start_request = remote
+
+
+def _event_data(tx: Transaction, **extra: Any) -> dict[str, Any]:
+    return {
+        "transaction_pk": tx.pk,
+        "transaction_id": tx.transaction_id,
+        "ocpp_version": tx.ocpp_version,
+        "evse_id": tx.evse_id,
+        "connector_id": tx.connector_id,
+        "id_token": tx.id_token_value,
+        "meter_start_wh": str(tx.meter_start) if tx.meter_start is not None else None,
+        "meter_stop_wh": str(tx.meter_stop) if tx.meter_stop is not None else None,
+        "energy_wh": str(tx.energy_wh) if tx.energy_wh is not None else None,
+        "total_cost": str(tx.total_cost) if tx.total_cost is not None else None,
+        "currency": tx.currency,
+        "is_active": tx.is_active,
+        "anomalies": list(tx.anomalies),
+        **extra,
+    }
+
+
+def _publish(kind: str, tx: Transaction, identity: str, **extra: Any) -> None:
+    events.publish(kind, identity, **_event_data(tx, **extra))
+
+
+TX_FIELDS = [
+    "id_token",
+    "id_token_value",
+    "id_token_type",
+    "auth_status",
+    "stop_id_token_value",
+    "is_active",
+    "started_at",
+    "stopped_at",
+    "last_event_at",
+    "meter_start",
+    "meter_stop",
+    "energy_wh",
+    "first_reading_at",
+    "first_reading_wh",
+    "last_reading_at",
+    "last_reading_wh",
+    "stop_reason",
+    "charging_state",
+    "trigger_reason",
+    "min_seq_no",
+    "max_seq_no",
+    "event_count",
+    "offline",
+    "evse_id",
+    "connector_id",
+    "number_of_phases_used",
+    "cable_max_current",
+    "time_spent_charging",
+    "remote_start_id",
+    "remote_start_request",
+    "reservation",
+    "tariff",
+    "total_cost",
+    "currency",
+    "cost_sent_at",
+    "anomalies",
+    "updated",
+]
+
+
+# --- transactions: 2.0.1 / 2.1 --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What a transaction message did: the answer to give and a CostUpdated to send."""
+
+    answer: dict[str, Any]
+    duplicate: bool
+    transaction_pk: int | None
+    cost_update: dict[str, Any] | None = None
+
+
+def transaction_event_record(
+    *,
+    station_pk: int,
+    version: str,
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> EventOutcome:
+    """Apply a 2.0.1/2.1 TransactionEventRequest (OCPP 2.0.1 E01-E15) exactly once."""
+    from ocpp_router.datetimes import from_ocpp
+
+    at = at or utcnow()
+    info = payload["transactionInfo"]
+    event_type = payload["eventType"]
+    seq_no = payload["seqNo"]
+    timestamp = from_ocpp(payload["timestamp"]) or at
+    evse = payload.get("evse") or {}
+    id_token = payload.get("idToken")
+    with transaction.atomic():
+        tx, created = _lock_or_create(
+            station_pk=station_pk,
+            lookup={"transaction_id": info["transactionId"]},
+            defaults={"ocpp_version": version, "started_at": timestamp, "is_active": True},
+        )
+        existing = (
+            TransactionEvent.objects.filter(transaction=tx, seq_no=seq_no).only("answer").first()
+        )
+        if existing is not None:
+            logger.info(
+                "Duplicate TransactionEvent %s seqNo %s from station %s: answered again",
+                tx.transaction_id,
+                seq_no,
+                station_pk,
+            )
+            return EventOutcome(existing.answer or {}, True, tx.pk)
+
+        event = TransactionEvent(
+            station_id=station_pk,
+            transaction=tx,
+            kind=event_type,
+            seq_no=seq_no,
+            timestamp=timestamp,
+            trigger_reason=payload["triggerReason"],
+            offline=payload.get("offline", False),
+            payload=payload,
+            received_at=at,
+        )
+        # Flags: sequence and arrival order.
+        if event.offline:
+            _add_anomaly(event, Anomaly.OFFLINE)
+            tx.offline = True
+            _add_anomaly(tx, Anomaly.OFFLINE)
+        if tx.max_seq_no is not None:
+            if seq_no < tx.max_seq_no:
+                _add_anomaly(event, Anomaly.OUT_OF_ORDER)
+                _add_anomaly(tx, Anomaly.OUT_OF_ORDER)
+            elif seq_no > tx.max_seq_no + 1:
+                _add_anomaly(event, Anomaly.SEQ_GAP)
+        tx.max_seq_no = seq_no if tx.max_seq_no is None else max(tx.max_seq_no, seq_no)
+        tx.min_seq_no = seq_no if tx.min_seq_no is None else min(tx.min_seq_no, seq_no)
+        # Sequence numbers missing between the lowest and highest received; a late event
+        # that fills the gap clears the flag.
+        if tx.max_seq_no - tx.min_seq_no + 1 > tx.event_count + 1:
+            _add_anomaly(tx, Anomaly.SEQ_GAP)
+        else:
+            _remove_anomaly(tx, Anomaly.SEQ_GAP)
+
+        if event_type == EventKind.STARTED:
+            tx.started_at = timestamp
+            _remove_anomaly(tx, Anomaly.STARTED_MISSING)
+        else:
+            if created:
+                _add_anomaly(tx, Anomaly.STARTED_MISSING)
+            if Anomaly.STARTED_MISSING in tx.anomalies and (
+                tx.started_at is None or timestamp < tx.started_at
+            ):
+                tx.started_at = timestamp
+        if not tx.is_active and tx.stopped_at and timestamp > tx.stopped_at:
+            _add_anomaly(event, Anomaly.EVENT_AFTER_END)
+        if event_type == EventKind.ENDED:
+            tx.is_active = False
+            tx.stopped_at = timestamp
+            # OCPP 2.0.1 TransactionType: stoppedReason may only be omitted when it is Local.
+            tx.stop_reason = info.get("stoppedReason", "Local")
+
+        # The latest state the station reported wins, whatever order events arrive in.
+        if tx.last_event_at is None or timestamp >= tx.last_event_at:
+            tx.last_event_at = timestamp
+            tx.trigger_reason = payload["triggerReason"]
+            tx.charging_state = info.get("chargingState", tx.charging_state)
+            tx.time_spent_charging = info.get("timeSpentCharging", tx.time_spent_charging)
+            tx.number_of_phases_used = payload.get("numberOfPhasesUsed", tx.number_of_phases_used)
+            tx.cable_max_current = payload.get("cableMaxCurrent", tx.cable_max_current)
+        if evse and tx.evse_id is None:
+            tx.evse_id = evse["id"]
+            tx.connector_id = evse.get("connectorId")
+
+        answer: dict[str, Any] = {}
+        if id_token is not None:
+            token_info = id_token_authorize(
+                value=id_token["idToken"],
+                type=id_token["type"],
+                version=version,
+                exclude_transaction_pk=tx.pk,
+                at=timestamp,
+            )
+            # OCPP 2.0.1 E01/E03: an event carrying an idToken is answered with its idTokenInfo.
+            answer["idTokenInfo"] = answers.id_token_info(token_info)
+            if not tx.id_token_value:
+                tx.id_token_value = id_token["idToken"]
+                tx.id_token_type = id_token["type"]
+                tx.id_token = selectors.id_token_find(
+                    value=id_token["idToken"], type=id_token["type"]
+                )
+                tx.auth_status = token_info.status
+            elif id_token["idToken"] != tx.id_token_value:
+                tx.stop_id_token_value = id_token["idToken"]
+
+        remote_start_id = info.get("remoteStartId")
+        if remote_start_id is not None and tx.remote_start_id is None:
+            tx.remote_start_id = remote_start_id
+            tx.remote_start_request = RemoteStart.objects.filter(
+                station_id=station_pk, remote_start_id=remote_start_id
+            ).first()
+        _link_reservation(tx, payload.get("reservationId"))
+
+        rows = meter_rows(
+            payload.get("meterValue", []),
+            version=version,
+            station_pk=station_pk,
+            transaction=tx,
+            event=None,
+            evse_id=tx.evse_id,
+            connector_id=tx.connector_id,
+        )
+        tx.event_count += 1
+        _apply_readings(tx, rows)
+        _refresh_cost(tx, at=at, pick_tariff=created)
+
+        cost_update = None
+        if tx.total_cost is not None:
+            if event_type == EventKind.ENDED:
+                # OCPP 2.0.1 I02/I03: the final cost in the Ended answer.
+                answer["totalCost"] = float(tx.total_cost)
+            elif (
+                tx.is_active
+                and settings.CSMS_COST_UPDATE_INTERVAL > 0
+                and (
+                    tx.cost_sent_at is None
+                    or (at - tx.cost_sent_at).total_seconds() >= settings.CSMS_COST_UPDATE_INTERVAL
+                )
+                and event_type == EventKind.UPDATED
+            ):
+                cost_update = {
+                    "totalCost": float(tx.total_cost),
+                    "transactionId": tx.transaction_id,
+                }
+                tx.cost_sent_at = at
+        # The event is stored with its answer, then its meter values: three statements.
+        event.answer = answer
+        event.save()
+        for row in rows:
+            row.event = event
+        MeterValue.objects.bulk_create(rows)
+        tx.save(update_fields=TX_FIELDS)
+
+        kind = {
+            EventKind.STARTED: "transaction.started",
+            EventKind.UPDATED: "transaction.updated",
+            EventKind.ENDED: "transaction.ended",
+        }[event_type]
+        _publish(
+            kind,
+            tx,
+            tx.station.identity,
+            seq_no=seq_no,
+            trigger_reason=event.trigger_reason,
+            meter_values=len(rows),
+        )
+    return EventOutcome(answer, False, tx.pk, cost_update)
+
+
+# --- transactions: 1.6 ----------------------------------------------------------------------
+
+
+def transaction_start_16(
+    *,
+    station_pk: int,
+    connector_id: int,
+    id_tag: str,
+    meter_start: int,
+    timestamp: datetime,
+    reservation_id: int | None,
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> EventOutcome:
+    """Apply a 1.6 StartTransaction exactly once; a repeat gets the same transactionId."""
+    at = at or utcnow()
+    key = f"start:{connector_id}:{id_tag}:{to_ocpp(timestamp)}:{meter_start}"
+    with transaction.atomic():
+        tx, created = _lock_or_create(
+            station_pk=station_pk,
+            lookup={"dedup_key": key},
+            defaults={
+                "ocpp_version": V16,
+                # Replaced by the primary key below: 1.6 transaction ids are integers.
+                "transaction_id": f"new-{uuid.uuid4().hex}",
+                "evse_id": connector_id,
+                "connector_id": 1 if connector_id else 0,
+                "id_token_value": id_tag,
+                "started_at": timestamp,
+                "meter_start": Decimal(meter_start),
+            },
+        )
+        if not created:
+            start = tx.events.filter(kind=EventKind.START_16).first()
+            logger.info(
+                "Duplicate StartTransaction from station %s: transaction %s answered again",
+                station_pk,
+                tx.transaction_id,
+            )
+            return EventOutcome(start.answer if start else {}, True, tx.pk)
+
+        tx.transaction_id = str(tx.pk)
+        token_info = id_token_authorize(
+            value=id_tag, version=V16, exclude_transaction_pk=tx.pk, at=at
+        )
+        tx.id_token = selectors.id_token_find(value=id_tag)
+        tx.auth_status = answers.status_for_version(token_info.status, V16)
+        tx.last_event_at = timestamp
+        tx.event_count = 1
+        _link_reservation(tx, reservation_id)
+        _link_remote_start_16(tx, at=at)
+        # A Stop or MeterValues for this transaction cannot have come first: the station
+        # learns the id from our answer. Readings sent with -1 stay unlinked.
+        _refresh_cost(tx, at=at, pick_tariff=True)
+        answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token_info)}
+        tx.save(update_fields=["transaction_id", *TX_FIELDS])
+        TransactionEvent.objects.create(
+            station_id=station_pk,
+            transaction=tx,
+            kind=EventKind.START_16,
+            timestamp=timestamp,
+            payload=payload,
+            answer=answer,
+            received_at=at,
+        )
+        _publish("transaction.started", tx, tx.station.identity)
+    return EventOutcome(answer, False, tx.pk)
+
+
+def transaction_stop_16(
+    *,
+    station_pk: int,
+    transaction_id: int,
+    id_tag: str,
+    meter_stop: int,
+    timestamp: datetime,
+    reason: str,
+    transaction_data: list[dict[str, Any]],
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> EventOutcome:
+    """Apply a 1.6 StopTransaction exactly once (deduplicated on the transaction id).
+
+    A StopTransaction with transactionId -1, or an id we never gave, is kept as a
+    transaction of its own, flagged, so its energy is not lost.
+    """
+    at = at or utcnow()
+    with transaction.atomic():
+        tx = (
+            _locked()
+            .filter(station_id=station_pk, ocpp_version=V16, transaction_id=str(transaction_id))
+            .first()
+            if transaction_id > 0
+            else None
+        )
+        if tx is None:
+            anomaly = (
+                Anomaly.NO_TRANSACTION_ID if transaction_id == -1 else (Anomaly.UNKNOWN_TRANSACTION)
+            )
+            tx, created = _lock_or_create(
+                station_pk=station_pk,
+                lookup={"dedup_key": f"stop:{transaction_id}:{to_ocpp(timestamp)}:{meter_stop}"},
+                defaults={
+                    "ocpp_version": V16,
+                    "transaction_id": f"new-{uuid.uuid4().hex}",
+                    "reported_transaction_id": transaction_id,
+                    "id_token_value": id_tag,
+                    "anomalies": [anomaly, Anomaly.STARTED_MISSING],
+                },
+            )
+            if created:
+                tx.transaction_id = str(tx.pk)
+                logger.warning(
+                    "StopTransaction for unknown transaction %s from station %s kept as "
+                    "transaction %s",
+                    transaction_id,
+                    station_pk,
+                    tx.pk,
+                )
+        stop = tx.events.filter(kind=EventKind.STOP_16).first()
+        if stop is not None:
+            logger.info(
+                "Duplicate StopTransaction %s from station %s answered again",
+                tx.transaction_id,
+                station_pk,
+            )
+            return EventOutcome(stop.answer or {}, True, tx.pk)
+
+        event = TransactionEvent.objects.create(
+            station_id=station_pk,
+            transaction=tx,
+            kind=EventKind.STOP_16,
+            dedup_key=f"stop:{tx.transaction_id}",
+            timestamp=timestamp,
+            payload=payload,
+            received_at=at,
+        )
+        tx.is_active = False
+        tx.stopped_at = timestamp
+        tx.meter_stop = Decimal(meter_stop)
+        # OCPP 1.6 errata: an omitted reason means Local.
+        tx.stop_reason = reason or "Local"
+        if id_tag and id_tag != tx.id_token_value:
+            tx.stop_id_token_value = id_tag
+        if tx.last_event_at is None or timestamp >= tx.last_event_at:
+            tx.last_event_at = timestamp
+        tx.event_count += 1
+        rows = meter_rows(
+            transaction_data,
+            version=V16,
+            station_pk=station_pk,
+            transaction=tx,
+            event=event,
+            evse_id=tx.evse_id,
+            connector_id=tx.connector_id,
+        )
+        MeterValue.objects.bulk_create(rows)
+        _apply_readings(tx, rows)
+        _refresh_cost(tx, at=at, pick_tariff=tx.tariff_id is None)
+        answer: dict[str, Any] = {}
+        if id_tag:
+            info = id_token_authorize(
+                value=id_tag, version=V16, exclude_transaction_pk=tx.pk, at=at
+            )
+            answer["idTagInfo"] = answers.id_tag_info(info)
+        tx.save(update_fields=["transaction_id", *TX_FIELDS])
+        event.answer = answer
+        event.save(update_fields=["answer"])
+        _publish("transaction.ended", tx, tx.station.identity)
+    return EventOutcome(answer, False, tx.pk)
+
+
+def meter_values_record_16(
+    *,
+    station_pk: int,
+    connector_id: int,
+    transaction_id: int | None,
+    meter_value: list[dict[str, Any]],
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> EventOutcome:
+    """Store a 1.6 MeterValues exactly once (deduplicated on connector, transaction id and
+    the values with their timestamps). Values with transactionId -1 or an unknown id are
+    kept, unlinked, and flagged."""
+    from ocpp_router.datetimes import from_ocpp
+
+    at = at or utcnow()
+    digest = hashlib.sha256(
+        json.dumps([connector_id, transaction_id, meter_value], sort_keys=True).encode()
+    ).hexdigest()
+    key = f"meter:{digest}"
+    anomalies: list[str] = []
+    with transaction.atomic():
+        tx = None
+        if transaction_id == -1:
+            anomalies.append(Anomaly.NO_TRANSACTION_ID)
+        elif transaction_id is not None:
+            tx = (
+                _locked()
+                .filter(station_id=station_pk, ocpp_version=V16, transaction_id=str(transaction_id))
+                .first()
+            )
+            if tx is None:
+                anomalies.append(Anomaly.UNKNOWN_TRANSACTION)
+        timestamps = [from_ocpp(mv.get("timestamp")) for mv in meter_value]
+        try:
+            with transaction.atomic():
+                event = TransactionEvent.objects.create(
+                    station_id=station_pk,
+                    transaction=tx,
+                    kind=EventKind.METER_16,
+                    dedup_key=key,
+                    timestamp=min((t for t in timestamps if t), default=at),
+                    anomalies=anomalies,
+                    payload=payload,
+                    answer={},
+                    received_at=at,
+                )
+        except IntegrityError:
+            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
+            return EventOutcome({}, True, tx.pk if tx else None)
+        rows = meter_rows(
+            meter_value,
+            version=V16,
+            station_pk=station_pk,
+            transaction=tx,
+            event=event,
+            evse_id=connector_id,
+            connector_id=1 if connector_id else 0,
+        )
+        MeterValue.objects.bulk_create(rows)
+        if tx is not None:
+            tx.event_count += 1
+            latest = max((t for t in timestamps if t), default=None)
+            if latest and (tx.last_event_at is None or latest > tx.last_event_at):
+                tx.last_event_at = latest
+            _apply_readings(tx, rows)
+            _refresh_cost(tx, at=at)
+            tx.save(update_fields=TX_FIELDS)
+            _publish("transaction.updated", tx, tx.station.identity, meter_values=len(rows))
+    return EventOutcome({}, False, tx.pk if tx else None)
+
+
+# --- remote start / stop ------------------------------------------------------------------
+
+
+def _station(identity: str) -> ChargingStation:
+    return ChargingStation.objects.get(identity=identity)
+
+
+def transaction_remote_start(
+    *,
+    identity: str,
+    id_token_value: str,
+    id_token_type: str = IdTokenType.ISO14443,
+    evse_id: int | None = None,
+    timeout: float | None = None,
+) -> tuple[Outcome, RemoteStart]:
+    """Ask a station to start a transaction (1.6 RemoteStartTransaction, 2.x
+    RequestStartTransaction). The transaction it starts is linked to the returned record:
+    2.x by remoteStartId, 1.6 by idTag (and connector)."""
+    station = _station(identity)
+    remote = RemoteStart.objects.create(
+        station=station,
+        id_token_value=id_token_value,
+        id_token_type="" if station.protocol == V16 else id_token_type,
+        evse_id=evse_id,
+    )
+    if station.protocol == V16:
+        action = "RemoteStartTransaction"
+        payload: dict[str, Any] = {"idTag": id_token_value}
+        if evse_id:
+            payload["connectorId"] = evse_id
+    else:
+        action = "RequestStartTransaction"
+        remote.remote_start_id = remote.pk
+        remote.save(update_fields=["remote_start_id"])
+        payload = {
+            "remoteStartId": remote.remote_start_id,
+            "idToken": {"idToken": id_token_value, "type": id_token_type},
+        }
+        if evse_id:
+            payload["evseId"] = evse_id
+    try:
+        outcome = station_call(identity=identity, action=action, payload=payload, timeout=timeout)
+    except StationNotConnected:
+        RemoteStart.objects.filter(pk=remote.pk).update(status=RequestStatus.ERROR)
+        raise
+    if not outcome.ok:
+        RemoteStart.objects.filter(pk=remote.pk).update(status=RequestStatus.ERROR)
+    remote.refresh_from_db()
+    return outcome, remote
+
+
+def remote_start_record_answer(
+    *, station_pk: int, version: str, request: dict[str, Any], status: str
+) -> None:
+    """Record a station's answer to a remote start, whoever sent it."""
+    with transaction.atomic():
+        if version == V16:
+            remote = (
+                RemoteStart.objects.select_for_update()
+                .filter(
+                    station_id=station_pk,
+                    id_token_value=request["idTag"],
+                    status=RequestStatus.PENDING,
+                )
+                .order_by("-created")
+                .first()
+            )
+            if remote is None:
+                RemoteStart.objects.create(
+                    station_id=station_pk,
+                    id_token_value=request["idTag"],
+                    evse_id=request.get("connectorId"),
+                    status=status,
+                )
+                return
+            remote.status = status
+            remote.save(update_fields=["status"])
+            return
+        RemoteStart.objects.update_or_create(
+            station_id=station_pk,
+            remote_start_id=request["remoteStartId"],
+            defaults={"status": status},
+            create_defaults={
+                "status": status,
+                "id_token_value": request["idToken"]["idToken"],
+                "id_token_type": request["idToken"]["type"],
+                "evse_id": request.get("evseId"),
+            },
+        )
+
+
+def transaction_remote_stop(*, transaction_pk: int, timeout: float | None = None) -> Outcome:
+    """Ask the station to stop a transaction (1.6 RemoteStopTransaction, 2.x
+    RequestStopTransaction); the station's StopTransaction/Ended records the stop."""
+    tx = Transaction.objects.select_related("station").get(pk=transaction_pk)
+    if tx.ocpp_version == V16:
+        action, payload = "RemoteStopTransaction", {"transactionId": int(tx.transaction_id)}
+    else:
+        action, payload = "RequestStopTransaction", {"transactionId": tx.transaction_id}
+    return station_call(
+        identity=tx.station.identity, action=action, payload=payload, timeout=timeout
+    )
+
+
+def transaction_status_request(
+    *, identity: str, transaction_id: str | None = None, timeout: float | None = None
+) -> Outcome:
+    """2.x GetTransactionStatus: is the transaction ongoing, are messages still queued."""
+    payload = {"transactionId": transaction_id} if transaction_id else {}
+    return station_call(
+        identity=identity, action="GetTransactionStatus", payload=payload, timeout=timeout
+    )
+
+
+# --- reservations ---------------------------------------------------------------------------
+
+
+def reservation_reserve(
+    *,
+    identity: str,
+    id_token_value: str,
+    expiry: datetime,
+    id_token_type: str = IdTokenType.ISO14443,
+    evse_id: int | None = None,
+    connector_type: str = "",
+    group_id_token_value: str = "",
+    timeout: float | None = None,
+) -> tuple[Outcome, Reservation]:
+    """Reserve an EVSE (1.6 connector; none or 0: any) with ReserveNow."""
+    station = _station(identity)
+    with transaction.atomic():
+        reservation = Reservation.objects.create(
+            station=station,
+            reservation_id=0,
+            evse_id=evse_id,
+            connector_type=connector_type,
+            id_token_value=id_token_value,
+            id_token_type="" if station.protocol == V16 else id_token_type,
+            group_id_token_value=group_id_token_value,
+            expiry=expiry,
+        )
+        reservation.reservation_id = reservation.pk
+        reservation.save(update_fields=["reservation_id"])
+    if station.protocol == V16:
+        payload: dict[str, Any] = {
+            "connectorId": evse_id or 0,
+            "expiryDate": to_ocpp(expiry),
+            "idTag": id_token_value,
+            "reservationId": reservation.reservation_id,
+        }
+        if group_id_token_value:
+            payload["parentIdTag"] = group_id_token_value
+    else:
+        payload = {
+            "id": reservation.reservation_id,
+            "expiryDateTime": to_ocpp(expiry),
+            "idToken": {"idToken": id_token_value, "type": id_token_type},
+        }
+        if evse_id:
+            payload["evseId"] = evse_id
+        if connector_type:
+            payload["connectorType"] = connector_type
+        if group_id_token_value:
+            payload["groupIdToken"] = {"idToken": group_id_token_value, "type": "Central"}
+    try:
+        outcome = station_call(
+            identity=identity, action="ReserveNow", payload=payload, timeout=timeout
+        )
+    except StationNotConnected:
+        Reservation.objects.filter(pk=reservation.pk).update(status=ReservationStatus.ERROR)
+        raise
+    if not outcome.ok:
+        Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.PENDING).update(
+            status=ReservationStatus.ERROR
+        )
+    reservation.refresh_from_db()
+    return outcome, reservation
+
+
+def reservation_record_answer(
+    *, station_pk: int, version: str, request: dict[str, Any], status: str
+) -> None:
+    """Record a station's ReserveNow answer, whoever sent the request."""
+    from ocpp_router.datetimes import from_ocpp
+
+    if version == V16:
+        reservation_id, expiry = request["reservationId"], request["expiryDate"]
+        token, token_type, evse_id = request["idTag"], "", request["connectorId"]
+    else:
+        reservation_id, expiry = request["id"], request["expiryDateTime"]
+        token, token_type = request["idToken"]["idToken"], request["idToken"]["type"]
+        evse_id = request.get("evseId")
+    Reservation.objects.update_or_create(
+        station_id=station_pk,
+        reservation_id=reservation_id,
+        defaults={"status": status},
+        create_defaults={
+            "status": status,
+            "expiry": from_ocpp(expiry) or utcnow(),
+            "id_token_value": token,
+            "id_token_type": token_type,
+            "evse_id": evse_id,
+        },
+    )
+
+
+def reservation_cancel(*, reservation_pk: int, timeout: float | None = None) -> Outcome:
+    reservation = Reservation.objects.select_related("station").get(pk=reservation_pk)
+    return station_call(
+        identity=reservation.station.identity,
+        action="CancelReservation",
+        payload={"reservationId": reservation.reservation_id},
+        timeout=timeout,
+    )
+
+
+def reservation_record_cancel(*, station_pk: int, reservation_id: int, status: str) -> None:
+    if status == "Accepted":
+        Reservation.objects.filter(
+            station_id=station_pk, reservation_id=reservation_id, status__in=RESERVATION_OPEN
+        ).update(status=ReservationStatus.CANCELLED, updated=utcnow())
+
+
+def reservation_status_update(*, station_pk: int, reservation_id: int, status: str) -> bool:
+    """2.x ReservationStatusUpdate: the station expired or removed a reservation."""
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update()
+            .filter(station_id=station_pk, reservation_id=reservation_id)
+            .first()
+        )
+        if reservation is None:
+            logger.warning(
+                "ReservationStatusUpdate for unknown reservation %s from station %s",
+                reservation_id,
+                station_pk,
+            )
+            return False
+        if reservation.status == ReservationStatus.USED:
+            return False
+        reservation.status = status
+        reservation.save(update_fields=["status", "updated"])
+    return True
+
+
+def reservation_expire_overdue(*, at: datetime | None = None) -> int:
+    """Mark open reservations past their expiry as Expired; how many there were."""
+    return Reservation.objects.filter(
+        status__in=RESERVATION_OPEN, expiry__lte=at or utcnow()
+    ).update(status=ReservationStatus.EXPIRED, updated=utcnow())
+
+
+# --- local authorization list ---------------------------------------------------------------
+
+
+def _local_entry(token: IdToken, version: str) -> tuple[str, str, dict[str, Any]]:
+    info = id_token_authorize_static(token)
+    if version == V16:
+        return token.value, "", answers.id_tag_info(info)
+    return token.value, token.type, answers.id_token_info(info)
+
+
+def id_token_authorize_static(token: IdToken) -> TokenInfo:
+    """A token's info as a local list carries it (no per-request checks such as ConcurrentTx)."""
+    group = token.group_id_token
+    return TokenInfo(
+        status=token.status,
+        expiry=token.expiry_date,
+        group_value=group.value if group else "",
+        group_type=group.type if group else "",
+        language1=token.language1,
+        language2=token.language2,
+        personal_message=token.personal_message,
+        message_format=token.personal_message_format,
+        charging_priority=token.charging_priority,
+    )
+
+
+def local_list_build(*, station_pk: int, full: bool) -> tuple[int, list[dict[str, Any]]]:
+    """The next list version and the entries of a SendLocalList (Full: every token marked
+    for local lists; Differential: what changed since the list the station accepted, with
+    removed tokens sent without info, which deletes them)."""
+    station = ChargingStation.objects.get(pk=station_pk)
+    version = station.protocol or V16
+    state, _ = LocalAuthList.objects.get_or_create(station=station)
+    wanted = {
+        (value, type_): info
+        for value, type_, info in (
+            _local_entry(token, version) for token in selectors.local_list_tokens()
+        )
+    }
+    if full:
+        changes = [(key, info) for key, info in wanted.items()]
+    else:
+        held = {
+            (entry.id_token_value, entry.id_token_type): entry.info
+            for entry in LocalAuthListEntry.objects.filter(station=station)
+        }
+        changes = [(key, info) for key, info in wanted.items() if held.get(key) != info]
+        changes += [(key, None) for key in held if key not in wanted]
+    entries = []
+    for (value, type_), info in sorted(changes, key=lambda item: item[0]):
+        if version == V16:
+            entry: dict[str, Any] = {"idTag": value}
+            if info is not None:
+                entry["idTagInfo"] = info
+        else:
+            entry = {"idToken": {"idToken": value, "type": type_}}
+            if info is not None:
+                entry["idTokenInfo"] = info
+        entries.append(entry)
+    return state.version + 1, entries
+
+
+def local_list_send(*, identity: str, full: bool = True, timeout: float | None = None) -> Outcome:
+    """SendLocalList, Full or Differential, built from the tokens; the version is tracked
+    per station when the station accepts it."""
+    station = _station(identity)
+    version, entries = local_list_build(station_pk=station.pk, full=full)
+    update_type = "Full" if full else "Differential"
+    if station.protocol == V16:
+        payload: dict[str, Any] = {"listVersion": version, "updateType": update_type}
+    else:
+        payload = {"versionNumber": version, "updateType": update_type}
+    if entries:
+        payload["localAuthorizationList"] = entries
+    return station_call(identity=identity, action="SendLocalList", payload=payload, timeout=timeout)
+
+
+def local_list_record_answer(
+    *, station_pk: int, version: str, request: dict[str, Any], status: str
+) -> None:
+    """Record a SendLocalList answer: on Accepted, the station holds this version and list."""
+    with transaction.atomic():
+        state, _ = LocalAuthList.objects.select_for_update().get_or_create(station_id=station_pk)
+        state.last_status = status
+        if status != "Accepted":
+            state.save(update_fields=["last_status", "updated"])
+            return
+        state.version = request["listVersion" if version == V16 else "versionNumber"]
+        state.save(update_fields=["version", "last_status", "updated"])
+        entries = LocalAuthListEntry.objects.filter(station_id=station_pk)
+        if request["updateType"] == "Full":
+            entries.delete()
+        for item in request.get("localAuthorizationList", []):
+            if version == V16:
+                value, type_, info = item["idTag"], "", item.get("idTagInfo")
+            else:
+                value, type_ = item["idToken"]["idToken"], item["idToken"]["type"]
+                info = item.get("idTokenInfo")
+            if info is None:
+                entries.filter(id_token_value=value, id_token_type=type_).delete()
+            else:
+                LocalAuthListEntry.objects.update_or_create(
+                    station_id=station_pk,
+                    id_token_value=value,
+                    id_token_type=type_,
+                    defaults={"info": info},
+                )
+
+
+def local_list_version_request(*, identity: str, timeout: float | None = None) -> Outcome:
+    return station_call(
+        identity=identity, action="GetLocalListVersion", payload={}, timeout=timeout
+    )
+
+
+def local_list_record_version(*, station_pk: int, reported: int) -> None:
+    LocalAuthList.objects.update_or_create(
+        station_id=station_pk, defaults={"reported_version": reported}
+    )
+
+
+def auth_cache_clear(*, identity: str, timeout: float | None = None) -> Outcome:
+    """ClearCache: the station forgets the tokens it cached (not its local list)."""
+    return station_call(identity=identity, action="ClearCache", payload={}, timeout=timeout)
+
+
+def meter_values_record_2(
+    *,
+    station_pk: int,
+    version: str,
+    evse_id: int,
+    meter_value: list[dict[str, Any]],
+    payload: dict[str, Any],
+    at: datetime | None = None,
+) -> bool:
+    """Store a 2.x MeterValues (values outside transactions) exactly once, deduplicated on
+    EVSE and the values with their timestamps. False for a duplicate."""
+    from ocpp_router.datetimes import from_ocpp
+
+    at = at or utcnow()
+    digest = hashlib.sha256(json.dumps([evse_id, meter_value], sort_keys=True).encode())
+    timestamps = [t for t in (from_ocpp(mv.get("timestamp")) for mv in meter_value) if t]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = TransactionEvent.objects.create(
+                    station_id=station_pk,
+                    kind=EventKind.METER,
+                    dedup_key=f"meter2:{digest.hexdigest()}",
+                    timestamp=min(timestamps, default=at),
+                    payload=payload,
+                    answer={},
+                    received_at=at,
+                )
+        except IntegrityError:
+            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
+            return False
+        MeterValue.objects.bulk_create(
+            meter_rows(
+                meter_value,
+                version=version,
+                station_pk=station_pk,
+                transaction=None,
+                event=event,
+                evse_id=evse_id,
+                connector_id=None,
+            )
+        )
+    return True
