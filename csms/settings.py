@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "transactions",
     "smartcharging",
     "certificates",
+    "commands",
 ]
 
 MIDDLEWARE = [
@@ -194,7 +195,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["csms.api.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -209,6 +210,17 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Data API and OCPP message API of the Charging Station Management System.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One documented path per OCPP action of the message API, typed by the official schemas.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "commands.openapi.add_message_api_actions",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "CommandStatusEnum": "commands.choices.CommandStatus",
+        "ConnectorStatusEnum": "stations.choices.ConnectorStatus",
+        "RegistrationStatusEnum": "stations.choices.RegistrationStatus",
+    },
 }
 
 LOGGING = {
@@ -246,3 +258,14 @@ CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
+
+# --- API --------------------------------------------------------------------------------
+# Longest wait a message-API caller may ask for with ?timeout=, in seconds.
+CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)
+# Callback deliveries of finished commands: attempts, first back-off (doubled after each
+# failed attempt) and the timeout of one POST, in seconds.
+CSMS_CALLBACK_ATTEMPTS = env_int("CSMS_CALLBACK_ATTEMPTS", 5)
+CSMS_CALLBACK_BACKOFF = env_float("CSMS_CALLBACK_BACKOFF", 2.0)
+CSMS_CALLBACK_TIMEOUT = env_float("CSMS_CALLBACK_TIMEOUT", 10.0)
+# Fan-out: stations called at once by one request.
+CSMS_FANOUT_CONCURRENCY = env_int("CSMS_FANOUT_CONCURRENCY", 50)
