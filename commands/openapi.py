@@ -2,9 +2,9 @@
 
 `add_message_api_actions` is a drf-spectacular postprocessing hook. For every action some
 OCPP version lists as sendable (read from the registry when the schema is built), it adds
-`POST /api/stations/{station_id}/commands/{Action}` whose request body is `oneOf` the
+`POST /api/stations/{station_id}/commands/{Action}` whose request body is `anyOf` the
 official request schemas of the versions that send it, and whose command record carries
-`oneOf` their response schemas. The JSON schemas (draft-04/06) are converted to OpenAPI
+`anyOf` their response schemas. The JSON schemas (draft-04/06) are converted to OpenAPI
 3.0 schema objects: definitions become components, unknown keywords are dropped.
 """
 
@@ -99,8 +99,8 @@ def ocpp_components(version: str, action: str, direction: str, components: dict)
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _one_of(schemas: list[dict]) -> dict:
-    return schemas[0] if len(schemas) == 1 else {"oneOf": schemas}
+def _any_of(schemas: list[dict]) -> dict:
+    return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
 
 
 def _security(result: dict) -> list | None:
@@ -142,8 +142,8 @@ def add_message_api_actions(result: dict, generator, request, public) -> dict:
                 {
                     "type": "object",
                     "properties": {
-                        "request": _one_of(requests),
-                        "response": {**_one_of(responses), "nullable": True},
+                        "request": _any_of(requests),
+                        "response": {**_any_of(responses), "nullable": True},
                     },
                 },
             ]
@@ -173,7 +173,7 @@ def add_message_api_actions(result: dict, generator, request, public) -> dict:
             ],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _one_of(requests)}},
+                "content": {"application/json": {"schema": _any_of(requests)}},
             },
             "responses": {
                 "200": {
