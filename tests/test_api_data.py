@@ -215,3 +215,10 @@ def test_station_reported_fields_are_read_only(operator_client, data):
 
 def test_invalid_filter_value_is_400(client, data):
     assert client.get("/api/boots/?since=yesterday").status_code == 400
+
+
+@pytest.mark.parametrize("station_id", ["a/b", "x?y", "tab\there"])
+def test_station_id_a_station_could_not_connect_with_is_400(operator_client, station_id):
+    response = operator_client.post("/api/stations/", {"station_id": station_id}, format="json")
+    assert response.status_code == 400
+    assert "station_id" in response.json()

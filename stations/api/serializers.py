@@ -101,6 +101,13 @@ class ChargingStationSerializer(serializers.ModelSerializer):
         read_only_fields = STATION_READ_ONLY
 
     def validate_station_id(self, value: str) -> str:
+        # The websocket route refuses these (they cannot be a URL path segment's content).
+        if any(ch in value for ch in "/\\?#") or any(
+            ord(ch) < 32 or ord(ch) == 127 for ch in value
+        ):
+            raise serializers.ValidationError(
+                "A station_id holds no control characters and none of / \\ ? #."
+            )
         queryset = ChargingStation.objects.filter(identity=value)
         if self.instance is not None:
             queryset = queryset.exclude(pk=self.instance.pk)
