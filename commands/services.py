@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 from commands import conveniences
 from commands.choices import CommandStatus
@@ -59,8 +59,20 @@ class PayloadInvalid(CommandRefused):
 
 
 def db(func):
-    """Run ORM work from async code in a thread that is not Django's thread-sensitive one."""
-    return sync_to_async(func, thread_sensitive=False)
+    """Run ORM work from async code in a thread that is not Django's thread-sensitive one.
+
+    Like Channels' `database_sync_to_async`, it drops expired or broken connections before
+    and after (the pool threads outlive requests, so nothing else would).
+    """
+
+    def run(*args, **kwargs):
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
 def sendable_actions() -> dict[str, list[str]]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import inspect
 
-from asgiref.sync import sync_to_async
 from rest_framework.views import APIView
+
+from commands.services import db
 
 
 class AsyncAPIView(APIView):
@@ -23,7 +24,7 @@ class AsyncAPIView(APIView):
         self.request = request
         self.headers = self.default_response_headers
         try:
-            await sync_to_async(self.initial, thread_sensitive=False)(request, *args, **kwargs)
+            await db(self.initial)(request, *args, **kwargs)
             method = request.method.lower()
             handler = (
                 getattr(self, method, self.http_method_not_allowed)
