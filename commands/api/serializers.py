@@ -138,7 +138,7 @@ class FanOutSerializer(StationSelectionSerializer):
 
 
 # --- version-agnostic operations --------------------------------------------------------
-class StartSessionSerializer(serializers.Serializer):
+class StartSessionOperationSerializer(serializers.Serializer):
     id_token = serializers.CharField(max_length=255, help_text="idTag (1.6) / idToken (2.x).")
     id_token_type = serializers.CharField(
         max_length=20, required=False, help_text="2.x IdToken type (default Central)."
@@ -149,11 +149,11 @@ class StartSessionSerializer(serializers.Serializer):
     )
 
 
-class StopSessionSerializer(serializers.Serializer):
+class StopSessionOperationSerializer(serializers.Serializer):
     transaction_id = serializers.CharField(max_length=36)
 
 
-class ResetSerializer(serializers.Serializer):
+class ResetOperationSerializer(serializers.Serializer):
     type = serializers.ChoiceField(
         choices=["hard", "soft"],
         default="soft",
@@ -162,12 +162,12 @@ class ResetSerializer(serializers.Serializer):
     evse_id = serializers.IntegerField(min_value=1, required=False, help_text="2.x only.")
 
 
-class UnlockSerializer(serializers.Serializer):
+class UnlockOperationSerializer(serializers.Serializer):
     evse_id = serializers.IntegerField(min_value=1)
     connector_id = serializers.IntegerField(min_value=1, required=False)
 
 
-class ChangeAvailabilitySerializer(serializers.Serializer):
+class ChangeAvailabilityOperationSerializer(serializers.Serializer):
     operative = serializers.BooleanField()
     evse_id = serializers.IntegerField(
         min_value=1, required=False, help_text="Omit for the whole station."
@@ -175,7 +175,7 @@ class ChangeAvailabilitySerializer(serializers.Serializer):
     connector_id = serializers.IntegerField(min_value=1, required=False)
 
 
-class TriggerMessageSerializer(serializers.Serializer):
+class TriggerMessageOperationSerializer(serializers.Serializer):
     message = serializers.CharField(
         max_length=50, help_text="requestedMessage, e.g. StatusNotification or Heartbeat."
     )
@@ -184,10 +184,10 @@ class TriggerMessageSerializer(serializers.Serializer):
 
 
 OPERATION_SERIALIZERS = {
-    "start-session": StartSessionSerializer,
-    "stop-session": StopSessionSerializer,
-    "reset": ResetSerializer,
-    "unlock": UnlockSerializer,
-    "change-availability": ChangeAvailabilitySerializer,
-    "trigger-message": TriggerMessageSerializer,
+    "start-session": StartSessionOperationSerializer,
+    "stop-session": StopSessionOperationSerializer,
+    "reset": ResetOperationSerializer,
+    "unlock": UnlockOperationSerializer,
+    "change-availability": ChangeAvailabilityOperationSerializer,
+    "trigger-message": TriggerMessageOperationSerializer,
 }
