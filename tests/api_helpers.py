@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -54,3 +57,29 @@ class declare_sendable:
 
     def __exit__(self, *exc):
         self.registry.sendable.difference_update(self.actions)
+
+
+class CallbackReceiver:
+    """A local HTTP server taking callbacks; answers 500 to the first `failures` POSTs."""
+
+    def __init__(self, failures: int = 0):
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.bodies.append(body)
+                self.send_response(500 if len(receiver.bodies) <= failures else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

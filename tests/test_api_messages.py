@@ -4,10 +4,7 @@ ChargePoint connected as the station."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -16,7 +13,12 @@ from asgiref.sync import sync_to_async
 from commands.models import CallbackDelivery, Command
 from ocpp_router.registry import REGISTRIES
 from stations.models import ChargingStation
-from tests.api_helpers import declare_sendable, generic_station_class, make_user
+from tests.api_helpers import (
+    CallbackReceiver,
+    declare_sendable,
+    generic_station_class,
+    make_user,
+)
 from tests.live import connect, eventually
 from tests.ocpp_payloads import minimal_payload
 from tests.test_ocpp_core import boot_call
@@ -97,32 +99,6 @@ async def test_wait_false_answers_202_and_the_record_can_be_polled(csms, api):
         polled = await eventually(completed)
         assert polled["response"] == {"status": "Accepted"}
         assert cp.received == [("Reset", {"type": "Soft"})]
-
-
-class CallbackReceiver:
-    """A local HTTP server taking callbacks; answers 500 to the first `failures` POSTs."""
-
-    def __init__(self, failures: int = 0):
-        self.bodies: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.bodies.append(body)
-                self.send_response(500 if len(receiver.bodies) <= failures else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 async def test_callback_url_gets_the_record_retried_with_back_off(csms, api, settings):
