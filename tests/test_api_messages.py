@@ -90,10 +90,10 @@ async def test_wait_false_answers_202_and_the_record_can_be_polled(csms, api):
         assert response.status_code == 202
         record = response.json()
         assert record["status"] == "pending"
-        assert response.headers["Location"] == f"/api/commands/{record['id']}/"
+        assert response.headers["Location"] == f"/api/commands/{record['id']}"
 
         async def completed():
-            polled = (await api.get(f"/api/commands/{record['id']}/")).json()
+            polled = (await api.get(f"/api/commands/{record['id']}")).json()
             return polled if polled["status"] == "completed" else None
 
         polled = await eventually(completed)

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from commands import conveniences
 from commands.api import views
+from csms.api.routers import OptionalSlashRouter
 
-router = SimpleRouter()
+router = OptionalSlashRouter()
 router.register("commands", views.CommandViewSet, basename="command")
 
 urlpatterns = [

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from csms.api.routers import OptionalSlashRouter
 from stations.api import views
 
-router = SimpleRouter()
+router = OptionalSlashRouter()
 router.register("stations", views.ChargingStationViewSet, basename="station")
 router.register("evses", views.EvseViewSet, basename="evse")
 router.register("connectors", views.ConnectorViewSet, basename="connector")
