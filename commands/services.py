@@ -31,6 +31,7 @@ from stations.services import StationNotConnected, station_call_async
 logger = logging.getLogger(__name__)
 
 OFFLINE = "StationOffline"
+NOT_SENDABLE = "NotSendable"
 
 
 class CommandRefused(Exception):
@@ -38,9 +39,10 @@ class CommandRefused(Exception):
 
     status = 400
 
-    def __init__(self, message: str, **details: Any):
+    def __init__(self, message: str, code: str = "", **details: Any):
         super().__init__(message)
         self.message = message
+        self.code = code
         self.details = details
 
 
@@ -90,12 +92,13 @@ def _station(identity: str) -> ChargingStation:
 def _check(station: ChargingStation, action: str, payload: Any) -> None:
     """Raise unless `action` with `payload` can go to `station` now."""
     if not station.is_online or not station.channel_name:
-        raise CommandConflict(f"Station {station.identity!r} is offline")
+        raise CommandConflict(f"Station {station.identity!r} is offline", code=OFFLINE)
     version = station.protocol
     if action not in REGISTRIES[version].sendable:
         raise CommandConflict(
             f"{action} is not an action the CSMS sends on OCPP {version}, the version "
             f"station {station.identity!r} is connected with",
+            code=NOT_SENDABLE,
             version=version,
         )
     _validate(version, action, payload)
@@ -129,7 +132,7 @@ def command_create_operation(
     """Check and store a version-agnostic operation, as the action of the station's version."""
     station = _station(identity)
     if not station.is_online or not station.channel_name:
-        raise CommandConflict(f"Station {identity!r} is offline")
+        raise CommandConflict(f"Station {identity!r} is offline", code=OFFLINE)
     try:
         action, payload = conveniences.build(operation, station.protocol, params)
     except conveniences.OperationInvalid as exc:
@@ -178,7 +181,9 @@ def command_create_many(
             payload = payloads.get(station.protocol, payloads.get("*"))
             try:
                 if payload is None:
-                    raise CommandConflict(f"No payload given for OCPP {station.protocol}")
+                    raise CommandConflict(
+                        f"No payload given for OCPP {station.protocol}", code=NOT_SENDABLE
+                    )
                 _check(station, action, payload)
             except CommandConflict as exc:
                 commands.append(
@@ -189,7 +194,7 @@ def command_create_many(
                         request=payload if isinstance(payload, dict) else {},
                         status=CommandStatus.ERROR,
                         error={
-                            "code": OFFLINE if "offline" in exc.message else "NotSent",
+                            "code": exc.code,
                             "description": exc.message,
                             "details": exc.details,
                         },

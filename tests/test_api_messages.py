@@ -153,6 +153,7 @@ async def test_unknown_station_is_404_and_offline_station_409(csms, api):
     await sync_to_async(ChargingStation.objects.create)(identity="OFF-1", protocol="1.6")
     response = await api.post("/api/stations/OFF-1/commands/Reset", json={"type": "Hard"})
     assert response.status_code == 409
+    assert response.json()["code"] == "StationOffline"
     assert "offline" in response.json()["detail"]
 
 
@@ -164,6 +165,7 @@ async def test_action_the_station_version_lacks_is_409(csms, api):
             json=minimal_payload("2.0.1", "GetVariables", "request"),
         )
         assert response.status_code == 409
+        assert response.json()["code"] == "NotSendable"
         assert response.json()["version"] == "1.6"
         assert cp.received == []
 

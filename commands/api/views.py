@@ -51,7 +51,7 @@ class Invalid(exceptions.APIException):
 
 
 def _refusal(exc: services.CommandRefused) -> exceptions.APIException:
-    detail = {"detail": exc.message, **exc.details}
+    detail = {"detail": exc.message, **({"code": exc.code} if exc.code else {}), **exc.details}
     if isinstance(exc, services.StationUnknown):
         return exceptions.NotFound(exc.message)
     if isinstance(exc, services.CommandConflict):
