@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "firmware",
     "integrations",
     "emulator",
+    "commands",
 ]
 
 MIDDLEWARE = [
@@ -199,7 +200,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["csms.api.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -214,6 +215,20 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Data API and OCPP message API of the Charging Station Management System.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One documented path per OCPP action of the message API, typed by the official schemas.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "commands.openapi.add_message_api_actions",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "CommandStatusEnum": "commands.choices.CommandStatus",
+        "ConnectorStatusEnum": "stations.choices.ConnectorStatus",
+        "RegistrationStatusEnum": "stations.choices.RegistrationStatus",
+        "IdTokenTypeEnum": "transactions.choices.IdTokenType",
+        "AttributeTypeEnum": "devicemodel.choices.AttributeType",
+        "MonitorTypeEnum": "devicemodel.choices.MonitorType",
+    },
 }
 
 LOGGING = {
@@ -369,3 +384,13 @@ CSMS_COST_UPDATE_INTERVAL = env_int("CSMS_COST_UPDATE_INTERVAL", 60)
 # A 1.6 StartTransaction is linked to a remote start for the same idTag made at most this
 # many seconds before.
 CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)
+# --- API --------------------------------------------------------------------------------
+# Longest wait a message-API caller may ask for with ?timeout=, in seconds.
+CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)
+# Callback deliveries of finished commands: attempts, first back-off (doubled after each
+# failed attempt) and the timeout of one POST, in seconds.
+CSMS_CALLBACK_ATTEMPTS = env_int("CSMS_CALLBACK_ATTEMPTS", 5)
+CSMS_CALLBACK_BACKOFF = env_float("CSMS_CALLBACK_BACKOFF", 2.0)
+CSMS_CALLBACK_TIMEOUT = env_float("CSMS_CALLBACK_TIMEOUT", 10.0)
+# Fan-out: stations called at once by one request.
+CSMS_FANOUT_CONCURRENCY = env_int("CSMS_FANOUT_CONCURRENCY", 50)

@@ -436,7 +436,9 @@ async def test_data_api_uploads_firmware_and_sends_update_and_log_request(
     csms, local_storage, settings
 ):
     settings.CSMS_PUBLIC_URL = csms.http_url
-    token = await api_token("add_firmwarefile", "add_firmwareupdate", "add_logrequest")
+    token = await api_token(
+        "add_firmwarefile", "add_firmwareupdate", "add_logrequest", "view_logrequest"
+    )
     headers = {"Authorization": f"Token {token}"}
     async with (
         connect(csms, "API-FW", "2.0.1", charge_point_class=FirmwareStation) as cp,

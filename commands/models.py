@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from commands.choices import CommandStatus
+
+
+class Command(models.Model):
+    """A CSMS-initiated OCPP call sent through the API: who sent what, and what came back."""
+
+    station = models.ForeignKey(
+        "stations.ChargingStation", on_delete=models.CASCADE, related_name="commands"
+    )
+    action = models.CharField(max_length=64)
+    protocol = models.CharField(max_length=5, help_text="OCPP version the call was sent with.")
+    request = models.JSONField()
+    response = models.JSONField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=CommandStatus.choices, default=CommandStatus.PENDING
+    )
+    error = models.JSONField(
+        null=True, blank=True, help_text="code, description and details when status is error."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="ocpp_commands",
+    )
+    callback_url = models.URLField(max_length=2000, blank=True)
+    created = models.DateTimeField()
+    completed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["station", "-created"]),
+            models.Index(fields=["status"]),
+        ]
+        permissions = [("send_command", "Can send OCPP commands to stations")]
+
+    def __str__(self) -> str:
+        return f"{self.action} to {self.station} ({self.status})"
+
+
+class CallbackDelivery(models.Model):
+    """One attempt to POST a finished command to its callback URL."""
+
+    command = models.ForeignKey(Command, on_delete=models.CASCADE, related_name="deliveries")
+    attempt = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    delivered = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["command", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["command", "attempt"], name="unique_callback_attempt")
+        ]
+
+    def __str__(self) -> str:
+        outcome = "delivered" if self.delivered else (self.error or f"HTTP {self.status_code}")
+        return f"callback of command {self.command_id}, attempt {self.attempt}: {outcome}"
