@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "transactions",
     "smartcharging",
     "certificates",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -246,3 +247,8 @@ CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
+# Longest time a command sent from the admin waits for the station's answer, in seconds.
+# Admin views are synchronous and share one thread under ASGI: keep it short.
+CSMS_ADMIN_CALL_TIMEOUT = env_float("CSMS_ADMIN_CALL_TIMEOUT", 10.0)
+# How many recent OCPP messages the station page of the admin lists.
+CSMS_ADMIN_RECENT_MESSAGES = env_int("CSMS_ADMIN_RECENT_MESSAGES", 20)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.dashboard, name="index"),
+    path("state.json", views.dashboard_state, name="state"),
+]

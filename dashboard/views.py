@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import JsonResponse
+from django.template.response import TemplateResponse
+
+from dashboard.selectors import dashboard_snapshot
+
+
+@staff_member_required
+def dashboard(request):
+    context = {
+        **admin.site.each_context(request),
+        "title": "Live dashboard",
+        "stations": dashboard_snapshot(),
+    }
+    return TemplateResponse(request, "dashboard/index.html", context)
+
+
+@staff_member_required
+def dashboard_state(request):
+    """The snapshot again, for a page whose websocket reconnects after a gap."""
+    return JsonResponse({"stations": dashboard_snapshot()})
