@@ -106,6 +106,19 @@ def _get_variables(version: str, station: ChargingStation | None) -> dict[str, A
     }
 
 
+@command_defaults("SetVariables")
+def _set_variables(version: str, station: ChargingStation | None) -> dict[str, Any]:
+    return {
+        "setVariableData": [
+            {
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"},
+                "attributeValue": str(settings.CSMS_HEARTBEAT_INTERVAL),
+            }
+        ]
+    }
+
+
 @command_defaults("ChangeConfiguration")
 def _change_configuration(version: str, station: ChargingStation | None) -> dict[str, Any]:
     return {"key": "HeartbeatInterval", "value": str(settings.CSMS_HEARTBEAT_INTERVAL)}
@@ -125,6 +138,10 @@ def default_payload(version: str, action: str, station: ChargingStation | None =
         elif "enum" in node:
             payload[name] = node["enum"][0]
     return payload
+
+
+def actions_with_defaults() -> list[str]:
+    return sorted(_defaults)
 
 
 def sendable_actions(version: str) -> list[str]:
