@@ -6,4 +6,5 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.dashboard, name="index"),
     path("state.json", views.dashboard_state, name="state"),
+    path("station/<path:identity>", views.station_page, name="station"),
 ]
