@@ -48,6 +48,16 @@ def test_every_point_is_drawn_with_its_value_in_a_tooltip():
     assert any(tip.endswith("6.78 kWh") for tip in tips)  # 7400 Wh * 55 / 60
 
 
+def test_every_point_lies_inside_its_plot_area():
+    power = [(START + timedelta(minutes=m), 11000.0) for m in range(0, 60, 5)]
+    root = ET.fromstring(power_energy_chart(power, []))
+    plot = next(r for r in root.iter(f"{SVG}rect"))
+    top = float(plot.get("y"))
+    bottom = top + float(plot.get("height"))
+    for circle in root.iter(f"{SVG}circle"):
+        assert top <= float(circle.get("cy")) <= bottom
+
+
 def test_time_axis_labels_cover_the_session_and_y_axis_reaches_the_peak():
     power, energy = session()
     root = ET.fromstring(power_energy_chart(power, energy))
@@ -94,5 +104,6 @@ def test_a_multi_day_session_labels_dates():
 def test_nice_ticks_are_round_and_cover_the_range():
     assert nice_ticks(0, 7.4) == [0, 2, 4, 6, 8]
     assert nice_ticks(0, 100) == [0, 25, 50, 75, 100]
+    assert nice_ticks(0, 11) == [0, 5, 10, 15]
     ticks = nice_ticks(3, 3)
     assert ticks[0] <= 3 <= ticks[-1]
