@@ -82,7 +82,9 @@ def create_operator() -> None:
     get_user_model().objects.create_superuser("browser-op", "op@example.com", PASSWORD)
 
 
-async def test_operator_sees_station_come_online_and_resets_it_from_the_browser(csms):
+async def test_operator_sees_station_come_online_and_resets_it_from_the_browser(csms, settings):
+    # The login form checks a real password: a fast hasher keeps the test quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     await create_operator()
     with tempfile.TemporaryDirectory(prefix="csms-chromium-") as profile:
         driver = await asyncio.to_thread(start_browser, profile)
