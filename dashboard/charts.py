@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
 
+from django.utils.safestring import SafeString, mark_safe
+
 Point = tuple[datetime, float]
 
 # Layout of one panel, in SVG user units.
@@ -212,3 +214,11 @@ def power_energy_chart(
     )
     svg.append("</svg>")
     return "".join(svg)
+
+
+def power_energy_chart_html(
+    power: Sequence[Point], energy: Sequence[Point], **options: object
+) -> SafeString:
+    """`power_energy_chart` marked safe for a template or `format_html` (every text in it is
+    escaped here)."""
+    return mark_safe(power_energy_chart(power, energy, **options))

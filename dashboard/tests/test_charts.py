@@ -6,7 +6,9 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from dashboard.charts import nice_ticks, power_energy_chart
+from django.template import Context, Template
+
+from dashboard.charts import nice_ticks, power_energy_chart, power_energy_chart_html
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -107,3 +109,12 @@ def test_nice_ticks_are_round_and_cover_the_range():
     assert nice_ticks(0, 11) == [0, 5, 10, 15]
     ticks = nice_ticks(3, 3)
     assert ticks[0] <= 3 <= ticks[-1]
+
+
+def test_safe_variant_embeds_unescaped_in_a_template():
+    power, energy = session()
+    html = Template("<div>{{ chart }}</div>").render(
+        Context({"chart": power_energy_chart_html(power, energy, title="<x>")})
+    )
+    assert html.startswith("<div><svg ")
+    assert "&lt;x&gt;" in html and "<x>" not in html
