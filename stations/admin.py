@@ -700,7 +700,8 @@ class OcppMessageAdmin(ReadOnlyAdmin):
         "direction",
         "message_type",
         "action",
-        ("station", admin.RelatedOnlyFieldListFilter),
+        # All stations, not only those in the log: no scan of the message table.
+        "station",
     ]
     search_fields = ["station__identity", "message_id", "action", "error_code"]
     list_select_related = ["station"]
