@@ -14,8 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -175,12 +174,10 @@ class ChargingStationAdmin(admin.ModelAdmin):
         "connection",
         "protocol",
         "registration_status",
+        "connectors",
         "last_heartbeat",
         "firmware_version",
-        "security_profile",
-        "connectors",
-        "vendor",
-        "model",
+        "profile",
         "enabled",
     ]
     list_filter = [
@@ -290,6 +287,14 @@ class ChargingStationAdmin(admin.ModelAdmin):
         if station.is_online:
             return badge("online", "#2b8a3e")
         return badge("offline", "#c92a2a")
+
+    @admin.display(description="Security profile", ordering="security_profile")
+    def profile(self, station: ChargingStation) -> str:
+        return format_html(
+            '<span title="{}">{}</span>',
+            station.get_security_profile_display(),
+            station.security_profile,
+        )
 
     @admin.display(description="Connectors")
     def connectors(self, station: ChargingStation) -> str:
@@ -438,7 +443,9 @@ class ChargingStationAdmin(admin.ModelAdmin):
         )
 
     def command_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
-        station = get_object_or_404(ChargingStation, pk=object_id)
+        station = self.get_object(request, object_id)
+        if station is None:
+            raise Http404(f"No charging station with id {object_id!r}")
         if not self.has_change_permission(request, station):
             return HttpResponse("You may not send commands to stations.", status=403)
         station_url = reverse("admin:stations_chargingstation_change", args=[station.pk])
@@ -506,6 +513,10 @@ class ChargingStationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Get configuration / base report", permissions=["change"])
     def get_configuration(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        for station in queryset.filter(protocol=""):
+            self.message_user(
+                request, f"{station}: has never connected, nothing sent.", messages.WARNING
+            )
         for version, action in (
             (V16, "GetConfiguration"),
             ("2.0.1", "GetBaseReport"),

@@ -139,7 +139,7 @@ def test_station_list_shows_badges_protocol_firmware_and_connector_states(operat
     assert ">online<" in listing and ">offline<" in listing
     assert "1/1 Charging" in listing
     assert "1.2.3" in listing
-    assert "1: basic auth" in listing
+    assert 'title="1: basic auth"' in listing
     online_only = page(
         operator, reverse("admin:stations_chargingstation_changelist") + "?is_online__exact=1"
     )
@@ -245,6 +245,11 @@ def test_command_page_renders_schema_fields_with_defaults(operator, network):
     assert 'name="f__evse__id"' in html and 'name="f__evse__connectorId"' in html
     assert '<option value="Operative" selected>' in html
     assert 'name="payload_json"' in html
+
+
+def test_command_page_of_an_unknown_station_is_not_found(operator, network):
+    url = reverse("admin:stations_chargingstation_command", args=["nope", "Reset"])
+    assert operator.get(url).status_code == 404
 
 
 def test_command_page_of_an_action_not_sendable_redirects_with_an_error(operator, network):
