@@ -2,6 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
+    path("admin/", admin.site.urls),
 ]
