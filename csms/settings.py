@@ -113,12 +113,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "csms",
+    "dashboard",
     "ocpp_router",
     "stations",
     "transactions",
     "smartcharging",
     "certificates",
-    "dashboard",
 ]
 
 MIDDLEWARE = [
