@@ -15,6 +15,7 @@ schema before it is sent. Apps that add sendable actions can give them sensible 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Callable, Iterable
@@ -398,8 +399,6 @@ async def _send(identity: str, action: str, payload: dict[str, Any], timeout: fl
 
 
 async def _send_all(calls: list[tuple[str, str, dict[str, Any]]], timeout: float):
-    import asyncio
-
     return await asyncio.gather(*(_send(i, a, p, timeout) for i, a, p in calls))
 
 
