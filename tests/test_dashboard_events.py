@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -13,7 +14,9 @@ from dashboard import live
 
 async def listen() -> tuple[object, str]:
     layer = get_channel_layer()
-    channel = await layer.new_channel()
+    # A plain channel, not a process-local "specific." one: with Redis those are read by one
+    # reader per process, which the live server's loop may already hold.
+    channel = f"dashboard-test.{uuid.uuid4().hex}"
     await layer.group_add(live.GROUP, channel)
     return layer, channel
 
