@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, the OCPP router for websockets."""
+"""ASGI entry point: Django for HTTP; websockets for the live dashboard and the OCPP router."""
 
 import os
 
@@ -9,11 +9,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from ocpp_router.routing import websocket_urlpatterns  # noqa: E402
+from dashboard.routing import websocket_urlpatterns as dashboard_websocket_urlpatterns  # noqa: E402
+from ocpp_router.routing import websocket_urlpatterns as ocpp_websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
+        # Specific routes first: the OCPP route is a catch-all and must stay last.
+        "websocket": URLRouter([*dashboard_websocket_urlpatterns, *ocpp_websocket_urlpatterns]),
     }
 )

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "csms",
+    "dashboard",
     "ocpp_router",
     "stations",
     "transactions",
@@ -276,6 +277,11 @@ CSMS_WS_PING_INTERVAL = env_int("CSMS_WS_PING_INTERVAL", 20)
 CSMS_WS_PING_TIMEOUT = env_int("CSMS_WS_PING_TIMEOUT", 30)
 # Longest time a CSMS-initiated call waits for the station's answer, in seconds.
 CSMS_CALL_TIMEOUT = env_float("CSMS_CALL_TIMEOUT", 30.0)
+# Longest time a command sent from the admin waits for the station's answer, in seconds.
+# Admin views are synchronous and share one thread under ASGI: keep it short.
+CSMS_ADMIN_CALL_TIMEOUT = env_float("CSMS_ADMIN_CALL_TIMEOUT", 10.0)
+# How many recent OCPP messages the station page of the admin lists.
+CSMS_ADMIN_RECENT_MESSAGES = env_int("CSMS_ADMIN_RECENT_MESSAGES", 20)
 # Threads that run OCPP handlers (database work) off the event loop.
 CSMS_HANDLER_THREADS = env_int("CSMS_HANDLER_THREADS", 8)
 # Store every OCPP frame in the message log.

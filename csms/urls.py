@@ -6,6 +6,7 @@ from stations.api.password import StationPasswordView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("dashboard/", include("dashboard.urls")),
     path("files/", include("firmware.urls")),
     path("api/stations/<str:identity>/password", StationPasswordView.as_view()),
     path("api/", include("commands.api.urls")),

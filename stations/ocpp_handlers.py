@@ -126,3 +126,7 @@ ocpp_sendable(V16, "GetConfiguration", "ChangeConfiguration")
 for _version in (V201, V21):
     ocpp_sendable(_version, "Reset", "ChangeAvailability", "UnlockConnector", "TriggerMessage")
     ocpp_sendable(_version, "GetVariables", "SetVariables", "GetBaseReport", "GetReport")
+# ClearCache empties the station's authorization cache (1.6 section 5.4, 2.0.1 C11); the
+# admin sends it to every protocol.
+for _version in (V16, V201, V21):
+    ocpp_sendable(_version, "ClearCache")

@@ -1,0 +1,57 @@
+"""Domain events reach the dashboard group from handler threads without blocking them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from csms.events import Event
+from dashboard import live
+
+
+async def listen() -> tuple[object, str]:
+    layer = get_channel_layer()
+    # A plain channel, not a process-local "specific." one: with Redis those are read by one
+    # reader per process, which the live server's loop may already hold.
+    channel = f"dashboard-test.{uuid.uuid4().hex}"
+    await layer.group_add(live.GROUP, channel)
+    return layer, channel
+
+
+async def test_events_from_a_worker_thread_arrive_in_order_through_the_loop():
+    layer, channel = await listen()
+    try:
+
+        def publish_many() -> None:
+            for n in range(30):
+                live.forward_event(Event("station.status_changed", f"CP-{n}", {"n": n}))
+
+        await sync_to_async(publish_many, thread_sensitive=False)()
+        received = []
+        async with asyncio.timeout(5):
+            while len(received) < 30:
+                message = await layer.receive(channel)
+                received.append(message["event"]["data"]["n"])
+        assert received == list(range(30))
+        # Queued on this loop by one forwarder, not sent from the worker thread.
+        assert asyncio.get_running_loop() in live._forwarders
+    finally:
+        await layer.group_discard(live.GROUP, channel)
+
+
+async def test_only_dashboard_kinds_are_forwarded():
+    layer, channel = await listen()
+    try:
+        live.forward_event(Event("ocpp.message", "CP-1", {}))
+        live.forward_event(Event("security.event", "CP-1", {}))
+        live.forward_event(Event("station.connected", "CP-1", {"protocol": "1.6"}))
+        async with asyncio.timeout(5):
+            message = await layer.receive(channel)
+        assert message["type"] == "dashboard.event"
+        assert message["event"]["kind"] == "station.connected"
+        assert message["event"]["data"] == {"protocol": "1.6"}
+    finally:
+        await layer.group_discard(live.GROUP, channel)
