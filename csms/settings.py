@@ -239,6 +239,14 @@ CSMS_WS_PING_TIMEOUT = env_int("CSMS_WS_PING_TIMEOUT", 30)
 CSMS_CALL_TIMEOUT = env_float("CSMS_CALL_TIMEOUT", 30.0)
 # Threads that run OCPP handlers (database work) off the event loop.
 CSMS_HANDLER_THREADS = env_int("CSMS_HANDLER_THREADS", 8)
+# A handler thread checks its database connections (health, CONN_MAX_AGE) at most this often,
+# in seconds, instead of before every message.
+CSMS_DB_CHECK_INTERVAL = env_float("CSMS_DB_CHECK_INTERVAL", 5.0)
+# Seconds Daphne waits for a websocket opening handshake to complete; during a reconnect
+# storm a handshake waits for the station's admission behind thousands of others.
+CSMS_WS_HANDSHAKE_TIMEOUT = env_int("CSMS_WS_HANDSHAKE_TIMEOUT", 60)
+# Length of the listen queue of the serve command's sockets (the kernel caps it at somaxconn).
+CSMS_LISTEN_BACKLOG = env_int("CSMS_LISTEN_BACKLOG", 4096)
 # Store every OCPP frame in the message log.
 CSMS_MESSAGE_LOG = env_bool("CSMS_MESSAGE_LOG", True)
 # The message log is written in batches: at most this many frames or this many seconds.

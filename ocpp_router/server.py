@@ -73,6 +73,9 @@ class CsmsServer(Server):
         kwargs.setdefault("websocket_timeout", -1)
         kwargs.setdefault("ping_interval", settings.CSMS_WS_PING_INTERVAL)
         kwargs.setdefault("ping_timeout", settings.CSMS_WS_PING_TIMEOUT)
+        # Daphne's default of 5 s drops handshakes queued behind a reconnect storm.
+        kwargs.setdefault("websocket_handshake_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
+        kwargs.setdefault("websocket_connect_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
         ready = kwargs.pop("ready_callable", None)
 
         def on_ready() -> None:

@@ -35,6 +35,11 @@ class BatchedMessageLog:
         self._idle.set()
         self._dropped = 0
 
+    @property
+    def enabled(self) -> bool:
+        """False when CSMS_MESSAGE_LOG is off: the consumer then builds no entries at all."""
+        return bool(settings.CSMS_MESSAGE_LOG)
+
     def record(self, entry: LogEntry) -> None:
         if not settings.CSMS_MESSAGE_LOG:
             return
