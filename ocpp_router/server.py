@@ -79,8 +79,16 @@ class CsmsServer(Server):
         ready = kwargs.pop("ready_callable", None)
 
         def on_ready() -> None:
+            from twisted.internet import reactor
+
+            from ocpp_router.nodes import NodeMonitor
+
             self.ws_factory.protocol = CsmsWebSocketProtocol
             self.ws_factory.setProtocolOptions(perMessageCompressionAccept=accept_deflate)
+            # Liveness of this process as a node of the fleet (ocpp_router.nodes); started
+            # once the reactor's event loop runs.
+            self.node_monitor = NodeMonitor()
+            reactor.callLater(0, self.node_monitor.start)
             if ready:
                 ready()
 
