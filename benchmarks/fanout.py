@@ -21,18 +21,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csms.settings")
 
 
-async def fan_out(identities: list[str], action: str, payload: dict, timeout: float) -> dict:
+async def fan_out(
+    identities: list[str], action: str, payload: dict, timeout: float, concurrency: int
+) -> dict:
     from stations.services import StationNotConnected, station_call_async
 
     latencies: list[float] = []
     statuses: dict[str, int] = {}
+    # As an API server would: a bounded number of calls in flight (each holds a Redis
+    # connection of the pool while it sends).
+    semaphore = asyncio.Semaphore(concurrency)
 
     async def one(identity: str) -> None:
         started = time.perf_counter()
         try:
-            outcome = await station_call_async(
-                identity=identity, action=action, payload=payload, timeout=timeout
-            )
+            async with semaphore:
+                outcome = await station_call_async(
+                    identity=identity, action=action, payload=payload, timeout=timeout
+                )
         except StationNotConnected:
             status = "not_connected"
         else:
@@ -58,13 +64,16 @@ def main() -> None:
     parser.add_argument("--action", default="GetConfiguration")
     parser.add_argument("--payload", default="{}")
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--concurrency", type=int, default=100, help="Calls in flight at once.")
     args = parser.parse_args()
 
     import django
 
     django.setup()
     identities = Path(args.identities_file).read_text().split()
-    result = asyncio.run(fan_out(identities, args.action, json.loads(args.payload), args.timeout))
+    result = asyncio.run(
+        fan_out(identities, args.action, json.loads(args.payload), args.timeout, args.concurrency)
+    )
     print(json.dumps(result))
 
 

@@ -206,48 +206,52 @@ async def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict
         for scenario in args.scenarios:
             started = time.perf_counter()
             print(f"[{name}] {scenario} ...", file=sys.stderr, flush=True)
-            if scenario == "storm":
-                # Register the stations first so that the storm is a reconnect storm of
-                # known stations, as after a network outage.
-                await loadgen.storm(server.url, args.storm_stations, version, prefix)
-                await asyncio.sleep(2)
-                result = await loadgen.storm(server.url, args.storm_stations, version, prefix)
-            elif scenario == "idle":
-                result = await loadgen.idle(
-                    server.url,
-                    args.idle_stations,
-                    version,
-                    prefix,
-                    hold=args.hold,
-                    rss=server.rss,
-                    realistic=args.realistic_seconds,
-                )
-            elif scenario == "mix":
-                result = await loadgen.throughput(
-                    server.url,
-                    args.mix_stations,
-                    version,
-                    prefix,
-                    seconds=args.mix_seconds,
-                    mix=parse_mix(args.mix),
-                    rate=args.mix_rate,
-                )
-            elif scenario == "mix-meter":
-                result = await loadgen.throughput(
-                    server.url,
-                    args.mix_stations,
-                    version,
-                    prefix,
-                    seconds=args.mix_seconds,
-                    mix=parse_mix(args.mix_meter),
-                    rate=args.mix_rate,
-                )
-            elif scenario == "commands":
-                result = await loadgen.commands(
-                    server.url, args.command_stations, version, prefix, server.trigger
-                )
-            else:
-                raise SystemExit(f"Unknown scenario {scenario!r}")
+            try:
+                if scenario == "storm":
+                    # Register the stations first so that the storm is a reconnect storm of
+                    # known stations, as after a network outage.
+                    await loadgen.storm(server.url, args.storm_stations, version, prefix)
+                    await asyncio.sleep(2)
+                    result = await loadgen.storm(server.url, args.storm_stations, version, prefix)
+                elif scenario == "idle":
+                    result = await loadgen.idle(
+                        server.url,
+                        args.idle_stations,
+                        version,
+                        prefix,
+                        hold=args.hold,
+                        rss=server.rss,
+                        realistic=args.realistic_seconds,
+                    )
+                elif scenario == "mix":
+                    result = await loadgen.throughput(
+                        server.url,
+                        args.mix_stations,
+                        version,
+                        prefix,
+                        seconds=args.mix_seconds,
+                        mix=parse_mix(args.mix),
+                        rate=args.mix_rate,
+                    )
+                elif scenario == "mix-meter":
+                    result = await loadgen.throughput(
+                        server.url,
+                        args.mix_stations,
+                        version,
+                        prefix,
+                        seconds=args.mix_seconds,
+                        mix=parse_mix(args.mix_meter),
+                        rate=args.mix_rate,
+                    )
+                elif scenario == "commands":
+                    result = await loadgen.commands(
+                        server.url, args.command_stations, version, prefix, server.trigger
+                    )
+                else:
+                    raise SystemExit(f"Unknown scenario {scenario!r}")
+            except Exception as exc:
+                # Keep the figures of the other scenarios; say what failed.
+                result = {"error": f"{type(exc).__name__}: {exc}"}
             result["wall_s"] = round(time.perf_counter() - started, 1)
             results[scenario] = result
             print(f"[{name}] {scenario}: {json.dumps(result)}", file=sys.stderr, flush=True)

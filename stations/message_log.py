@@ -104,29 +104,33 @@ class BatchedMessageLog:
     def _write(self, batch: list[LogEntry]) -> None:
         close_old_connections()
         try:
-            if connection.vendor == "postgresql":
-                try:
-                    self._copy(batch)
-                    return
-                except Exception:
-                    logger.warning(
-                        "COPY of %d message log rows failed; inserting them one by one",
-                        len(batch),
-                        exc_info=True,
-                    )
-            rows = [self._row(entry) for entry in batch]
-            try:
-                with transaction.atomic():
-                    OcppMessage.objects.bulk_create(rows)
-            except Exception:
-                # One bad row (e.g. its station was deleted meanwhile) must not lose the batch.
-                for row in rows:
-                    try:
-                        row.save(force_insert=True)
-                    except Exception:
-                        logger.exception("Could not write message log row %s", row.id)
+            self.store(batch)
         finally:
             close_old_connections()
+
+    def store(self, batch: list[LogEntry]) -> None:
+        """Write `batch` now, in this thread."""
+        if connection.vendor == "postgresql":
+            try:
+                self._copy(batch)
+                return
+            except Exception:
+                logger.warning(
+                    "COPY of %d message log rows failed; inserting them with the ORM",
+                    len(batch),
+                    exc_info=True,
+                )
+        rows = [self._row(entry) for entry in batch]
+        try:
+            with transaction.atomic():
+                OcppMessage.objects.bulk_create(rows)
+        except Exception:
+            # One bad row (e.g. its station was deleted meanwhile) must not lose the batch.
+            for row in rows:
+                try:
+                    row.save(force_insert=True)
+                except Exception:
+                    logger.exception("Could not write message log row %s", row.id)
 
     @staticmethod
     def _row(entry: LogEntry) -> OcppMessage:
