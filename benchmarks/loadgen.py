@@ -55,6 +55,35 @@ def latency_summary(latencies: list[float]) -> dict[str, float]:
     }
 
 
+class LoopLag:
+    """How late the generator's own event loop runs (a saturated generator shows here)."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval = interval
+        self.lags: list[float] = []
+        self.task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.lags.append(time.perf_counter() - started - self.interval)
+
+    def __enter__(self) -> LoopLag:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task:
+            self.task.cancel()
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "generator_loop_lag_p50_ms": round(percentile(self.lags, 50) * 1000, 1),
+            "generator_loop_lag_max_ms": round(max(self.lags, default=0) * 1000, 1),
+        }
+
+
 def payload(version: str, action: str, seq: int) -> dict[str, Any]:
     """A valid request payload of `action` for `version`."""
     connector = 1 + seq % 2
@@ -320,16 +349,18 @@ async def per_station_rate(
                 outcomes[f"{action}:{'ok' if answer[0] == 3 else answer[2]}"] += 1
             await asyncio.sleep(1 / rate)
 
-    tasks = [
-        asyncio.create_task(loop(station, action, rate))
-        for station in stations
-        for action, rate in rates.items()
-    ]
-    await asyncio.sleep(min(seconds, MAX_SECONDS))
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    with LoopLag() as lag:
+        tasks = [
+            asyncio.create_task(loop(station, action, rate))
+            for station in stations
+            for action, rate in rates.items()
+        ]
+        await asyncio.sleep(min(seconds, MAX_SECONDS))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return {
+        **lag.summary(),
         "seconds": seconds,
         "target_msg_per_s": round(len(stations) * sum(rates.values()), 1),
         "answered": len(latencies),
@@ -383,10 +414,12 @@ async def throughput(
                 await asyncio.sleep(max(0, per_station_interval - (time.perf_counter() - started)))
 
     started = time.perf_counter()
-    await asyncio.gather(*(loop(s) for s in live))
+    with LoopLag() as lag:
+        await asyncio.gather(*(loop(s) for s in live))
     elapsed = time.perf_counter() - started
     await close_all(stations)
     return {
+        **lag.summary(),
         "stations": len(live),
         "connect": connected,
         "mix": mix,

@@ -205,6 +205,7 @@ async def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict
         results["rss_start_mib"] = round(server.rss() / 2**20, 1)
         for scenario in args.scenarios:
             started = time.perf_counter()
+            load_before = round(os.getloadavg()[0], 2)
             print(f"[{name}] {scenario} ...", file=sys.stderr, flush=True)
             try:
                 if scenario == "storm":
@@ -253,6 +254,9 @@ async def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict
                 # Keep the figures of the other scenarios; say what failed.
                 result = {"error": f"{type(exc).__name__}: {exc}"}
             result["wall_s"] = round(time.perf_counter() - started, 1)
+            # The machine is shared: say how busy it was (1-minute load average).
+            result["load_avg_start"] = load_before
+            result["load_avg_end"] = round(os.getloadavg()[0], 2)
             results[scenario] = result
             print(f"[{name}] {scenario}: {json.dumps(result)}", file=sys.stderr, flush=True)
             await asyncio.sleep(3)
