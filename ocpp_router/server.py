@@ -60,10 +60,27 @@ class CsmsWebSocketProtocol(WebSocketProtocol):
         )
 
 
+# permessage-deflate keeps a compressor and a decompressor per connection for its lifetime.
+# With zlib's defaults (32 KiB windows, memLevel 8) that is about 300 KiB per station, ten
+# times an idle connection. OCPP frames are a few hundred bytes to a few KiB: a 1 KiB window
+# and memLevel 4 compress them almost as well, in about 20 KiB.
+DEFLATE_WINDOW_BITS = 10
+DEFLATE_MEM_LEVEL = 4
+
+
 def accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
     for offer in offers:
         if isinstance(offer, PerMessageDeflateOffer):
-            return PerMessageDeflateOfferAccept(offer)
+            window_bits = DEFLATE_WINDOW_BITS
+            if offer.request_max_window_bits:
+                window_bits = min(window_bits, offer.request_max_window_bits)
+            return PerMessageDeflateOfferAccept(
+                offer,
+                # The station's compressor (our decompressor): only if it lets us choose.
+                request_max_window_bits=DEFLATE_WINDOW_BITS if offer.accept_max_window_bits else 0,
+                window_bits=window_bits,
+                mem_level=DEFLATE_MEM_LEVEL,
+            )
     return None
 
 
