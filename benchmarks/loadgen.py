@@ -309,7 +309,7 @@ async def idle(
     connected = await connect_all(stations, concurrency=200, boot=True)
     await asyncio.sleep(min(hold, MAX_SECONDS))
     after = rss()
-    still_open = sum(1 for s in stations if not s.closed)
+    still_open = sum(1 for s in stations if s.ws is not None and not s.closed)
     result: dict[str, Any] = {
         "connect": connected,
         "held_s": hold,
@@ -320,8 +320,9 @@ async def idle(
     }
     if realistic > 0:
         rates = {"Heartbeat": 1 / heartbeat_interval, "MeterValues": 1 / meter_interval}
-        result["realistic"] = await per_station_rate(stations, rates, realistic)
-        result["realistic"]["still_open"] = sum(1 for s in stations if not s.closed)
+        live = [s for s in stations if s.ws is not None and not s.closed]
+        result["realistic"] = await per_station_rate(live, rates, realistic)
+        result["realistic"]["still_open"] = sum(1 for s in live if not s.closed)
     await close_all(stations)
     return result
 
