@@ -74,6 +74,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_seconds_of(pid: int) -> float:
+    """User + system CPU time of a process: a cost per message that a busy machine does not
+    distort as much as wall-clock throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_of(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -206,6 +213,7 @@ async def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict
         for scenario in args.scenarios:
             started = time.perf_counter()
             load_before = round(os.getloadavg()[0], 2)
+            cpu_before = cpu_seconds_of(server.proc.pid)
             print(f"[{name}] {scenario} ...", file=sys.stderr, flush=True)
             try:
                 if scenario == "storm":
@@ -255,6 +263,12 @@ async def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict
                 result = {"error": f"{type(exc).__name__}: {exc}"}
             result["wall_s"] = round(time.perf_counter() - started, 1)
             # The machine is shared: say how busy it was (1-minute load average).
+            result["server_cpu_s"] = round(cpu_seconds_of(server.proc.pid) - cpu_before, 2)
+            if result.get("answered"):
+                # Includes connecting and booting the scenario's stations.
+                result["server_cpu_ms_per_msg"] = round(
+                    result["server_cpu_s"] * 1000 / result["answered"], 3
+                )
             result["load_avg_start"] = load_before
             result["load_avg_end"] = round(os.getloadavg()[0], 2)
             results[scenario] = result
