@@ -245,6 +245,9 @@ CSMS_WS_PING_INTERVAL = env_int("CSMS_WS_PING_INTERVAL", 20)
 CSMS_WS_PING_TIMEOUT = env_int("CSMS_WS_PING_TIMEOUT", 30)
 # Longest time a CSMS-initiated call waits for the station's answer, in seconds.
 CSMS_CALL_TIMEOUT = env_float("CSMS_CALL_TIMEOUT", 30.0)
+# Seconds the process holding a station's connection has to acknowledge a CSMS-initiated
+# call before the caller reports the station as not connected.
+CSMS_CALL_ACK_TIMEOUT = env_float("CSMS_CALL_ACK_TIMEOUT", 5.0)
 # Threads that run OCPP handlers (database work) off the event loop.
 CSMS_HANDLER_THREADS = env_int("CSMS_HANDLER_THREADS", 8)
 # A handler thread checks its database connections (health, CONN_MAX_AGE) at most this often,
