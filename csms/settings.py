@@ -169,7 +169,15 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's default 5 s socket timeout equals channels_redis' 5 s blocking
+                # read: an idle consumer's receive then fails with TimeoutError and the
+                # consumer no longer takes calls. Wait longer than the blocking read.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_float("CSMS_REDIS_SOCKET_TIMEOUT", 15.0),
+                    }
+                ],
                 "prefix": env_str("CSMS_CHANNEL_PREFIX", "csms"),
                 "capacity": env_int("CSMS_CHANNEL_CAPACITY", 1000),
                 "expiry": 60,
@@ -278,12 +286,28 @@ CSMS_WS_PING_TIMEOUT = env_int("CSMS_WS_PING_TIMEOUT", 30)
 # Longest time a CSMS-initiated call waits for the station's answer, in seconds.
 CSMS_CALL_TIMEOUT = env_float("CSMS_CALL_TIMEOUT", 30.0)
 # Longest time a command sent from the admin waits for the station's answer, in seconds.
-# Admin views are synchronous and share one thread under ASGI: keep it short.
+# The operator waits for it: keep it short.
 CSMS_ADMIN_CALL_TIMEOUT = env_float("CSMS_ADMIN_CALL_TIMEOUT", 10.0)
 # How many recent OCPP messages the station page of the admin lists.
 CSMS_ADMIN_RECENT_MESSAGES = env_int("CSMS_ADMIN_RECENT_MESSAGES", 20)
+# Seconds the process holding a station's connection has to acknowledge a CSMS-initiated
+# call before the caller reports the station as not connected.
+CSMS_CALL_ACK_TIMEOUT = env_float("CSMS_CALL_ACK_TIMEOUT", 5.0)
 # Threads that run OCPP handlers (database work) off the event loop.
 CSMS_HANDLER_THREADS = env_int("CSMS_HANDLER_THREADS", 8)
+# A handler thread checks its database connections (health, CONN_MAX_AGE) at most this often,
+# in seconds, instead of before every message.
+CSMS_DB_CHECK_INTERVAL = env_float("CSMS_DB_CHECK_INTERVAL", 5.0)
+# Seconds Daphne waits for a websocket opening handshake to complete; during a reconnect
+# storm a handshake waits for the station's admission behind thousands of others.
+CSMS_WS_HANDSHAKE_TIMEOUT = env_int("CSMS_WS_HANDSHAKE_TIMEOUT", 60)
+# Each serving process is a node of the fleet: it refreshes its liveness key in Redis every
+# CSMS_NODE_HEARTBEAT seconds (0: off) with this time-to-live, and marks offline the stations
+# of nodes whose key expired (ocpp_router.nodes).
+CSMS_NODE_HEARTBEAT = env_float("CSMS_NODE_HEARTBEAT", 10.0)
+CSMS_NODE_TTL = env_int("CSMS_NODE_TTL", 30)
+# Length of the listen queue of the serve command's sockets (the kernel caps it at somaxconn).
+CSMS_LISTEN_BACKLOG = env_int("CSMS_LISTEN_BACKLOG", 4096)
 # Store every OCPP frame in the message log.
 CSMS_MESSAGE_LOG = env_bool("CSMS_MESSAGE_LOG", True)
 # The message log is written in batches: at most this many frames or this many seconds.

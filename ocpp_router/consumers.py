@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -156,6 +158,23 @@ class PendingCall:
 
 class OcppConsumer(AsyncWebsocketConsumer):
     session: Session | None = None
+    groups: list[str] = []
+
+    # --- message dispatch ----------------------------------------------------------------
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch runs `close_old_connections` before every message, in its
+        # single thread-sensitive executor: one thread hop per frame that every station
+        # queues behind. This consumer runs no ORM itself; the handler pool keeps its own
+        # connections healthy (ocpp_router.dispatch).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # As Channels' own, without its per-connection `close_old_connections` hop.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     # --- handshake -------------------------------------------------------------------
     async def connect(self) -> None:
@@ -622,7 +641,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         error_description: str = "",
         answers: uuid.UUID | None = None,
     ) -> uuid.UUID | None:
-        if not HOOKS.sinks:
+        sinks = [sink for sink in HOOKS.sinks if getattr(sink, "enabled", True)]
+        if not sinks:
             return None
         entry = LogEntry(
             id=uuid7(),
@@ -637,7 +657,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             error_description=error_description,
             answers=answers,
         )
-        for sink in HOOKS.sinks:
+        for sink in sinks:
             sink.record(entry)
         return entry.id
 

@@ -7,6 +7,8 @@ so one slow database write never queues every other station behind it.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from ocpp_router import errors, validation
 from ocpp_router.registry import HOOKS, REGISTRIES, CallInterceptor, Handler
@@ -40,12 +42,26 @@ def executor() -> ThreadPoolExecutor:
     )
 
 
+_thread_state = threading.local()
+
+
 def _with_connections(func: Callable[..., T], *args: Any) -> T:
-    close_old_connections()
+    # Django's request cycle checks connections before and after every request; with
+    # CONN_HEALTH_CHECKS that costs a round trip per message. A handler thread checks (and
+    # recycles connections past CONN_MAX_AGE) at most every CSMS_DB_CHECK_INTERVAL seconds,
+    # and drops its connections at once after a database error.
+    now = time.monotonic()
+    if now - getattr(_thread_state, "checked", 0.0) >= settings.CSMS_DB_CHECK_INTERVAL:
+        close_old_connections()
+        _thread_state.checked = now
     try:
         return func(*args)
-    finally:
-        close_old_connections()
+    except DatabaseError:
+        for connection in connections.all(initialized_only=True):
+            if connection.in_atomic_block:
+                continue
+            connection.close()
+        raise
 
 
 async def run_in_worker(func: Callable[..., T], *args: Any) -> T:

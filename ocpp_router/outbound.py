@@ -18,9 +18,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-# How long a live consumer takes at most to acknowledge a call: it only queues it.
-ACK_TIMEOUT = 5.0
-
 COMPLETED, ERROR, TIMEOUT = "completed", "error", "timeout"
 
 
@@ -81,7 +78,11 @@ async def call(
         },
     )
     try:
-        await asyncio.wait_for(layer.receive(reply_to), min(ACK_TIMEOUT, timeout + 1))
+        # A live consumer only queues the call before it acknowledges; on a saturated
+        # process that still takes a while (CSMS_CALL_ACK_TIMEOUT).
+        await asyncio.wait_for(
+            layer.receive(reply_to), min(settings.CSMS_CALL_ACK_TIMEOUT, timeout + 1)
+        )
     except TimeoutError:
         raise StationOffline("The station's connection did not take the call") from None
     try:

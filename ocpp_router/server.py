@@ -209,10 +209,27 @@ def tls_scope(transport: Any) -> dict[str, Any] | None:
     }
 
 
+# permessage-deflate keeps a compressor and a decompressor per connection for its lifetime.
+# With zlib's defaults (32 KiB windows, memLevel 8) that is about 300 KiB per station, ten
+# times an idle connection. OCPP frames are a few hundred bytes to a few KiB: a 1 KiB window
+# and memLevel 4 compress them almost as well, in about 20 KiB.
+DEFLATE_WINDOW_BITS = 10
+DEFLATE_MEM_LEVEL = 4
+
+
 def accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
     for offer in offers:
         if isinstance(offer, PerMessageDeflateOffer):
-            return PerMessageDeflateOfferAccept(offer)
+            window_bits = DEFLATE_WINDOW_BITS
+            if offer.request_max_window_bits:
+                window_bits = min(window_bits, offer.request_max_window_bits)
+            return PerMessageDeflateOfferAccept(
+                offer,
+                # The station's compressor (our decompressor): only if it lets us choose.
+                request_max_window_bits=DEFLATE_WINDOW_BITS if offer.accept_max_window_bits else 0,
+                window_bits=window_bits,
+                mem_level=DEFLATE_MEM_LEVEL,
+            )
     return None
 
 
@@ -222,9 +239,14 @@ class CsmsServer(Server):
         kwargs.setdefault("websocket_timeout", -1)
         kwargs.setdefault("ping_interval", settings.CSMS_WS_PING_INTERVAL)
         kwargs.setdefault("ping_timeout", settings.CSMS_WS_PING_TIMEOUT)
+        # Daphne's default of 5 s drops handshakes queued behind a reconnect storm.
+        kwargs.setdefault("websocket_handshake_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
+        kwargs.setdefault("websocket_connect_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
         ready = kwargs.pop("ready_callable", None)
 
         def on_ready() -> None:
+            from ocpp_router.nodes import NodeMonitor
+
             self.ws_factory.protocol = CsmsWebSocketProtocol
             self.ws_factory.setProtocolOptions(perMessageCompressionAccept=accept_deflate)
             for description in self.mtls_endpoints:
@@ -233,6 +255,10 @@ class CsmsServer(Server):
                 listener.addCallback(self.listen_success)
                 listener.addErrback(self.listen_error)
                 self.listeners.append(listener)
+            # Liveness of this process as a node of the fleet (ocpp_router.nodes); started
+            # once the reactor's event loop runs.
+            self.node_monitor = NodeMonitor()
+            reactor.callLater(0, self.node_monitor.start)  # type: ignore[arg-type]
             if ready:
                 ready()
 

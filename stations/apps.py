@@ -6,9 +6,16 @@ class StationsConfig(AppConfig):
     verbose_name = "Charging stations"
 
     def ready(self) -> None:
+        from ocpp_router.nodes import set_node_sweeper
         from ocpp_router.registry import add_message_sink, set_connection_gate
+        from stations import services
         from stations.connection import StationGate
         from stations.message_log import message_log
 
         set_connection_gate(StationGate())
         add_message_sink(message_log)
+        set_node_sweeper(
+            lambda live, before: services.station_sweep_offline(
+                live_channel_prefixes=live, connected_before=before
+            )
+        )

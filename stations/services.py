@@ -157,6 +157,32 @@ def station_disconnect(*, station_pk: int, channel_name: str, at: datetime) -> b
     return marked
 
 
+def station_sweep_offline(*, live_channel_prefixes: list[str], connected_before: datetime) -> int:
+    """Mark offline the stations marked online on a serving process that is gone.
+
+    A station counts as held by a live process when its channel name starts with one of
+    `live_channel_prefixes`; connections newer than `connected_before` are left alone (their
+    process may not have announced itself yet). Returns how many stations were marked.
+    """
+    stale = ChargingStation.objects.filter(is_online=True, connected_since__lt=connected_before)
+    for prefix in live_channel_prefixes:
+        stale = stale.exclude(channel_name__startswith=prefix)
+    with transaction.atomic():
+        # Locked, so that a station reconnecting meanwhile waits and then stays online.
+        rows = list(stale.select_for_update().values_list("pk", "identity"))
+        now = utcnow()
+        for start in range(0, len(rows), 1000):
+            ChargingStation.objects.filter(
+                pk__in=[pk for pk, _ in rows[start : start + 1000]]
+            ).update(is_online=False, channel_name="", updated=now)
+        marked = [identity for _, identity in rows]
+        for identity in marked:
+            events.publish("station.disconnected", identity, reason="node lost")
+    if marked:
+        logger.warning("Marked %d stations offline whose server process is gone", len(marked))
+    return len(marked)
+
+
 def station_seen(*, station_pk: int, at: datetime) -> None:
     ChargingStation.objects.filter(pk=station_pk).update(last_seen=at)
 

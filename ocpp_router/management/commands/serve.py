@@ -46,9 +46,14 @@ class Command(BaseCommand):
 
         endpoints = list(options["endpoints"])
         if not options["no_plain"]:
-            endpoints += build_endpoint_description_strings(
-                host=options["bind"], port=options["port"]
-            )
+            # Twisted listens with a backlog of 50: a reconnect storm overflows it and
+            # stations wait out SYN retransmissions (1 s, 3 s, 7 s ...).
+            endpoints += [
+                f"{endpoint}:backlog={settings.CSMS_LISTEN_BACKLOG}"
+                for endpoint in build_endpoint_description_strings(
+                    host=options["bind"], port=options["port"]
+                )
+            ]
         logger.info("CSMS listening on %s", ", ".join(endpoints))
         proxy = options["proxy_headers"]
         CsmsServer(

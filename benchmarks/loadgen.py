@@ -1,0 +1,451 @@
+"""Load generator: simulated charging stations over raw OCPP-J frames (asyncio + websockets).
+
+Every scenario is bounded in station count and in time, and connects to 127.0.0.1 only.
+Used by `benchmarks/run.py`; each scenario returns a dict of figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import websockets
+from websockets.asyncio.client import connect
+
+MAX_STATIONS = 20_000
+MAX_SECONDS = 900
+
+SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+
+
+def check_loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    if not (host.startswith("127.") or host in {"localhost", "::1"}):
+        raise SystemExit(f"The load generator only targets the loopback interface, not {host!r}")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+        "max_ms": round(max(latencies) * 1000, 2) if latencies else float("nan"),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else float("nan"),
+    }
+
+
+class LoopLag:
+    """How late the generator's own event loop runs (a saturated generator shows here)."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval = interval
+        self.lags: list[float] = []
+        self.task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.lags.append(time.perf_counter() - started - self.interval)
+
+    def __enter__(self) -> LoopLag:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task:
+            self.task.cancel()
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "generator_loop_lag_p50_ms": round(percentile(self.lags, 50) * 1000, 1),
+            "generator_loop_lag_max_ms": round(max(self.lags, default=0) * 1000, 1),
+        }
+
+
+def payload(version: str, action: str, seq: int) -> dict[str, Any]:
+    """A valid request payload of `action` for `version`."""
+    connector = 1 + seq % 2
+    if version == "1.6":
+        if action == "BootNotification":
+            return {"chargePointVendor": "Bench", "chargePointModel": "Load-1"}
+        if action == "Heartbeat":
+            return {}
+        if action == "StatusNotification":
+            return {
+                "connectorId": connector,
+                "errorCode": "NoError",
+                "status": random.choice(["Available", "Preparing", "Charging"]),
+                "timestamp": now(),
+            }
+        if action == "MeterValues":
+            return {
+                "connectorId": connector,
+                "meterValue": [
+                    {
+                        "timestamp": now(),
+                        "sampledValue": [
+                            {"value": str(seq * 10), "measurand": "Energy.Active.Import.Register"},
+                            {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"},
+                        ],
+                    }
+                ],
+            }
+    else:
+        if action == "BootNotification":
+            return {
+                "reason": "PowerUp",
+                "chargingStation": {"vendorName": "Bench", "model": "Load-2"},
+            }
+        if action == "Heartbeat":
+            return {}
+        if action == "StatusNotification":
+            return {
+                "timestamp": now(),
+                "connectorStatus": random.choice(["Available", "Occupied"]),
+                "evseId": connector,
+                "connectorId": 1,
+            }
+        if action == "MeterValues":
+            return {
+                "evseId": connector,
+                "meterValue": [
+                    {
+                        "timestamp": now(),
+                        "sampledValue": [
+                            {"value": seq * 10.0, "measurand": "Energy.Active.Import.Register"}
+                        ],
+                    }
+                ],
+            }
+    raise ValueError(f"No payload for {version} {action}")
+
+
+# Answers a simulated station gives to CSMS-initiated calls.
+ANSWERS: dict[str, dict[str, Any]] = {
+    "GetConfiguration": {"configurationKey": []},
+    "TriggerMessage": {"status": "Accepted"},
+    "ChangeAvailability": {"status": "Accepted"},
+    "Reset": {"status": "Accepted"},
+    "GetVariables": {"getVariableResult": []},
+}
+
+
+@dataclass
+class Station:
+    identity: str
+    url: str
+    version: str
+    ws: Any = None
+    reader: asyncio.Task | None = None
+    pending: dict[str, asyncio.Future] = field(default_factory=dict)
+    ids: Any = field(default_factory=lambda: itertools.count(1))
+    calls_answered: int = 0
+    closed: bool = False
+
+    async def connect(self, timeout: float = 30) -> None:
+        self.ws = await connect(
+            f"{self.url}/ocpp/{self.identity}",
+            subprotocols=[SUBPROTOCOL[self.version]],
+            open_timeout=timeout,
+            ping_interval=None,
+            compression=None,
+            close_timeout=2,
+            max_queue=4,
+        )
+        self.closed = False
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                kind = frame[0]
+                if kind == 2:
+                    answer = ANSWERS.get(frame[2], {})
+                    await self.ws.send(json.dumps([3, frame[1], answer]))
+                    self.calls_answered += 1
+                    continue
+                future = self.pending.pop(frame[1], None)
+                if future is not None and not future.done():
+                    future.set_result(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("connection closed"))
+            self.pending.clear()
+
+    async def call(self, action: str, body: dict[str, Any], timeout: float = 30) -> list[Any]:
+        message_id = str(next(self.ids))
+        future = asyncio.get_running_loop().create_future()
+        self.pending[message_id] = future
+        await self.ws.send(json.dumps([2, message_id, action, body]))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.pending.pop(message_id, None)
+
+    async def boot(self, timeout: float = 30) -> bool:
+        answer = await self.call(
+            "BootNotification", payload(self.version, "BootNotification", 0), timeout
+        )
+        return answer[0] == 3 and answer[2].get("status") == "Accepted"
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            try:
+                await asyncio.wait_for(self.ws.close(), 3)
+            except Exception:
+                self.ws.transport.abort()
+        if self.reader is not None:
+            self.reader.cancel()
+
+
+def make_stations(url: str, count: int, version: str, prefix: str) -> list[Station]:
+    check_loopback(url)
+    if count > MAX_STATIONS:
+        raise SystemExit(f"At most {MAX_STATIONS} stations")
+    return [Station(f"{prefix}{i:05d}", url, version) for i in range(count)]
+
+
+async def connect_all(
+    stations: list[Station], concurrency: int, boot: bool, deadline_s: float = 300
+) -> dict[str, Any]:
+    """Connect (and boot) every station, `concurrency` at a time, retrying until the deadline."""
+    semaphore = asyncio.Semaphore(concurrency)
+    deadline = time.monotonic() + min(deadline_s, MAX_SECONDS)
+    started = time.perf_counter()
+    done_at: list[float] = []
+    retries = Counter()
+    lost: list[str] = []
+
+    async def one(station: Station) -> None:
+        attempt = 0
+        while time.monotonic() < deadline:
+            attempt += 1
+            try:
+                async with semaphore:
+                    await station.connect(timeout=max(1.0, deadline - time.monotonic()))
+                    if boot and not await station.boot(
+                        timeout=max(1.0, deadline - time.monotonic())
+                    ):
+                        raise ConnectionError("boot not accepted")
+                done_at.append(time.perf_counter() - started)
+                return
+            except Exception as exc:
+                retries[type(exc).__name__] += 1
+                if station.ws is not None:
+                    await station.close()
+                # A station backs off before it reconnects (with jitter, as real ones do).
+                await asyncio.sleep(min(30, 1 + random.random() * 2 ** min(attempt, 4)))
+        lost.append(station.identity)
+
+    await asyncio.gather(*(one(s) for s in stations))
+    elapsed = time.perf_counter() - started
+    return {
+        "stations": len(stations),
+        "ready": len(done_at),
+        "lost_for_good": len(lost),
+        "retries": sum(retries.values()),
+        "retry_causes": dict(retries),
+        "seconds_all_ready": round(elapsed, 2),
+        "p50_ready_s": round(percentile(done_at, 50), 2),
+        "p99_ready_s": round(percentile(done_at, 99), 2),
+    }
+
+
+async def close_all(stations: list[Station]) -> None:
+    for chunk in range(0, len(stations), 500):
+        await asyncio.gather(*(s.close() for s in stations[chunk : chunk + 500]))
+
+
+async def storm(url: str, count: int, version: str, prefix: str) -> dict[str, Any]:
+    """(a) Every station connects and boots at once; time until all are Accepted."""
+    stations = make_stations(url, count, version, prefix)
+    result = await connect_all(stations, concurrency=count, boot=True, deadline_s=120)
+    await close_all(stations)
+    return result
+
+
+async def idle(
+    url: str,
+    count: int,
+    version: str,
+    prefix: str,
+    hold: float,
+    rss: Callable[[], int],
+    realistic: float = 0,
+    heartbeat_interval: float = 300,
+    meter_interval: float = 60,
+) -> dict[str, Any]:
+    """(b) Hold `count` idle stations for `hold` s and measure the server's memory per
+    connection; then, if `realistic` > 0, run the realistic rate on them for that long."""
+    stations = make_stations(url, count, version, prefix)
+    before = rss()
+    connected = await connect_all(stations, concurrency=200, boot=True)
+    await asyncio.sleep(min(hold, MAX_SECONDS))
+    after = rss()
+    still_open = sum(1 for s in stations if s.ws is not None and not s.closed)
+    result: dict[str, Any] = {
+        "connect": connected,
+        "held_s": hold,
+        "still_open": still_open,
+        "rss_before_mib": round(before / 2**20, 1),
+        "rss_after_mib": round(after / 2**20, 1),
+        "kib_per_connection": round((after - before) / 1024 / max(1, connected["ready"]), 1),
+    }
+    if realistic > 0:
+        rates = {"Heartbeat": 1 / heartbeat_interval, "MeterValues": 1 / meter_interval}
+        live = [s for s in stations if s.ws is not None and not s.closed]
+        result["realistic"] = await per_station_rate(live, rates, realistic)
+        result["realistic"]["still_open"] = sum(1 for s in live if not s.closed)
+    await close_all(stations)
+    return result
+
+
+async def per_station_rate(
+    stations: list[Station], rates: dict[str, float], seconds: float
+) -> dict[str, Any]:
+    """Each station sends each action at its own rate (random phase); latency per message."""
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    end = time.monotonic() + min(seconds, MAX_SECONDS)
+
+    async def loop(station: Station, action: str, rate: float) -> None:
+        await asyncio.sleep(random.random() / rate)
+        seq = 0
+        while time.monotonic() < end and not station.closed:
+            seq += 1
+            started = time.perf_counter()
+            try:
+                answer = await station.call(action, payload(station.version, action, seq))
+            except Exception as exc:
+                outcomes[f"{action}:{type(exc).__name__}"] += 1
+            else:
+                latencies.append(time.perf_counter() - started)
+                outcomes[f"{action}:{'ok' if answer[0] == 3 else answer[2]}"] += 1
+            await asyncio.sleep(1 / rate)
+
+    with LoopLag() as lag:
+        tasks = [
+            asyncio.create_task(loop(station, action, rate))
+            for station in stations
+            for action, rate in rates.items()
+        ]
+        await asyncio.sleep(min(seconds, MAX_SECONDS))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return {
+        **lag.summary(),
+        "seconds": seconds,
+        "target_msg_per_s": round(len(stations) * sum(rates.values()), 1),
+        "answered": len(latencies),
+        "msg_per_s": round(len(latencies) / seconds, 1),
+        "outcomes": dict(outcomes),
+        **latency_summary(latencies),
+    }
+
+
+async def throughput(
+    url: str,
+    count: int,
+    version: str,
+    prefix: str,
+    seconds: float,
+    mix: dict[str, int],
+    rate: float = 0,
+) -> dict[str, Any]:
+    """(c) A sustained mix from `count` stations: as fast as answers come (rate 0, each
+    station sends its next message when the last is answered) or at `rate` msg/s in all."""
+    stations = make_stations(url, count, version, prefix)
+    connected = await connect_all(stations, concurrency=200, boot=True)
+    live = [s for s in stations if not s.closed and s.ws is not None]
+    actions = [action for action, weight in mix.items() for _ in range(weight)]
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    seconds = min(seconds, MAX_SECONDS)
+    # Warm up (schema compilation, connection pools) before the clock starts.
+    for station in live[:5]:
+        for action in mix:
+            await station.call(action, payload(version, action, 0))
+    end = time.monotonic() + seconds
+    per_station_interval = len(live) / rate if rate else 0
+
+    async def loop(station: Station) -> None:
+        seq = 0
+        if per_station_interval:
+            await asyncio.sleep(random.random() * per_station_interval)
+        while time.monotonic() < end and not station.closed:
+            seq += 1
+            action = actions[seq % len(actions)]
+            started = time.perf_counter()
+            try:
+                answer = await station.call(action, payload(version, action, seq))
+            except Exception as exc:
+                outcomes[f"{action}:{type(exc).__name__}"] += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            outcomes[f"{action}:{'ok' if answer[0] == 3 else answer[2]}"] += 1
+            if per_station_interval:
+                await asyncio.sleep(max(0, per_station_interval - (time.perf_counter() - started)))
+
+    started = time.perf_counter()
+    with LoopLag() as lag:
+        await asyncio.gather(*(loop(s) for s in live))
+    elapsed = time.perf_counter() - started
+    await close_all(stations)
+    return {
+        **lag.summary(),
+        "stations": len(live),
+        "connect": connected,
+        "mix": mix,
+        "target_msg_per_s": rate or "max",
+        "seconds": round(elapsed, 2),
+        "answered": len(latencies),
+        "msg_per_s": round(len(latencies) / elapsed, 1),
+        "outcomes": dict(outcomes),
+        **latency_summary(latencies),
+    }
+
+
+async def commands(
+    url: str,
+    count: int,
+    version: str,
+    prefix: str,
+    trigger: Callable[[list[str]], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """(d) `count` connected stations; `trigger` sends a CSMS-initiated call to each and
+    reports its timings; the stations answer from the ANSWERS table."""
+    stations = make_stations(url, count, version, prefix)
+    connected = await connect_all(stations, concurrency=200, boot=True)
+    result = await trigger([s.identity for s in stations if not s.closed])
+    result["answered_by_stations"] = sum(s.calls_answered for s in stations)
+    result["connect"] = connected
+    await close_all(stations)
+    return result

@@ -1,0 +1,119 @@
+"""Serving processes as nodes of one fleet: liveness in Redis, and sweeping stations of dead ones.
+
+Every process that serves station websockets (the `serve` command, any `CsmsServer`) is a
+node. Its node id is the Redis channel layer's process prefix, which every consumer channel
+of the process carries (`specific.<node>!<consumer>`), so the `channel_name` stored on a
+station names the node holding its websocket. A node refreshes the Redis key
+`<channel prefix>:node:<node id>` every CSMS_NODE_HEARTBEAT seconds with a time-to-live of
+CSMS_NODE_TTL seconds, and each round sweeps: a station marked online on a node whose key
+has expired (the process died without closing its sockets) is marked offline; the station
+itself reconnects, through the load balancer, to a live node.
+
+With the in-memory channel layer there is one process: when it starts, every station still
+marked online from its previous life is marked offline.
+
+The transport knows nothing of stations: the stations app installs the sweeper with
+`set_node_sweeper(fn)`, where `fn(live_channel_prefixes, connected_before)` marks offline
+the stations marked online whose channel name starts with none of the prefixes and whose
+connection is older than `connected_before`, and returns how many it marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from ocpp_router import dispatch
+from ocpp_router.datetimes import utcnow
+
+logger = logging.getLogger(__name__)
+
+Sweeper = Callable[[list[str], datetime], int]
+_sweeper: Sweeper | None = None
+
+
+def set_node_sweeper(sweeper: Sweeper) -> None:
+    global _sweeper
+    _sweeper = sweeper
+
+
+def node_id() -> str:
+    """This process's node id: the channels_redis process prefix ("" without Redis)."""
+    return getattr(get_channel_layer(), "client_prefix", "") or ""
+
+
+def channel_prefix(node: str) -> str:
+    """The start of every consumer channel name of `node` (see channels_redis new_channel)."""
+    return f"specific.{node}!"
+
+
+class NodeMonitor:
+    """Keeps this node's liveness key fresh and sweeps stations of dead nodes."""
+
+    def __init__(self) -> None:
+        self.node = node_id()
+        self.started_at = utcnow()
+        self.key_prefix = f"{getattr(get_channel_layer(), 'prefix', 'csms')}:node:"
+        self._redis: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start on the running event loop (the server's)."""
+        if settings.CSMS_NODE_HEARTBEAT <= 0:
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="csms-node")
+
+    async def _run(self) -> None:
+        if not self.node or not settings.REDIS_URL:
+            # One process, nobody else holds stations: what the database says is online
+            # from before this start is stale.
+            await self._sweep([], self.started_at)
+            return
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(settings.REDIS_URL)
+        logger.info("Serving as node %s", self.node)
+        while True:
+            try:
+                await self.beat()
+                await self._sweep(
+                    [channel_prefix(node) for node in await self.live_nodes()],
+                    # A station that connected moments ago may belong to a node that has
+                    # not written its first key yet.
+                    utcnow() - timedelta(seconds=settings.CSMS_NODE_TTL),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Node %s: liveness round failed", self.node)
+            await asyncio.sleep(settings.CSMS_NODE_HEARTBEAT)
+
+    async def beat(self) -> None:
+        value = json.dumps(
+            {"host": socket.gethostname(), "pid": os.getpid(), "since": self.started_at.isoformat()}
+        )
+        await self._redis.set(self.key_prefix + self.node, value, ex=settings.CSMS_NODE_TTL)
+
+    async def live_nodes(self) -> list[str]:
+        nodes = []
+        async for key in self._redis.scan_iter(match=self.key_prefix + "*", count=1000):
+            nodes.append(key.decode().removeprefix(self.key_prefix))
+        return nodes
+
+    async def _sweep(self, live_prefixes: list[str], connected_before: datetime) -> None:
+        if _sweeper is None:
+            return
+        marked = await dispatch.run_in_worker(_sweeper, live_prefixes, connected_before)
+        if marked:
+            logger.warning(
+                "Marked %d stations offline: the node holding their connection is gone", marked
+            )

@@ -1,0 +1,200 @@
+"""Several server processes serve one fleet over Redis and PostgreSQL (ocpp_router.nodes).
+
+Two `manage.py serve` subprocesses share the test database and a Redis channel layer: a call
+sent by a third process (`manage.py ocpp_call`) reaches the station on whichever process holds
+its websocket and the answer comes back; when a process is killed, a survivor marks its
+stations offline and they reconnect to the survivor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as ChargePoint16
+from ocpp.v16 import call as call16
+from ocpp.v16 import call_result as result16
+
+from stations.models import ChargingStation
+from stations.services import station_call_async
+from tests.live import eventually
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(
+    not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")),
+    reason="needs REDIS_URL and DATABASE_URL: several processes share PostgreSQL and Redis",
+)
+
+
+class Station(ChargePoint16):
+    @on("GetConfiguration")
+    def get_configuration(self, **_: Any):
+        return result16.GetConfiguration(
+            configuration_key=[{"key": "ServedBy", "readonly": True, "value": self.id}]
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(prefix: str) -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    env = dict(os.environ)
+    env.update(
+        {
+            # The test database pytest-django created, which this test's transactional_db
+            # empties afterwards.
+            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "CSMS_CHANNEL_PREFIX": prefix,
+            "CSMS_NODE_HEARTBEAT": "0.5",
+            "CSMS_NODE_TTL": "2",
+            "CSMS_LOG_LEVEL": "WARNING",
+            "CSMS_MESSAGE_LOG": "false",
+        }
+    )
+    return env
+
+
+class ServerProcess:
+    def __init__(self, env: dict[str, str]):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--bind", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def wait_listening(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            time.sleep(0.1)
+        raise RuntimeError("server did not listen")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        self.proc.stderr.close()
+
+
+@contextlib.asynccontextmanager
+async def station_on(port: int, identity: str):
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ocpp/{identity}", subprotocols=["ocpp1.6"], ping_interval=None
+    )
+    cp = Station(identity, ws, response_timeout=15)
+    task = asyncio.create_task(cp.start())
+    try:
+        boot = await cp.call(
+            call16.BootNotification(charge_point_vendor="Acme", charge_point_model="AC-22")
+        )
+        assert boot.status == "Accepted"
+        yield cp, task
+    finally:
+        await ws.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def ocpp_call(env: dict[str, str], identity: str) -> tuple[int, dict[str, Any]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "manage.py",
+        "ocpp_call",
+        identity,
+        "GetConfiguration",
+        "{}",
+        "--timeout",
+        "10",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode().strip()
+    return proc.returncode, json.loads(text) if text else {"stderr": err.decode()}
+
+
+@sync_to_async
+def online_state(identity: str) -> tuple[bool, str]:
+    try:
+        station = ChargingStation.objects.get(identity=identity)
+    finally:
+        # Leave no session on the test database behind this thread.
+        connection.close()
+    return station.is_online, station.channel_name
+
+
+async def test_call_crosses_processes_and_a_dead_process_loses_its_stations(transactional_db):
+    # The servers share this process's channel layer prefix, so the test can call through it.
+    env = server_env(os.environ.get("CSMS_CHANNEL_PREFIX", "csms"))
+    server_a, server_b = ServerProcess(env), ServerProcess(env)
+    try:
+        await asyncio.gather(
+            sync_to_async(server_a.wait_listening)(), sync_to_async(server_b.wait_listening)()
+        )
+        async with station_on(server_b.port, "SCALE-1") as (_, reader):
+            online, channel_on_b = await online_state("SCALE-1")
+            assert online
+
+            # A command from another process reaches the station held by process B...
+            code, answer = await ocpp_call(env, "SCALE-1")
+            assert code == 0, answer
+            assert answer["status"] == "completed"
+            assert answer["response"]["configurationKey"][0]["value"] == "SCALE-1"
+
+            # ... and when B dies without closing anything, A marks the station offline.
+            server_b.proc.kill()
+            await asyncio.wait({reader}, timeout=10)
+            assert reader.done()
+            await eventually(lambda: _offline("SCALE-1"), timeout=20, interval=0.2)
+
+        # The station reconnects to the survivor and is reachable again.
+        async with station_on(server_a.port, "SCALE-1"):
+            online, channel_on_a = await online_state("SCALE-1")
+            assert online and channel_on_a != channel_on_b
+            # Several sweep rounds later it is still online: its process is alive.
+            await asyncio.sleep(1.5)
+            assert (await online_state("SCALE-1"))[0]
+            outcome = await station_call_async(
+                identity="SCALE-1", action="GetConfiguration", payload={}, timeout=10
+            )
+            assert outcome.ok
+            assert outcome.response["configurationKey"][0]["value"] == "SCALE-1"
+    finally:
+        server_a.stop()
+        server_b.stop()
+
+
+async def _offline(identity: str) -> bool:
+    online, channel = await online_state(identity)
+    return not online and channel == ""

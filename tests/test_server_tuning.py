@@ -1,0 +1,65 @@
+"""Server settings that decide how many stations one process holds and survives at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from ocpp_router import server as server_module
+from tests.live import raw_connect
+
+
+async def test_permessage_deflate_is_negotiated_with_small_windows(csms):
+    # OCPP 2.0.1 Part 4 section 3.4: the CSMS supports RFC 7692; with 1 KiB windows each
+    # connection's compressor and decompressor stay small.
+    ws = await raw_connect(csms, "DEFLATE-1", "2.0.1", compression="deflate")
+    try:
+        extensions = ws.response.headers["Sec-WebSocket-Extensions"]
+        assert "permessage-deflate" in extensions
+        # The station compresses with a 1 KiB window; our own compressor uses one as well
+        # (a server may use a smaller window than it announces, RFC 7692 section 7.1.2.1).
+        assert "client_max_window_bits=10" in extensions
+        boot = {"reason": "PowerUp", "chargingStation": {"vendorName": "A", "model": "B" * 20}}
+        await ws.send(json.dumps([2, "1", "BootNotification", boot]))
+        answer = json.loads(await ws.recv())
+        assert answer[0] == 3 and answer[2]["status"] == "Accepted"
+    finally:
+        await ws.close()
+
+
+@override_settings(CSMS_WS_HANDSHAKE_TIMEOUT=45)
+def test_handshake_timeout_comes_from_settings():
+    # Daphne's default (5 s) drops handshakes queued behind a reconnect storm.
+    server = server_module.CsmsServer(application=None, endpoints=["tcp:port=0"])
+    assert server.websocket_handshake_timeout == 45
+    assert server.websocket_connect_timeout == 45
+
+
+@override_settings(CSMS_LISTEN_BACKLOG=1234)
+def test_serve_listens_with_a_long_backlog(monkeypatch):
+    seen = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr("ocpp_router.management.commands.serve.CsmsServer", Recorder)
+    call_command("serve", "--bind", "127.0.0.1", "--port", "9999")
+    assert seen["endpoints"] == ["tcp:port=9999:interface=127.0.0.1:backlog=1234"]
+
+
+@pytest.mark.parametrize("requested", [9, 15])
+def test_deflate_window_never_exceeds_what_the_station_asks(requested):
+    from autobahn.websocket.compress import PerMessageDeflateOffer
+
+    offer = PerMessageDeflateOffer(accept_max_window_bits=True, request_max_window_bits=requested)
+    accept = server_module.accept_deflate([offer])
+    assert accept.window_bits == min(requested, server_module.DEFLATE_WINDOW_BITS)
+    assert accept.mem_level == server_module.DEFLATE_MEM_LEVEL
+    assert accept.request_max_window_bits == server_module.DEFLATE_WINDOW_BITS
