@@ -95,6 +95,7 @@ def status_notification_16(ctx: CallContext, payload: dict[str, Any]) -> dict[st
     connector_id = payload["connectorId"]
     services.connector_status_update(
         station_pk=ctx.station_pk,
+        identity=ctx.session.station_id,
         evse_id=connector_id,
         connector_id=1 if connector_id else 0,
         status=payload["status"],
@@ -112,6 +113,7 @@ def status_notification_16(ctx: CallContext, payload: dict[str, Any]) -> dict[st
 def status_notification_2(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     services.connector_status_update(
         station_pk=ctx.station_pk,
+        identity=ctx.session.station_id,
         evse_id=payload["evseId"],
         connector_id=payload["connectorId"],
         status=payload["connectorStatus"],

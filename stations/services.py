@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from csms import events
 from ocpp_router import outbound
@@ -307,6 +308,7 @@ def station_inventory_received(*, station_pk: int, at: datetime) -> None:
 def connector_status_update(
     *,
     station_pk: int,
+    identity: str,
     evse_id: int,
     connector_id: int,
     status: str,
@@ -321,48 +323,6 @@ def connector_status_update(
     A status older than the one stored (stations replay queued notifications after an
     outage) does not overwrite the newer one. True if the stored status changed.
     """
-    with transaction.atomic():
-        station = ChargingStation.objects.only("identity").get(pk=station_pk)
-        if evse_id == 0:
-            ChargingStation.objects.filter(pk=station_pk).update(
-                status=status, error_code=error_code
-            )
-        elif not _connector_status_store(
-            station=station,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            status=status,
-            timestamp=timestamp,
-            error_code=error_code,
-            info=info,
-            vendor_id=vendor_id,
-            vendor_error_code=vendor_error_code,
-        ):
-            return False
-        events.publish(
-            "station.status_changed",
-            station.identity,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            status=status,
-            error_code=error_code,
-        )
-    return True
-
-
-def _connector_status_store(
-    *,
-    station: ChargingStation,
-    evse_id: int,
-    connector_id: int,
-    status: str,
-    timestamp: datetime | None,
-    error_code: str,
-    info: str,
-    vendor_id: str,
-    vendor_error_code: str,
-) -> bool:
-    evse, _ = Evse.objects.get_or_create(station=station, evse_id=evse_id)
     values = {
         "status": status,
         "error_code": error_code,
@@ -370,25 +330,56 @@ def _connector_status_store(
         "vendor_id": vendor_id,
         "vendor_error_code": vendor_error_code,
         "status_timestamp": timestamp or utcnow(),
+        "updated": utcnow(),
     }
-    connector, created = Connector.objects.select_for_update().get_or_create(
-        evse=evse, connector_id=connector_id, defaults=values
-    )
-    if created:
-        return True
-    if timestamp and connector.status_timestamp and timestamp < connector.status_timestamp:
-        logger.info(
-            "Ignored stale status %s of %s (%s is older than %s)",
-            status,
-            connector,
-            timestamp,
-            connector.status_timestamp,
+    if evse_id == 0:
+        ChargingStation.objects.filter(pk=station_pk).update(status=status, error_code=error_code)
+    else:
+        # The common case, a known connector and a newer status, is one conditional UPDATE.
+        # `updated` is set explicitly: update() bypasses auto_now.
+        at = values["status_timestamp"]
+        connector = Connector.objects.filter(
+            Q(status_timestamp__isnull=True) | Q(status_timestamp__lte=at),
+            evse__station_id=station_pk,
+            evse__evse_id=evse_id,
+            connector_id=connector_id,
         )
-        return False
-    for name, value in values.items():
-        setattr(connector, name, value)
-    connector.save(update_fields=[*values, "updated"])
+        stored = connector.update(**values) or _connector_status_create(
+            station_pk=station_pk, evse_id=evse_id, connector_id=connector_id, values=values
+        )
+        # Created by a concurrent first status meanwhile: ours may still be the newer one.
+        if not stored and not connector.update(**values):
+            logger.info(
+                "Ignored stale status %s of station %s EVSE %s connector %s (%s)",
+                status,
+                identity,
+                evse_id,
+                connector_id,
+                values["status_timestamp"],
+            )
+            return False
+    events.publish(
+        "station.status_changed",
+        identity,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+    )
     return True
+
+
+def _connector_status_create(
+    *, station_pk: int, evse_id: int, connector_id: int, values: dict[str, Any]
+) -> bool:
+    """Create the connector (and its EVSE) on its first status; False if it exists already,
+    which means the status was stale."""
+    with transaction.atomic():
+        evse, _ = Evse.objects.get_or_create(station_id=station_pk, evse_id=evse_id)
+        _, created = Connector.objects.get_or_create(
+            evse=evse, connector_id=connector_id, defaults=values
+        )
+    return created
 
 
 class StationNotConnected(Exception):
