@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from certificates.models import CertificateSigningRequest, InstalledCertificate
+from csms.api.stations import StationIdField
 
 
 class CertificateSigningRequestSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = CertificateSigningRequest
@@ -12,7 +13,7 @@ class CertificateSigningRequestSerializer(serializers.ModelSerializer):
 
 
 class InstalledCertificateSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = InstalledCertificate

@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from certificates.api.views import CertificateSigningRequestViewSet, InstalledCertificateViewSet
+from csms.api.routers import OptionalSlashRouter
 
-router = DefaultRouter()
+router = OptionalSlashRouter()
 router.register("certificate-requests", CertificateSigningRequestViewSet)
 router.register("installed-certificates", InstalledCertificateViewSet)
 

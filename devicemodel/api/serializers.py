@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csms.api.stations import StationIdField
 from devicemodel.models import (
     Component,
     ConfigurationKey,
@@ -19,11 +20,11 @@ from devicemodel.models import (
 
 
 class ComponentSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = Component
-        fields = ["id", "station", "name", "instance", "evse_id", "connector_id"]
+        fields = ["id", "station_id", "name", "instance", "evse_id", "connector_id"]
 
 
 class VariableCharacteristicsSerializer(serializers.ModelSerializer):
@@ -33,7 +34,7 @@ class VariableCharacteristicsSerializer(serializers.ModelSerializer):
 
 
 class VariableAttributeSerializer(serializers.ModelSerializer):
-    station = serializers.CharField(source="variable.component.station.identity", read_only=True)
+    station_id = StationIdField(source="variable.component.station")
     component = serializers.CharField(source="variable.component.name", read_only=True)
     component_instance = serializers.CharField(source="variable.component.instance", read_only=True)
     evse_id = serializers.IntegerField(source="variable.component.evse_id", read_only=True)
@@ -47,7 +48,7 @@ class VariableAttributeSerializer(serializers.ModelSerializer):
         model = VariableAttribute
         fields = [
             "id",
-            "station",
+            "station_id",
             "component",
             "component_instance",
             "evse_id",
@@ -75,19 +76,19 @@ class VariableSerializer(serializers.ModelSerializer):
 
 
 class VariableOperationSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = VariableOperation
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class ConfigurationKeySerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = ConfigurationKey
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class ReportPartSerializer(serializers.ModelSerializer):
@@ -97,43 +98,43 @@ class ReportPartSerializer(serializers.ModelSerializer):
 
 
 class ReportRequestSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
     parts = ReportPartSerializer(many=True, read_only=True)
 
     class Meta:
         model = ReportRequest
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class VariableMonitorSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
     component = serializers.CharField(source="variable.component.name", read_only=True)
     variable_name = serializers.CharField(source="variable.name", read_only=True)
 
     class Meta:
         model = VariableMonitor
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class DeviceEventSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = DeviceEvent
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class DisplayMessageSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = DisplayMessage
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class DataTransferMessageSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = DataTransferMessage
-        fields = "__all__"
+        exclude = ["station"]

@@ -1,10 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from devicemodel.api import views
 
-router = DefaultRouter()
-# The project mounts several routers under api/: one root view is enough.
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("device-model/components", views.ComponentViewSet, "component")
 router.register("device-model/variables", views.VariableViewSet, "variable")
 router.register("device-model/attributes", views.VariableAttributeViewSet, "variable-attribute")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
+from csms.api.pagination import NewestFirstCursorPagination
 from devicemodel import selectors
 from devicemodel.api import filters, serializers
 
@@ -49,9 +51,13 @@ class VariableMonitorViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DeviceEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Events the stations notify (NotifyEvent), newest first (cursor: append-only)."""
+
     queryset = selectors.event_list()
     serializer_class = serializers.DeviceEventSerializer
     filterset_class = filters.DeviceEventFilter
+    pagination_class = NewestFirstCursorPagination
+    filter_backends = [DjangoFilterBackend]
 
 
 class DisplayMessageViewSet(viewsets.ReadOnlyModelViewSet):

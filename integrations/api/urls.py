@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from integrations.api import views
 
-router = DefaultRouter()
+router = OptionalSlashRouter()
 router.register("integrator-webhooks", views.IntegratorWebhookViewSet)
 router.register("event-subscriptions", views.EventSubscriptionViewSet)
 router.register("event-deliveries", views.EventDeliveryViewSet)

@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from csms.api.stations import StationIdField
 from smartcharging.models import ChargingLimit, ChargingProfile, CompositeSchedule
 
 
 class ChargingProfileSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = ChargingProfile
@@ -12,7 +13,7 @@ class ChargingProfileSerializer(serializers.ModelSerializer):
 
 
 class CompositeScheduleSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = CompositeSchedule
@@ -20,7 +21,7 @@ class CompositeScheduleSerializer(serializers.ModelSerializer):
 
 
 class ChargingLimitSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = ChargingLimit

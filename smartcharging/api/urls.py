@@ -1,12 +1,11 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from smartcharging.api.views import (
     ChargingLimitViewSet,
     ChargingProfileViewSet,
     CompositeScheduleViewSet,
 )
 
-router = DefaultRouter()
+router = OptionalSlashRouter()
 router.register("charging-profiles", ChargingProfileViewSet)
 router.register("composite-schedules", CompositeScheduleViewSet)
 router.register("charging-limits", ChargingLimitViewSet)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csms.api.stations import StationIdField
 from stations.models import (
     BootNotification,
     ChargingStation,
@@ -16,7 +17,7 @@ from stations.models import (
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="evse.station.identity", read_only=True)
+    station_id = StationIdField(source="evse.station")
     evse_id = serializers.IntegerField(source="evse.evse_id", read_only=True)
 
     class Meta:
@@ -44,7 +45,7 @@ class EvseConnectorSerializer(ConnectorSerializer):
 
 
 class EvseSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
     connectors = EvseConnectorSerializer(many=True, read_only=True)
 
     class Meta:
@@ -117,7 +118,7 @@ class ChargingStationSerializer(serializers.ModelSerializer):
 
 
 class BootNotificationSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = BootNotification
@@ -139,7 +140,7 @@ class BootNotificationSerializer(serializers.ModelSerializer):
 
 
 class OcppMessageSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = OcppMessage
@@ -160,7 +161,7 @@ class OcppMessageSerializer(serializers.ModelSerializer):
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True, default=None)
+    station_id = StationIdField()
 
     class Meta:
         model = SecurityEvent

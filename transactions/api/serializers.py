@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csms.api.stations import StationIdAliasMixin, StationIdField
 from stations.models import ChargingStation
 from transactions.models import (
     IdToken,
@@ -41,13 +42,13 @@ class IdTokenSerializer(serializers.ModelSerializer):
 
 
 class MeterValueSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = MeterValue
         fields = [
             "id",
-            "station",
+            "station_id",
             "transaction",
             "evse_id",
             "connector_id",
@@ -80,7 +81,7 @@ class TransactionEventSerializer(serializers.ModelSerializer):
 
 TRANSACTION_FIELDS = [
     "id",
-    "station",
+    "station_id",
     "ocpp_version",
     "transaction_id",
     "reported_transaction_id",
@@ -116,7 +117,7 @@ TRANSACTION_FIELDS = [
 
 
 class TransactionSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    station_id = StationIdField()
 
     class Meta:
         model = Transaction
@@ -131,16 +132,14 @@ class TransactionDetailSerializer(TransactionSerializer):
         fields = [*TRANSACTION_FIELDS, "events", "meter_values"]
 
 
-class ReservationSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(
-        slug_field="identity", queryset=ChargingStation.objects.all()
-    )
+class ReservationSerializer(StationIdAliasMixin, serializers.ModelSerializer):
+    station_id = StationIdField(queryset=ChargingStation.objects.all())
 
     class Meta:
         model = Reservation
         fields = [
             "id",
-            "station",
+            "station_id",
             "reservation_id",
             "evse_id",
             "connector_type",
@@ -155,12 +154,9 @@ class ReservationSerializer(serializers.ModelSerializer):
         read_only_fields = ["reservation_id", "status", "created", "updated"]
 
 
-class TariffSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(
-        slug_field="identity",
-        queryset=ChargingStation.objects.all(),
-        allow_null=True,
-        required=False,
+class TariffSerializer(StationIdAliasMixin, serializers.ModelSerializer):
+    station_id = StationIdField(
+        queryset=ChargingStation.objects.all(), allow_null=True, required=False
     )
 
     class Meta:
@@ -168,7 +164,7 @@ class TariffSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
-            "station",
+            "station_id",
             "currency",
             "price_per_kwh",
             "price_per_minute",

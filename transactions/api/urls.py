@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from transactions.api import views
 
-router = DefaultRouter()
+router = OptionalSlashRouter()
 router.register("id-tokens", views.IdTokenViewSet, basename="id-token")
 router.register("transactions", views.TransactionViewSet, basename="transaction")
 router.register("meter-values", views.MeterValueViewSet, basename="meter-value")

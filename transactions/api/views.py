@@ -3,9 +3,9 @@ from __future__ import annotations
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from csms.api.pagination import NewestFirstCursorPagination
 from stations.services import StationNotConnected
 from transactions import selectors, services
 from transactions.api.filters import (
@@ -49,10 +49,8 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
         return TransactionDetailSerializer if self.action == "retrieve" else TransactionSerializer
 
 
-class MeterValueCursorPagination(CursorPagination):
-    ordering = ("-timestamp", "-id")
+class MeterValueCursorPagination(NewestFirstCursorPagination):
     page_size = 500
-    page_size_query_param = "page_size"
     max_page_size = 5000
 
 
