@@ -2,7 +2,7 @@ from certificates.api.views import CertificateSigningRequestViewSet, InstalledCe
 from csms.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
-router.register("certificate-requests", CertificateSigningRequestViewSet)
-router.register("installed-certificates", InstalledCertificateViewSet)
+router.register("certificate-requests", CertificateSigningRequestViewSet, "certificate-request")
+router.register("installed-certificates", InstalledCertificateViewSet, "installed-certificate")
 
 urlpatterns = router.urls

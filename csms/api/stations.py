@@ -56,3 +56,11 @@ class StationFilterSet(django_filters.FilterSet):
 
     def filter_station(self, queryset, name: str, value: str):
         return queryset.filter(**{self.station_path: value})
+
+
+class StationScopedSerializer(serializers.ModelSerializer):
+    """A model serializer of a row that belongs to a station, shown as `station_id`.
+
+    Subclasses name the model and `exclude = ["station"]` (or list their fields)."""
+
+    station_id = StationIdField()

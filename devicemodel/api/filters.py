@@ -9,6 +9,7 @@ from devicemodel.models import (
     DataTransferMessage,
     DeviceEvent,
     DisplayMessage,
+    MonitoringSetting,
     ReportRequest,
     Variable,
     VariableAttribute,
@@ -104,3 +105,9 @@ class DataTransferMessageFilter(StationFilterSet):
     class Meta:
         model = DataTransferMessage
         fields = ["direction", "vendor_id", "message_id", "status"]
+
+
+class MonitoringSettingFilter(StationFilterSet):
+    class Meta:
+        model = MonitoringSetting
+        fields = ["monitoring_base", "monitoring_level"]

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from csms.api.stations import StationIdField
+from csms.api.stations import StationIdField, StationScopedSerializer
 from devicemodel.models import (
     Component,
     ConfigurationKey,
     DataTransferMessage,
     DeviceEvent,
     DisplayMessage,
+    MonitoringSetting,
     ReportPart,
     ReportRequest,
     Variable,
@@ -19,9 +20,7 @@ from devicemodel.models import (
 )
 
 
-class ComponentSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class ComponentSerializer(StationScopedSerializer):
     class Meta:
         model = Component
         fields = ["id", "station_id", "name", "instance", "evse_id", "connector_id"]
@@ -75,17 +74,13 @@ class VariableSerializer(serializers.ModelSerializer):
         fields = ["id", "component", "name", "instance", "attributes", "characteristics"]
 
 
-class VariableOperationSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class VariableOperationSerializer(StationScopedSerializer):
     class Meta:
         model = VariableOperation
         exclude = ["station"]
 
 
-class ConfigurationKeySerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class ConfigurationKeySerializer(StationScopedSerializer):
     class Meta:
         model = ConfigurationKey
         exclude = ["station"]
@@ -97,8 +92,7 @@ class ReportPartSerializer(serializers.ModelSerializer):
         fields = ["seq_no", "tbc", "generated_at", "received_at", "payload"]
 
 
-class ReportRequestSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
+class ReportRequestSerializer(StationScopedSerializer):
     parts = ReportPartSerializer(many=True, read_only=True)
 
     class Meta:
@@ -106,8 +100,7 @@ class ReportRequestSerializer(serializers.ModelSerializer):
         exclude = ["station"]
 
 
-class VariableMonitorSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
+class VariableMonitorSerializer(StationScopedSerializer):
     component = serializers.CharField(source="variable.component.name", read_only=True)
     variable_name = serializers.CharField(source="variable.name", read_only=True)
 
@@ -116,25 +109,25 @@ class VariableMonitorSerializer(serializers.ModelSerializer):
         exclude = ["station"]
 
 
-class DeviceEventSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class DeviceEventSerializer(StationScopedSerializer):
     class Meta:
         model = DeviceEvent
         exclude = ["station"]
 
 
-class DisplayMessageSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class DisplayMessageSerializer(StationScopedSerializer):
     class Meta:
         model = DisplayMessage
         exclude = ["station"]
 
 
-class DataTransferMessageSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class DataTransferMessageSerializer(StationScopedSerializer):
     class Meta:
         model = DataTransferMessage
+        exclude = ["station"]
+
+
+class MonitoringSettingSerializer(StationScopedSerializer):
+    class Meta:
+        model = MonitoringSetting
         exclude = ["station"]

@@ -10,6 +10,9 @@ router.register(
 )
 router.register("device-model/reports", views.ReportRequestViewSet, "report-request")
 router.register("device-model/monitors", views.VariableMonitorViewSet, "variable-monitor")
+router.register(
+    "device-model/monitoring-settings", views.MonitoringSettingViewSet, "monitoring-setting"
+)
 router.register("device-model/events", views.DeviceEventViewSet, "device-event")
 router.register("configuration-keys", views.ConfigurationKeyViewSet, "configuration-key")
 router.register("display-messages", views.DisplayMessageViewSet, "display-message")

@@ -6,6 +6,7 @@ from rest_framework import viewsets
 from csms.api.pagination import NewestFirstCursorPagination
 from devicemodel import selectors
 from devicemodel.api import filters, serializers
+from devicemodel.models import MonitoringSetting
 
 
 class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -70,3 +71,12 @@ class DataTransferMessageViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.data_transfer_list()
     serializer_class = serializers.DataTransferMessageSerializer
     filterset_class = filters.DataTransferMessageFilter
+
+
+class MonitoringSettingViewSet(viewsets.ReadOnlyModelViewSet):
+    """Each station's monitoring base and level, as last accepted (2.x)."""
+
+    queryset = MonitoringSetting.objects.select_related("station")
+    serializer_class = serializers.MonitoringSettingSerializer
+    filterset_class = filters.MonitoringSettingFilter
+    ordering = ["station__identity"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from csms.api.stations import StationIdAliasMixin, StationIdField
+from csms.api.stations import StationIdAliasMixin, StationScopedSerializer
 from firmware.models import FirmwareFile, FirmwarePublication, FirmwareUpdate, LogRequest
 
 
@@ -33,24 +33,19 @@ class FirmwareLinkSerializer(serializers.Serializer):
     valid_until = serializers.DateTimeField(required=False)
 
 
-class FirmwareUpdateSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class FirmwareUpdateSerializer(StationScopedSerializer):
     class Meta:
         model = FirmwareUpdate
         exclude = ["station"]
 
 
-class FirmwarePublicationSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class FirmwarePublicationSerializer(StationScopedSerializer):
     class Meta:
         model = FirmwarePublication
         exclude = ["station"]
 
 
-class LogRequestSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
+class LogRequestSerializer(StationScopedSerializer):
     file = serializers.SerializerMethodField()
 
     class Meta:

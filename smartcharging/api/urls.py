@@ -3,11 +3,15 @@ from smartcharging.api.views import (
     ChargingLimitViewSet,
     ChargingProfileViewSet,
     CompositeScheduleViewSet,
+    EvChargingNeedsViewSet,
+    EvChargingScheduleViewSet,
 )
 
 router = OptionalSlashRouter()
-router.register("charging-profiles", ChargingProfileViewSet)
-router.register("composite-schedules", CompositeScheduleViewSet)
-router.register("charging-limits", ChargingLimitViewSet)
+router.register("charging-profiles", ChargingProfileViewSet, "charging-profile")
+router.register("composite-schedules", CompositeScheduleViewSet, "composite-schedule")
+router.register("charging-limits", ChargingLimitViewSet, "charging-limit")
+router.register("ev-charging-needs", EvChargingNeedsViewSet, "ev-charging-needs")
+router.register("ev-charging-schedules", EvChargingScheduleViewSet, "ev-charging-schedule")
 
 urlpatterns = router.urls

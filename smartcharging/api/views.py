@@ -8,8 +8,16 @@ from smartcharging.api.serializers import (
     ChargingLimitSerializer,
     ChargingProfileSerializer,
     CompositeScheduleSerializer,
+    EvChargingNeedsSerializer,
+    EvChargingScheduleSerializer,
 )
-from smartcharging.models import ChargingLimit, ChargingProfile, CompositeSchedule
+from smartcharging.models import (
+    ChargingLimit,
+    ChargingProfile,
+    CompositeSchedule,
+    EvChargingNeeds,
+    EvChargingSchedule,
+)
 
 
 class ChargingProfileFilter(StationFilterSet):
@@ -49,3 +57,35 @@ class ChargingLimitViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ChargingLimitSerializer
     filterset_class = ChargingLimitFilter
     ordering_fields = ["reported"]
+
+
+class EvChargingNeedsFilter(StationFilterSet):
+    class Meta:
+        model = EvChargingNeeds
+        fields = ["evse_id"]
+
+
+class EvChargingScheduleFilter(StationFilterSet):
+    class Meta:
+        model = EvChargingSchedule
+        fields = ["evse_id"]
+
+
+class EvChargingNeedsViewSet(viewsets.ReadOnlyModelViewSet):
+    """Charging needs EVs announced (2.x NotifyEVChargingNeeds)."""
+
+    queryset = EvChargingNeeds.objects.select_related("station")
+    serializer_class = EvChargingNeedsSerializer
+    filterset_class = EvChargingNeedsFilter
+    ordering_fields = ["received"]
+    ordering = ["-received", "-id"]
+
+
+class EvChargingScheduleViewSet(viewsets.ReadOnlyModelViewSet):
+    """Charging schedules EVs chose (2.x NotifyEVChargingSchedule)."""
+
+    queryset = EvChargingSchedule.objects.select_related("station")
+    serializer_class = EvChargingScheduleSerializer
+    filterset_class = EvChargingScheduleFilter
+    ordering_fields = ["received"]
+    ordering = ["-received", "-id"]

@@ -11,8 +11,8 @@ from stations.models import (
 )
 
 
-class StationFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="identity")
+class StationFilter(StationFilterSet):
+    station_path = "identity"
     station_id__in = django_filters.BaseInFilter(field_name="identity")
     online = django_filters.BooleanFilter(field_name="is_online")
     vendor = django_filters.CharFilter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from csms.api.stations import StationIdField
+from csms.api.stations import StationIdField, StationScopedSerializer
 from stations.models import (
     BootNotification,
     ChargingStation,
@@ -44,8 +44,7 @@ class EvseConnectorSerializer(ConnectorSerializer):
         read_only_fields = fields
 
 
-class EvseSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
+class EvseSerializer(StationScopedSerializer):
     connectors = EvseConnectorSerializer(many=True, read_only=True)
 
     class Meta:
@@ -117,9 +116,7 @@ class ChargingStationSerializer(serializers.ModelSerializer):
         return value
 
 
-class BootNotificationSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class BootNotificationSerializer(StationScopedSerializer):
     class Meta:
         model = BootNotification
         fields = [
@@ -139,9 +136,7 @@ class BootNotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OcppMessageSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class OcppMessageSerializer(StationScopedSerializer):
     class Meta:
         model = OcppMessage
         fields = [
@@ -160,9 +155,7 @@ class OcppMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SecurityEventSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class SecurityEventSerializer(StationScopedSerializer):
     class Meta:
         model = SecurityEvent
         fields = [

@@ -3,7 +3,16 @@ from __future__ import annotations
 import django_filters
 
 from csms.api.stations import StationFilterSet
-from transactions.models import IdToken, MeterValue, Reservation, Tariff, Transaction
+from transactions.models import (
+    IdToken,
+    LocalAuthList,
+    LocalAuthListEntry,
+    MeterValue,
+    RemoteStart,
+    Reservation,
+    Tariff,
+    Transaction,
+)
 
 
 class IdTokenFilter(django_filters.FilterSet):
@@ -47,3 +56,21 @@ class TariffFilter(StationFilterSet):
     class Meta:
         model = Tariff
         fields = ["active", "currency"]
+
+
+class RemoteStartFilter(StationFilterSet):
+    class Meta:
+        model = RemoteStart
+        fields = ["remote_start_id", "status", "id_token_value"]
+
+
+class LocalAuthListFilter(StationFilterSet):
+    class Meta:
+        model = LocalAuthList
+        fields = ["last_status"]
+
+
+class LocalAuthListEntryFilter(StationFilterSet):
+    class Meta:
+        model = LocalAuthListEntry
+        fields = ["id_token_value", "id_token_type"]

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from csms.api.stations import StationIdAliasMixin, StationIdField
+from csms.api.stations import StationIdAliasMixin, StationIdField, StationScopedSerializer
 from stations.models import ChargingStation
 from transactions.models import (
     IdToken,
+    LocalAuthList,
+    LocalAuthListEntry,
     MeterValue,
+    RemoteStart,
     Reservation,
     Tariff,
     Transaction,
@@ -41,9 +44,7 @@ class IdTokenSerializer(serializers.ModelSerializer):
         read_only_fields = ["created", "updated"]
 
 
-class MeterValueSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class MeterValueSerializer(StationScopedSerializer):
     class Meta:
         model = MeterValue
         fields = [
@@ -116,9 +117,7 @@ TRANSACTION_FIELDS = [
 ]
 
 
-class TransactionSerializer(serializers.ModelSerializer):
-    station_id = StationIdField()
-
+class TransactionSerializer(StationScopedSerializer):
     class Meta:
         model = Transaction
         fields = TRANSACTION_FIELDS
@@ -173,3 +172,21 @@ class TariffSerializer(StationIdAliasMixin, serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = ["created"]
+
+
+class RemoteStartSerializer(StationScopedSerializer):
+    class Meta:
+        model = RemoteStart
+        exclude = ["station"]
+
+
+class LocalAuthListSerializer(StationScopedSerializer):
+    class Meta:
+        model = LocalAuthList
+        exclude = ["station"]
+
+
+class LocalAuthListEntrySerializer(StationScopedSerializer):
+    class Meta:
+        model = LocalAuthListEntry
+        exclude = ["station"]
