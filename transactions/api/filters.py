@@ -40,6 +40,9 @@ class TransactionFilter(StationFilterSet):
 class MeterValueFilter(StationFilterSet):
     after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    # The names of every other time-stamped endpoint (after/before are kept as aliases).
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = MeterValue
