@@ -14,11 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 from rest_framework.viewsets import GenericViewSet
 
+from commands.groups import OPERATORS, VIEWERS, project_app_labels
 from csms.api.stations import StationFilterSet
 from stations.models import ChargingStation
 from tests.api_helpers import make_user
@@ -209,3 +212,20 @@ def test_endpoint_refuses_anonymous_and_viewer_writes(rows):
         assert all(isinstance(errors, list) for errors in created.json().values())
     else:
         assert created.status_code == 405
+
+
+def test_groups_cover_every_model_of_every_app():
+    def perms(group: str) -> set[str]:
+        rows = Group.objects.get(name=group).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+        return {f"{label}.{codename}" for label, codename in rows}
+
+    viewer, operator = perms(VIEWERS), perms(OPERATORS)
+    for label in project_app_labels():
+        for model in apps.get_app_config(label).get_models():
+            name = f"{label}.%s_{model._meta.model_name}"
+            assert name % "view" in viewer
+            assert not {name % verb for verb in ("add", "change", "delete")} & viewer
+            assert {name % verb for verb in ("view", "add", "change", "delete")} <= operator
+    assert "commands.send_command" in operator - viewer
