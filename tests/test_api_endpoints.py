@@ -229,3 +229,11 @@ def test_groups_cover_every_model_of_every_app():
             assert not {name % verb for verb in ("add", "change", "delete")} & viewer
             assert {name % verb for verb in ("view", "add", "change", "delete")} <= operator
     assert "commands.send_command" in operator - viewer
+
+
+def test_api_root_lists_every_endpoint():
+    body = client_for("viewer").get("/api/").json()
+    assert {url.split("/api/", 1)[1].rstrip("/") for url in body.values()} == {
+        reverse(f"{basename}-list").removeprefix("/api/").rstrip("/") for basename in ENDPOINTS
+    }
+    assert APIClient().get("/api/").status_code == 401
