@@ -237,3 +237,16 @@ def test_api_root_lists_every_endpoint():
         reverse(f"{basename}-list").removeprefix("/api/").rstrip("/") for basename in ENDPOINTS
     }
     assert APIClient().get("/api/").status_code == 401
+
+
+@pytest.mark.parametrize("key", ["station_id", "station"])
+def test_written_station_is_named_station_id_or_its_alias(key):
+    ChargingStation.objects.create(identity="CP-A")
+    operator = client_for("operator")
+    body = {"name": "Night", key: "CP-A", "price_per_kwh": "0.2100", "currency": "EUR"}
+    created = operator.post("/api/tariffs/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["station_id"] == "CP-A"
+    unknown = operator.post("/api/tariffs/", {**body, key: "NOPE"}, format="json")
+    assert unknown.status_code == 400
+    assert "station_id" in unknown.json()
