@@ -422,5 +422,10 @@ CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)
 CSMS_CALLBACK_ATTEMPTS = env_int("CSMS_CALLBACK_ATTEMPTS", 5)
 CSMS_CALLBACK_BACKOFF = env_float("CSMS_CALLBACK_BACKOFF", 2.0)
 CSMS_CALLBACK_TIMEOUT = env_float("CSMS_CALLBACK_TIMEOUT", 10.0)
+# Hosts a message-API caller may name in ?callback_url= (as ALLOWED_HOSTS: `example.com`,
+# `.example.com` for it and its subdomains, `*`). Empty: any host, which lets every API user
+# make the CSMS POST to any address it reaches (internal services included): set it in
+# production.
+CSMS_CALLBACK_ALLOWED_HOSTS = env_list("CSMS_CALLBACK_ALLOWED_HOSTS", [])
 # Fan-out: stations called at once by one request.
 CSMS_FANOUT_CONCURRENCY = env_int("CSMS_FANOUT_CONCURRENCY", 50)

@@ -1,22 +1,42 @@
+from importlib import import_module
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import APIRootView
 
 from stations.api.password import StationPasswordView
+
+# Apps whose `api/urls.py` router is mounted under api/ (several routers share the prefix,
+# so one root view lists them all).
+API_APPS = [
+    "commands",
+    "stations",
+    "transactions",
+    "smartcharging",
+    "certificates",
+    "devicemodel",
+    "firmware",
+    "integrations",
+]
+API_ROOT = {
+    prefix: f"{basename}-list"
+    for app in API_APPS
+    for prefix, _viewset, basename in import_module(f"{app}.api.urls").router.registry
+}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
     path("files/", include("firmware.urls")),
     path("api/stations/<str:identity>/password", StationPasswordView.as_view()),
-    path("api/", include("commands.api.urls")),
-    path("api/", include("stations.api.urls")),
-    path("api/", include("transactions.api.urls")),
-    path("api/", include("smartcharging.api.urls")),
-    path("api/", include("certificates.api.urls")),
-    path("api/", include("devicemodel.api.urls")),
-    path("api/", include("firmware.api.urls")),
-    path("api/", include("integrations.api.urls")),
+    *(path("api/", include(f"{app}.api.urls")) for app in API_APPS),
+    path(
+        "api/",
+        APIRootView.as_view(api_root_dict=API_ROOT, permission_classes=[IsAuthenticated]),
+        name="api-root",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api-auth/", include("rest_framework.urls")),

@@ -464,7 +464,7 @@ async def test_n04_monitors_stored_and_n07_events_queryable(csms):
         client.force_authenticate(user)
         return client.get("/api/device-model/events/", params).json()
 
-    body = await api_events(station=identity, cleared="true")
+    body = await api_events(station_id=identity, cleared="true")
     assert [e["event_id"] for e in body["results"]] == [2]
 
 

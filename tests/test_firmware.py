@@ -459,7 +459,7 @@ async def test_data_api_uploads_firmware_and_sends_update_and_log_request(
 
         sent = await http.post(
             "/api/firmware/updates/",
-            json={"station": "API-FW", "firmware": uploaded.json()["id"], "retries": 2},
+            json={"station_id": "API-FW", "firmware": uploaded.json()["id"], "retries": 2},
         )
         assert sent.status_code == 201, sent.text
         assert sent.json()["outcome"]["response"] == {"status": "Accepted"}
@@ -467,16 +467,16 @@ async def test_data_api_uploads_firmware_and_sends_update_and_log_request(
         assert (await http.get(cp.location)).content == IMAGE
 
         asked = await http.post(
-            "/api/log-requests/", json={"station": "API-FW", "log_type": "DiagnosticsLog"}
+            "/api/log-requests/", json={"station_id": "API-FW", "log_type": "DiagnosticsLog"}
         )
         assert asked.status_code == 201, asked.text
         assert cp.location.startswith(csms.http_url + "/files/logs/")
 
         offline = await http.post(
-            "/api/log-requests/", json={"station": "NOT-THERE", "log_type": "DiagnosticsLog"}
+            "/api/log-requests/", json={"station_id": "NOT-THERE", "log_type": "DiagnosticsLog"}
         )
         assert offline.status_code == 409
-        listed = await http.get("/api/log-requests/", params={"station": "API-FW"})
+        listed = await http.get("/api/log-requests/", params={"station_id": "API-FW"})
         assert [row["request_id"] for row in listed.json()["results"]] == [
             asked.json()["request_id"]
         ]

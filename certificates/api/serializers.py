@@ -1,19 +1,14 @@
-from rest_framework import serializers
-
 from certificates.models import CertificateSigningRequest, InstalledCertificate
+from csms.api.stations import StationScopedSerializer
 
 
-class CertificateSigningRequestSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class CertificateSigningRequestSerializer(StationScopedSerializer):
     class Meta:
         model = CertificateSigningRequest
         exclude = ["station"]
 
 
-class InstalledCertificateSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class InstalledCertificateSerializer(StationScopedSerializer):
     class Meta:
         model = InstalledCertificate
         exclude = ["station"]

@@ -1,9 +1,8 @@
-from rest_framework.routers import DefaultRouter
-
 from certificates.api.views import CertificateSigningRequestViewSet, InstalledCertificateViewSet
+from csms.api.routers import OptionalSlashRouter
 
-router = DefaultRouter()
-router.register("certificate-requests", CertificateSigningRequestViewSet)
-router.register("installed-certificates", InstalledCertificateViewSet)
+router = OptionalSlashRouter()
+router.register("certificate-requests", CertificateSigningRequestViewSet, "certificate-request")
+router.register("installed-certificates", InstalledCertificateViewSet, "installed-certificate")
 
 urlpatterns = router.urls

@@ -8,17 +8,30 @@ from certificates.api.serializers import (
     InstalledCertificateSerializer,
 )
 from certificates.models import CertificateSigningRequest, InstalledCertificate
+from csms.api.stations import StationFilterSet
+
+
+class CertificateSigningRequestFilter(StationFilterSet):
+    class Meta:
+        model = CertificateSigningRequest
+        fields = ["status"]
+
+
+class InstalledCertificateFilter(StationFilterSet):
+    class Meta:
+        model = InstalledCertificate
+        fields = ["certificate_type"]
 
 
 class CertificateSigningRequestViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = CertificateSigningRequest.objects.select_related("station")
     serializer_class = CertificateSigningRequestSerializer
-    filterset_fields = {"station__identity": ["exact"], "status": ["exact"]}
+    filterset_class = CertificateSigningRequestFilter
     ordering_fields = ["received"]
 
 
 class InstalledCertificateViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = InstalledCertificate.objects.select_related("station")
     serializer_class = InstalledCertificateSerializer
-    filterset_fields = {"station__identity": ["exact"], "certificate_type": ["exact"]}
+    filterset_class = InstalledCertificateFilter
     ordering_fields = ["updated"]

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
+from django.http.request import validate_host
 from rest_framework import serializers
 
 from commands.choices import CommandStatus
 from commands.models import CallbackDelivery, Command
+from csms.api.stations import StationIdField
 
 
 class CommandSerializer(serializers.ModelSerializer):
     """The command record: what was sent to which station, and what came back."""
 
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+    station_id = StationIdField()
     created_by = serializers.CharField(
         source="created_by.username", read_only=True, default=None, allow_null=True
     )
@@ -85,6 +89,11 @@ class CallOptionsSerializer(serializers.Serializer):
     def validate_callback_url(self, value: str) -> str:
         if value and not value.lower().startswith(("http://", "https://")):
             raise serializers.ValidationError("Only http and https callback URLs are supported.")
+        allowed = settings.CSMS_CALLBACK_ALLOWED_HOSTS
+        if value and allowed and not validate_host(urlsplit(value).hostname or "", allowed):
+            raise serializers.ValidationError(
+                "This callback host is not allowed (setting CSMS_CALLBACK_ALLOWED_HOSTS)."
+            )
         return value
 
     def validate_timeout(self, value: float | None) -> float | None:

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csms.api.stations import StationIdField, StationScopedSerializer
 from devicemodel.models import (
     Component,
     ConfigurationKey,
     DataTransferMessage,
     DeviceEvent,
     DisplayMessage,
+    MonitoringSetting,
     ReportPart,
     ReportRequest,
     Variable,
@@ -18,12 +20,10 @@ from devicemodel.models import (
 )
 
 
-class ComponentSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class ComponentSerializer(StationScopedSerializer):
     class Meta:
         model = Component
-        fields = ["id", "station", "name", "instance", "evse_id", "connector_id"]
+        fields = ["id", "station_id", "name", "instance", "evse_id", "connector_id"]
 
 
 class VariableCharacteristicsSerializer(serializers.ModelSerializer):
@@ -33,7 +33,7 @@ class VariableCharacteristicsSerializer(serializers.ModelSerializer):
 
 
 class VariableAttributeSerializer(serializers.ModelSerializer):
-    station = serializers.CharField(source="variable.component.station.identity", read_only=True)
+    station_id = StationIdField(source="variable.component.station")
     component = serializers.CharField(source="variable.component.name", read_only=True)
     component_instance = serializers.CharField(source="variable.component.instance", read_only=True)
     evse_id = serializers.IntegerField(source="variable.component.evse_id", read_only=True)
@@ -47,7 +47,7 @@ class VariableAttributeSerializer(serializers.ModelSerializer):
         model = VariableAttribute
         fields = [
             "id",
-            "station",
+            "station_id",
             "component",
             "component_instance",
             "evse_id",
@@ -74,20 +74,16 @@ class VariableSerializer(serializers.ModelSerializer):
         fields = ["id", "component", "name", "instance", "attributes", "characteristics"]
 
 
-class VariableOperationSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class VariableOperationSerializer(StationScopedSerializer):
     class Meta:
         model = VariableOperation
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class ConfigurationKeySerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class ConfigurationKeySerializer(StationScopedSerializer):
     class Meta:
         model = ConfigurationKey
-        fields = "__all__"
+        exclude = ["station"]
 
 
 class ReportPartSerializer(serializers.ModelSerializer):
@@ -96,44 +92,42 @@ class ReportPartSerializer(serializers.ModelSerializer):
         fields = ["seq_no", "tbc", "generated_at", "received_at", "payload"]
 
 
-class ReportRequestSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+class ReportRequestSerializer(StationScopedSerializer):
     parts = ReportPartSerializer(many=True, read_only=True)
 
     class Meta:
         model = ReportRequest
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class VariableMonitorSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+class VariableMonitorSerializer(StationScopedSerializer):
     component = serializers.CharField(source="variable.component.name", read_only=True)
     variable_name = serializers.CharField(source="variable.name", read_only=True)
 
     class Meta:
         model = VariableMonitor
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class DeviceEventSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class DeviceEventSerializer(StationScopedSerializer):
     class Meta:
         model = DeviceEvent
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class DisplayMessageSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class DisplayMessageSerializer(StationScopedSerializer):
     class Meta:
         model = DisplayMessage
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class DataTransferMessageSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class DataTransferMessageSerializer(StationScopedSerializer):
     class Meta:
         model = DataTransferMessage
-        fields = "__all__"
+        exclude = ["station"]
+
+
+class MonitoringSettingSerializer(StationScopedSerializer):
+    class Meta:
+        model = MonitoringSetting
+        exclude = ["station"]

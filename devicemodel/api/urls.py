@@ -1,10 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from devicemodel.api import views
 
-router = DefaultRouter()
-# The project mounts several routers under api/: one root view is enough.
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("device-model/components", views.ComponentViewSet, "component")
 router.register("device-model/variables", views.VariableViewSet, "variable")
 router.register("device-model/attributes", views.VariableAttributeViewSet, "variable-attribute")
@@ -13,6 +10,9 @@ router.register(
 )
 router.register("device-model/reports", views.ReportRequestViewSet, "report-request")
 router.register("device-model/monitors", views.VariableMonitorViewSet, "variable-monitor")
+router.register(
+    "device-model/monitoring-settings", views.MonitoringSettingViewSet, "monitoring-setting"
+)
 router.register("device-model/events", views.DeviceEventViewSet, "device-event")
 router.register("configuration-keys", views.ConfigurationKeyViewSet, "configuration-key")
 router.register("display-messages", views.DisplayMessageViewSet, "display-message")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
+from csms.api.pagination import NewestFirstCursorPagination
 from devicemodel import selectors
 from devicemodel.api import filters, serializers
+from devicemodel.models import MonitoringSetting
 
 
 class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -49,9 +52,13 @@ class VariableMonitorViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DeviceEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Events the stations notify (NotifyEvent), newest first (cursor: append-only)."""
+
     queryset = selectors.event_list()
     serializer_class = serializers.DeviceEventSerializer
     filterset_class = filters.DeviceEventFilter
+    pagination_class = NewestFirstCursorPagination
+    filter_backends = [DjangoFilterBackend]
 
 
 class DisplayMessageViewSet(viewsets.ReadOnlyModelViewSet):
@@ -64,3 +71,12 @@ class DataTransferMessageViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.data_transfer_list()
     serializer_class = serializers.DataTransferMessageSerializer
     filterset_class = filters.DataTransferMessageFilter
+
+
+class MonitoringSettingViewSet(viewsets.ReadOnlyModelViewSet):
+    """Each station's monitoring base and level, as last accepted (2.x)."""
+
+    queryset = MonitoringSetting.objects.select_related("station")
+    serializer_class = serializers.MonitoringSettingSerializer
+    filterset_class = filters.MonitoringSettingFilter
+    ordering = ["station__identity"]

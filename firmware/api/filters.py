@@ -2,31 +2,27 @@ from __future__ import annotations
 
 import django_filters
 
+from csms.api.stations import StationFilterSet
 from firmware.models import FirmwarePublication, FirmwareUpdate, LogRequest
 
 
-class FirmwareUpdateFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
-
+class FirmwareUpdateFilter(StationFilterSet):
     class Meta:
         model = FirmwareUpdate
-        fields = ["station", "kind", "request_id", "status", "response_status", "firmware"]
+        fields = ["kind", "request_id", "status", "response_status", "firmware"]
 
 
-class FirmwarePublicationFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
-
+class FirmwarePublicationFilter(StationFilterSet):
     class Meta:
         model = FirmwarePublication
-        fields = ["station", "request_id", "status", "checksum", "firmware"]
+        fields = ["request_id", "status", "checksum", "firmware"]
 
 
-class LogRequestFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
+class LogRequestFilter(StationFilterSet):
     uploaded = django_filters.BooleanFilter(
         field_name="uploaded_at", lookup_expr="isnull", exclude=True
     )
 
     class Meta:
         model = LogRequest
-        fields = ["station", "kind", "log_type", "request_id", "status", "uploaded"]
+        fields = ["kind", "log_type", "request_id", "status", "uploaded"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from csms.api.stations import StationIdAliasMixin, StationScopedSerializer
 from firmware.models import FirmwareFile, FirmwarePublication, FirmwareUpdate, LogRequest
 
 
@@ -32,29 +33,24 @@ class FirmwareLinkSerializer(serializers.Serializer):
     valid_until = serializers.DateTimeField(required=False)
 
 
-class FirmwareUpdateSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class FirmwareUpdateSerializer(StationScopedSerializer):
     class Meta:
         model = FirmwareUpdate
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class FirmwarePublicationSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class FirmwarePublicationSerializer(StationScopedSerializer):
     class Meta:
         model = FirmwarePublication
-        fields = "__all__"
+        exclude = ["station"]
 
 
-class LogRequestSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+class LogRequestSerializer(StationScopedSerializer):
     file = serializers.SerializerMethodField()
 
     class Meta:
         model = LogRequest
-        exclude = ["location"]
+        exclude = ["station", "location"]
 
     def get_file(self, obj: LogRequest) -> str | None:
         """Staff download link of the uploaded file."""
@@ -65,10 +61,12 @@ class LogRequestSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class FirmwareUpdateCreateSerializer(serializers.Serializer):
+class FirmwareUpdateCreateSerializer(StationIdAliasMixin, serializers.Serializer):
     """Send UpdateFirmware (or, with `signed` on 1.6, SignedUpdateFirmware) to a station."""
 
-    station = serializers.CharField(help_text="Identity of a connected station.")
+    station_id = serializers.CharField(
+        source="station", help_text="Identity (station_id) of a connected station."
+    )
     firmware = serializers.PrimaryKeyRelatedField(queryset=FirmwareFile.objects.all())
     retrieve_at = serializers.DateTimeField(required=False)
     install_at = serializers.DateTimeField(required=False)
@@ -77,10 +75,12 @@ class FirmwareUpdateCreateSerializer(serializers.Serializer):
     signed = serializers.BooleanField(default=False)
 
 
-class LogRequestCreateSerializer(serializers.Serializer):
+class LogRequestCreateSerializer(StationIdAliasMixin, serializers.Serializer):
     """Ask a station for diagnostics (1.6 GetDiagnostics) or a log (GetLog)."""
 
-    station = serializers.CharField(help_text="Identity of a connected station.")
+    station_id = serializers.CharField(
+        source="station", help_text="Identity (station_id) of a connected station."
+    )
     kind = serializers.ChoiceField(
         choices=["GetDiagnostics", "GetLog"], required=False, help_text="Default: GetLog."
     )

@@ -1,10 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from firmware.api import views
 
-router = DefaultRouter()
-# The project mounts several routers under api/: one root view is enough.
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("firmware/files", views.FirmwareFileViewSet, "firmware-file")
 router.register("firmware/updates", views.FirmwareUpdateViewSet, "firmware-update")
 router.register("firmware/publications", views.FirmwarePublicationViewSet, "firmware-publication")

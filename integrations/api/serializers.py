@@ -88,13 +88,17 @@ class EventSubscriptionSerializer(serializers.ModelSerializer):
 
 
 class EventDeliverySerializer(serializers.ModelSerializer):
+    station_id = serializers.CharField(
+        source="station", read_only=True, help_text="The station's OCPP identity (or empty)."
+    )
+
     class Meta:
         model = EventDelivery
         fields = [
             "id",
             "subscription",
             "event",
-            "station",
+            "station_id",
             "payload",
             "status",
             "attempts",

@@ -1,10 +1,9 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from integrations.api import views
 
-router = DefaultRouter()
-router.register("integrator-webhooks", views.IntegratorWebhookViewSet)
-router.register("event-subscriptions", views.EventSubscriptionViewSet)
-router.register("event-deliveries", views.EventDeliveryViewSet)
+router = OptionalSlashRouter()
+router.register("integrator-webhooks", views.IntegratorWebhookViewSet, "integrator-webhook")
+router.register("event-subscriptions", views.EventSubscriptionViewSet, "event-subscription")
+router.register("event-deliveries", views.EventDeliveryViewSet, "event-delivery")
 
 urlpatterns = router.urls

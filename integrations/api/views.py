@@ -1,12 +1,21 @@
 from rest_framework import viewsets
 
+from csms.api.stations import StationFilterSet
 from integrations import selectors
 from integrations.api.serializers import (
     EventDeliverySerializer,
     EventSubscriptionSerializer,
     IntegratorWebhookSerializer,
 )
-from integrations.models import EventSubscription, IntegratorWebhook
+from integrations.models import EventDelivery, EventSubscription, IntegratorWebhook
+
+
+class EventDeliveryFilter(StationFilterSet):
+    station_path = "station"  # the identity itself (deliveries outlive stations)
+
+    class Meta:
+        model = EventDelivery
+        fields = ["subscription", "event", "status"]
 
 
 class IntegratorWebhookViewSet(viewsets.ModelViewSet):
@@ -32,5 +41,5 @@ class EventDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = selectors.event_deliveries()
     serializer_class = EventDeliverySerializer
-    filterset_fields = ["subscription", "event", "station", "status"]
+    filterset_class = EventDeliveryFilter
     ordering_fields = ["created"]

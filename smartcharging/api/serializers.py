@@ -1,27 +1,38 @@
-from rest_framework import serializers
+from csms.api.stations import StationScopedSerializer
+from smartcharging.models import (
+    ChargingLimit,
+    ChargingProfile,
+    CompositeSchedule,
+    EvChargingNeeds,
+    EvChargingSchedule,
+)
 
-from smartcharging.models import ChargingLimit, ChargingProfile, CompositeSchedule
 
-
-class ChargingProfileSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class ChargingProfileSerializer(StationScopedSerializer):
     class Meta:
         model = ChargingProfile
         exclude = ["station"]
 
 
-class CompositeScheduleSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class CompositeScheduleSerializer(StationScopedSerializer):
     class Meta:
         model = CompositeSchedule
         exclude = ["station"]
 
 
-class ChargingLimitSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class ChargingLimitSerializer(StationScopedSerializer):
     class Meta:
         model = ChargingLimit
+        exclude = ["station"]
+
+
+class EvChargingNeedsSerializer(StationScopedSerializer):
+    class Meta:
+        model = EvChargingNeeds
+        exclude = ["station"]
+
+
+class EvChargingScheduleSerializer(StationScopedSerializer):
+    class Meta:
+        model = EvChargingSchedule
         exclude = ["station"]

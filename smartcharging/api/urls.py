@@ -1,14 +1,17 @@
-from rest_framework.routers import DefaultRouter
-
+from csms.api.routers import OptionalSlashRouter
 from smartcharging.api.views import (
     ChargingLimitViewSet,
     ChargingProfileViewSet,
     CompositeScheduleViewSet,
+    EvChargingNeedsViewSet,
+    EvChargingScheduleViewSet,
 )
 
-router = DefaultRouter()
-router.register("charging-profiles", ChargingProfileViewSet)
-router.register("composite-schedules", CompositeScheduleViewSet)
-router.register("charging-limits", ChargingLimitViewSet)
+router = OptionalSlashRouter()
+router.register("charging-profiles", ChargingProfileViewSet, "charging-profile")
+router.register("composite-schedules", CompositeScheduleViewSet, "composite-schedule")
+router.register("charging-limits", ChargingLimitViewSet, "charging-limit")
+router.register("ev-charging-needs", EvChargingNeedsViewSet, "ev-charging-needs")
+router.register("ev-charging-schedules", EvChargingScheduleViewSet, "ev-charging-schedule")
 
 urlpatterns = router.urls

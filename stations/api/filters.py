@@ -1,5 +1,6 @@
 import django_filters
 
+from csms.api.stations import StationFilterSet
 from stations.models import (
     BootNotification,
     ChargingStation,
@@ -10,8 +11,8 @@ from stations.models import (
 )
 
 
-class StationFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="identity")
+class StationFilter(StationFilterSet):
+    station_path = "identity"
     station_id__in = django_filters.BaseInFilter(field_name="identity")
     online = django_filters.BooleanFilter(field_name="is_online")
     vendor = django_filters.CharFilter()
@@ -23,16 +24,14 @@ class StationFilter(django_filters.FilterSet):
         fields = ["enabled", "protocol", "registration_status", "security_profile", "status"]
 
 
-class EvseFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="station__identity")
-
+class EvseFilter(StationFilterSet):
     class Meta:
         model = Evse
         fields = ["evse_id"]
 
 
-class ConnectorFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="evse__station__identity")
+class ConnectorFilter(StationFilterSet):
+    station_path = "evse__station__identity"
     evse_id = django_filters.NumberFilter(field_name="evse__evse_id")
 
     class Meta:
@@ -40,8 +39,7 @@ class ConnectorFilter(django_filters.FilterSet):
         fields = ["connector_id", "status", "error_code"]
 
 
-class BootFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="station__identity")
+class BootFilter(StationFilterSet):
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
@@ -50,8 +48,7 @@ class BootFilter(django_filters.FilterSet):
         fields = ["status", "protocol", "reason"]
 
 
-class MessageFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="station__identity")
+class MessageFilter(StationFilterSet):
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
@@ -60,8 +57,7 @@ class MessageFilter(django_filters.FilterSet):
         fields = ["direction", "message_type", "action", "message_id", "error_code"]
 
 
-class SecurityEventFilter(django_filters.FilterSet):
-    station_id = django_filters.CharFilter(field_name="station__identity")
+class SecurityEventFilter(StationFilterSet):
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 

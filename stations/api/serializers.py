@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csms.api.stations import StationIdField, StationScopedSerializer
 from stations.models import (
     BootNotification,
     ChargingStation,
@@ -16,7 +17,7 @@ from stations.models import (
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="evse.station.identity", read_only=True)
+    station_id = StationIdField(source="evse.station")
     evse_id = serializers.IntegerField(source="evse.evse_id", read_only=True)
 
     class Meta:
@@ -43,8 +44,7 @@ class EvseConnectorSerializer(ConnectorSerializer):
         read_only_fields = fields
 
 
-class EvseSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
+class EvseSerializer(StationScopedSerializer):
     connectors = EvseConnectorSerializer(many=True, read_only=True)
 
     class Meta:
@@ -116,9 +116,7 @@ class ChargingStationSerializer(serializers.ModelSerializer):
         return value
 
 
-class BootNotificationSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class BootNotificationSerializer(StationScopedSerializer):
     class Meta:
         model = BootNotification
         fields = [
@@ -138,9 +136,7 @@ class BootNotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OcppMessageSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True)
-
+class OcppMessageSerializer(StationScopedSerializer):
     class Meta:
         model = OcppMessage
         fields = [
@@ -159,9 +155,7 @@ class OcppMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SecurityEventSerializer(serializers.ModelSerializer):
-    station_id = serializers.CharField(source="station.identity", read_only=True, default=None)
-
+class SecurityEventSerializer(StationScopedSerializer):
     class Meta:
         model = SecurityEvent
         fields = [

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
-from rest_framework.pagination import CursorPagination
 
+from csms.api.pagination import NewestFirstCursorPagination
 from stations import selectors
 from stations.api import filters, serializers
 from stations.models import BootNotification, Evse, SecurityEvent
@@ -46,26 +46,21 @@ class BootNotificationViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["-timestamp"]
 
 
-class MessageCursorPagination(CursorPagination):
-    ordering = ["-timestamp", "-id"]
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
 class OcppMessageViewSet(viewsets.ReadOnlyModelViewSet):
     """The OCPP message log, newest first (cursor pagination: it is large and append-only)."""
 
     queryset = selectors.message_list()
     serializer_class = serializers.OcppMessageSerializer
     filterset_class = filters.MessageFilter
-    pagination_class = MessageCursorPagination
+    pagination_class = NewestFirstCursorPagination
     filter_backends = [DjangoFilterBackend]  # the cursor fixes the order
 
 
 class SecurityEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SecurityEvent.objects.select_related("station")
     serializer_class = serializers.SecurityEventSerializer
+    """Security events, newest first (cursor pagination: append-only)."""
+
     filterset_class = filters.SecurityEventFilter
-    ordering_fields = ["timestamp", "type"]
-    ordering = ["-timestamp"]
+    pagination_class = NewestFirstCursorPagination
+    filter_backends = [DjangoFilterBackend]

@@ -2,7 +2,17 @@ from __future__ import annotations
 
 import django_filters
 
-from transactions.models import IdToken, MeterValue, Reservation, Tariff, Transaction
+from csms.api.stations import StationFilterSet
+from transactions.models import (
+    IdToken,
+    LocalAuthList,
+    LocalAuthListEntry,
+    MeterValue,
+    RemoteStart,
+    Reservation,
+    Tariff,
+    Transaction,
+)
 
 
 class IdTokenFilter(django_filters.FilterSet):
@@ -16,8 +26,7 @@ class IdTokenFilter(django_filters.FilterSet):
         }
 
 
-class TransactionFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
+class TransactionFilter(StationFilterSet):
     id_token = django_filters.CharFilter(field_name="id_token_value")
     active = django_filters.BooleanFilter(field_name="is_active")
     started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
@@ -25,30 +34,46 @@ class TransactionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Transaction
-        fields = ["station", "id_token", "active", "transaction_id", "ocpp_version", "evse_id"]
+        fields = ["id_token", "active", "transaction_id", "ocpp_version", "evse_id"]
 
 
-class MeterValueFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
+class MeterValueFilter(StationFilterSet):
     after = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     before = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    # The names of every other time-stamped endpoint (after/before are kept as aliases).
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = MeterValue
-        fields = ["station", "transaction", "measurand", "phase", "evse_id"]
+        fields = ["transaction", "measurand", "phase", "evse_id"]
 
 
-class ReservationFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
-
+class ReservationFilter(StationFilterSet):
     class Meta:
         model = Reservation
-        fields = ["station", "status", "id_token_value"]
+        fields = ["status", "id_token_value"]
 
 
-class TariffFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__identity")
-
+class TariffFilter(StationFilterSet):
     class Meta:
         model = Tariff
-        fields = ["station", "active", "currency"]
+        fields = ["active", "currency"]
+
+
+class RemoteStartFilter(StationFilterSet):
+    class Meta:
+        model = RemoteStart
+        fields = ["remote_start_id", "status", "id_token_value"]
+
+
+class LocalAuthListFilter(StationFilterSet):
+    class Meta:
+        model = LocalAuthList
+        fields = ["last_status"]
+
+
+class LocalAuthListEntryFilter(StationFilterSet):
+    class Meta:
+        model = LocalAuthListEntry
+        fields = ["id_token_value", "id_token_type"]

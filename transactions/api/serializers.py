@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csms.api.stations import StationIdAliasMixin, StationIdField, StationScopedSerializer
 from stations.models import ChargingStation
 from transactions.models import (
     IdToken,
+    LocalAuthList,
+    LocalAuthListEntry,
     MeterValue,
+    RemoteStart,
     Reservation,
     Tariff,
     Transaction,
@@ -40,14 +44,12 @@ class IdTokenSerializer(serializers.ModelSerializer):
         read_only_fields = ["created", "updated"]
 
 
-class MeterValueSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class MeterValueSerializer(StationScopedSerializer):
     class Meta:
         model = MeterValue
         fields = [
             "id",
-            "station",
+            "station_id",
             "transaction",
             "evse_id",
             "connector_id",
@@ -80,7 +82,7 @@ class TransactionEventSerializer(serializers.ModelSerializer):
 
 TRANSACTION_FIELDS = [
     "id",
-    "station",
+    "station_id",
     "ocpp_version",
     "transaction_id",
     "reported_transaction_id",
@@ -115,9 +117,7 @@ TRANSACTION_FIELDS = [
 ]
 
 
-class TransactionSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(slug_field="identity", read_only=True)
-
+class TransactionSerializer(StationScopedSerializer):
     class Meta:
         model = Transaction
         fields = TRANSACTION_FIELDS
@@ -131,16 +131,14 @@ class TransactionDetailSerializer(TransactionSerializer):
         fields = [*TRANSACTION_FIELDS, "events", "meter_values"]
 
 
-class ReservationSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(
-        slug_field="identity", queryset=ChargingStation.objects.all()
-    )
+class ReservationSerializer(StationIdAliasMixin, serializers.ModelSerializer):
+    station_id = StationIdField(queryset=ChargingStation.objects.all())
 
     class Meta:
         model = Reservation
         fields = [
             "id",
-            "station",
+            "station_id",
             "reservation_id",
             "evse_id",
             "connector_type",
@@ -155,12 +153,9 @@ class ReservationSerializer(serializers.ModelSerializer):
         read_only_fields = ["reservation_id", "status", "created", "updated"]
 
 
-class TariffSerializer(serializers.ModelSerializer):
-    station = serializers.SlugRelatedField(
-        slug_field="identity",
-        queryset=ChargingStation.objects.all(),
-        allow_null=True,
-        required=False,
+class TariffSerializer(StationIdAliasMixin, serializers.ModelSerializer):
+    station_id = StationIdField(
+        queryset=ChargingStation.objects.all(), allow_null=True, required=False
     )
 
     class Meta:
@@ -168,7 +163,7 @@ class TariffSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
-            "station",
+            "station_id",
             "currency",
             "price_per_kwh",
             "price_per_minute",
@@ -177,3 +172,21 @@ class TariffSerializer(serializers.ModelSerializer):
             "created",
         ]
         read_only_fields = ["created"]
+
+
+class RemoteStartSerializer(StationScopedSerializer):
+    class Meta:
+        model = RemoteStart
+        exclude = ["station"]
+
+
+class LocalAuthListSerializer(StationScopedSerializer):
+    class Meta:
+        model = LocalAuthList
+        exclude = ["station"]
+
+
+class LocalAuthListEntrySerializer(StationScopedSerializer):
+    class Meta:
+        model = LocalAuthListEntry
+        exclude = ["station"]

@@ -3,27 +3,33 @@ from __future__ import annotations
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from csms.api.pagination import NewestFirstCursorPagination
 from stations.services import StationNotConnected
 from transactions import selectors, services
 from transactions.api.filters import (
     IdTokenFilter,
+    LocalAuthListEntryFilter,
+    LocalAuthListFilter,
     MeterValueFilter,
+    RemoteStartFilter,
     ReservationFilter,
     TariffFilter,
     TransactionFilter,
 )
 from transactions.api.serializers import (
     IdTokenSerializer,
+    LocalAuthListEntrySerializer,
+    LocalAuthListSerializer,
     MeterValueSerializer,
+    RemoteStartSerializer,
     ReservationSerializer,
     TariffSerializer,
     TransactionDetailSerializer,
     TransactionSerializer,
 )
-from transactions.models import Tariff
+from transactions.models import LocalAuthList, LocalAuthListEntry, RemoteStart, Tariff
 
 
 class IdTokenViewSet(viewsets.ModelViewSet):
@@ -49,10 +55,8 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
         return TransactionDetailSerializer if self.action == "retrieve" else TransactionSerializer
 
 
-class MeterValueCursorPagination(CursorPagination):
-    ordering = ("-timestamp", "-id")
+class MeterValueCursorPagination(NewestFirstCursorPagination):
     page_size = 500
-    page_size_query_param = "page_size"
     max_page_size = 5000
 
 
@@ -111,3 +115,33 @@ class TariffViewSet(viewsets.ModelViewSet):
     queryset = Tariff.objects.select_related("station")
     serializer_class = TariffSerializer
     filterset_class = TariffFilter
+
+
+class RemoteStartViewSet(viewsets.ReadOnlyModelViewSet):
+    """Remote starts the CSMS asked for, and what became of them."""
+
+    queryset = RemoteStart.objects.select_related("station")
+    serializer_class = RemoteStartSerializer
+    filterset_class = RemoteStartFilter
+    ordering_fields = ["created"]
+    ordering = ["-created", "-id"]
+
+
+class LocalAuthListViewSet(viewsets.ReadOnlyModelViewSet):
+    """Each station's local authorization list version, as sent and as reported."""
+
+    queryset = LocalAuthList.objects.select_related("station")
+    serializer_class = LocalAuthListSerializer
+    filterset_class = LocalAuthListFilter
+    ordering_fields = ["updated", "version"]
+    ordering = ["station__identity"]
+
+
+class LocalAuthListEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The entries each station holds in its local authorization list (as last sent)."""
+
+    queryset = LocalAuthListEntry.objects.select_related("station")
+    serializer_class = LocalAuthListEntrySerializer
+    filterset_class = LocalAuthListEntryFilter
+    ordering_fields = ["id_token_value"]
+    ordering = ["station__identity", "id_token_value"]

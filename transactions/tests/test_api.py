@@ -76,17 +76,17 @@ def test_transactions_filter_by_station_token_active_and_time(client, session):
         results = client.get("/api/transactions/", query).json()["results"]
         return [t["transaction_id"] for t in results]
 
-    assert ids(station="API-1") == ["API-TX"]
+    assert ids(station_id="API-1") == ["API-TX"]
     assert ids(id_token="CARD") == ["API-TX"]
     assert len(ids(active="true")) == 1 and ids(active="false") == ["API-TX"]
     assert ids(started_before=to_ocpp(T0 + timedelta(hours=1))) == ["API-TX"]
 
 
 def test_transaction_detail_includes_meter_values_and_events(client, session):
-    listing = client.get("/api/transactions/", {"station": "API-1"}).json()["results"]
+    listing = client.get("/api/transactions/", {"station_id": "API-1"}).json()["results"]
     assert "meter_values" not in listing[0]
     detail = client.get(f"/api/transactions/{listing[0]['id']}/").json()
-    assert detail["energy_wh"] == "1000.000" and detail["station"] == "API-1"
+    assert detail["energy_wh"] == "1000.000" and detail["station_id"] == "API-1"
     assert [mv["value"] for mv in detail["meter_values"]] == [
         "100.000000000",
         "600.000000000",
@@ -100,7 +100,7 @@ def test_transactions_are_read_only(client, session):
 
 
 def test_meter_values_page_with_a_cursor(client, session):
-    first = client.get("/api/meter-values/", {"page_size": 2, "station": "API-1"}).json()
+    first = client.get("/api/meter-values/", {"page_size": 2, "station_id": "API-1"}).json()
     assert [mv["value"] for mv in first["results"]] == ["1100.000000000", "600.000000000"]
     second = client.get(first["next"]).json()
     assert [mv["value"] for mv in second["results"]] == ["100.000000000"]
@@ -126,12 +126,12 @@ def test_id_tokens_crud_and_filter(client):
 def test_tariffs_crud(client, session):
     created = client.post(
         "/api/tariffs/",
-        {"name": "Night", "station": "API-1", "price_per_kwh": "0.2100", "currency": "EUR"},
+        {"name": "Night", "station_id": "API-1", "price_per_kwh": "0.2100", "currency": "EUR"},
         format="json",
     )
     assert created.status_code == 201, created.content
     assert Tariff.objects.get().price_per_kwh == Decimal("0.21")
-    assert client.get("/api/tariffs/", {"station": "API-1"}).json()["count"] == 1
+    assert client.get("/api/tariffs/", {"station_id": "API-1"}).json()["count"] == 1
 
 
 def test_reservation_for_an_offline_station_is_a_conflict(client, session):
@@ -140,7 +140,7 @@ def test_reservation_for_an_offline_station_is_a_conflict(client, session):
     answer = client.post(
         "/api/reservations/",
         {
-            "station": "API-1",
+            "station_id": "API-1",
             "id_token_value": "CARD",
             "expiry": to_ocpp(utcnow() + timedelta(minutes=5)),
         },
