@@ -127,11 +127,19 @@ class DeliveryWorker:
                 if self._queue is None:
                     self._queue = queue.Queue(maxsize=settings.CSMS_WEBHOOK_QUEUE_SIZE)
                 self._thread = threading.Thread(
-                    target=lambda: asyncio.run(self._main()), name="webhook-delivery", daemon=True
+                    target=self._run, name="webhook-delivery", daemon=True
                 )
                 self._thread.start()
 
     # --- the worker's loop ------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except RuntimeError as exc:
+            # The process is exiting: its thread pools take no more work. Nothing to report.
+            if "interpreter shutdown" not in str(exc):
+                raise
+
     async def _main(self) -> None:
         assert self._queue is not None
         slots = asyncio.Semaphore(settings.CSMS_WEBHOOK_CONCURRENCY)
