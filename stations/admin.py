@@ -480,7 +480,11 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 level = messages.SUCCESS if result.ok else messages.WARNING
                 self.message_user(request, result.summary, level)
         else:
-            form = admin_commands.CommandForm(version=version, action=action, station=station)
+            # Links may prefill fields (?f__transactionId=...), over the action's defaults.
+            prefill = {k: v for k, v in request.GET.items() if k.startswith("f__")}
+            form = admin_commands.CommandForm(
+                version=version, action=action, station=station, initial=prefill
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": f"{action} to {station}",

@@ -135,6 +135,8 @@ async def test_admin_remote_start_and_stop_reach_a_16_station_and_show_its_answe
         station_page = await client.get(reverse("admin:stations_chargingstation_change", args=[pk]))
         tx_url = reverse("admin:transactions_transaction_change", args=[tx.pk])
         assert 'id="active-transactions"' in station_page.text and tx_url in station_page.text
+        stop_link = command_url(pk, "RemoteStopTransaction") + "?f__transactionId="
+        assert stop_link + tx.transaction_id in station_page.text
         # The stop form starts from the running transaction.
         stop_form = await client.get(command_url(pk, "RemoteStopTransaction"))
         assert f'name="f__transactionId" value="{tx.transaction_id}"' in stop_form.text
@@ -175,6 +177,10 @@ async def test_admin_request_start_and_stop_reach_a_201_station(csms):
         assert tx.remote_start_id == 41 and tx.is_active
         stop_form = await client.get(command_url(pk, "RequestStopTransaction"))
         assert 'name="f__transactionId" value="R-1"' in stop_form.text
+        picked = await client.get(
+            command_url(pk, "RequestStopTransaction") + "?f__transactionId=OTHER-9"
+        )
+        assert 'name="f__transactionId" value="OTHER-9"' in picked.text
         stopped = await csrf_post(
             client, command_url(pk, "RequestStopTransaction"), {"f__transactionId": "R-1"}
         )

@@ -15,12 +15,18 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from dashboard.charts import power_energy_chart_html
 from ocpp_router.datetimes import utcnow
 from ocpp_router.rpc import V16
 from stations.admin import admin_link, changelist_url, pretty_json
-from stations.admin_commands import command_defaults, register_quick_action, request_id
+from stations.admin_commands import (
+    command_defaults,
+    is_sendable,
+    register_quick_action,
+    request_id,
+)
 from stations.admin_panels import register_station_panel
 from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
@@ -416,7 +422,8 @@ def active_transaction_panel(request: HttpRequest, station: ChargingStation) -> 
         return format_html("<p>No transaction is running.</p>{}", every)
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
         (
             (
                 tx.evse_id if tx.evse_id is not None else "—",
@@ -426,6 +433,7 @@ def active_transaction_panel(request: HttpRequest, station: ChargingStation) -> 
                 tx.started_at or "—",
                 duration_text(tx),
                 kwh(tx.energy_wh),
+                _stop_link(station, tx),
             )
             for tx in active
         ),
@@ -433,9 +441,22 @@ def active_transaction_panel(request: HttpRequest, station: ChargingStation) -> 
     return format_html(
         '<table id="active-transactions"><tr><th>EVSE</th><th>Connector</th>'
         "<th>Transaction</th><th>Id token</th><th>Started</th><th>Duration</th>"
-        "<th>Energy so far</th></tr>{}</table>{}",
+        "<th>Energy so far</th><th></th></tr>{}</table>{}",
         rows,
         every,
+    )
+
+
+def _stop_link(station: ChargingStation, tx: Transaction) -> str:
+    """The remote stop form of the station's protocol, prefilled with this transaction."""
+    action = "RemoteStopTransaction" if station.protocol == V16 else "RequestStopTransaction"
+    if not station.protocol or not is_sendable(station.protocol, action):
+        return ""
+    url = reverse("admin:stations_chargingstation_command", args=[station.pk, action])
+    return format_html(
+        '<a class="button" href="{}?{}">Stop</a>',
+        url,
+        urlencode({"f__transactionId": tx.transaction_id}),
     )
 
 
