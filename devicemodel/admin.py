@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from devicemodel.models import (
     Component,
@@ -15,6 +17,13 @@ from devicemodel.models import (
     VariableMonitor,
     VariableOperation,
 )
+from ocpp_router.rpc import V16
+from stations.admin import admin_link, changelist_url
+from stations.admin_panels import register_station_panel
+from stations.models import ChargingStation
+
+# Configuration keys listed on the station page; the rest are one link away.
+PANEL_ROWS = 15
 
 
 class VariableInline(admin.TabularInline):
@@ -161,3 +170,61 @@ class DataTransferMessageAdmin(admin.ModelAdmin):
     search_fields = ["station__identity", "vendor_id", "message_id"]
     list_select_related = ["station"]
     date_hierarchy = "timestamp"
+
+
+# --- the station page ---------------------------------------------------------------------
+
+
+@register_station_panel("device_model", "Device model / configuration", order=40)
+def device_model_panel(request: HttpRequest, station: ChargingStation) -> str:
+    """1.6: the configuration keys; 2.x: the device model reported (components, variables)."""
+    if station.protocol == V16 or station.configuration_keys.exists():
+        keys = list(station.configuration_keys.order_by("key")[:PANEL_ROWS])
+        total = station.configuration_keys.count()
+        listing = changelist_url(ConfigurationKey, station__id__exact=station.pk)
+        if not keys:
+            return format_html(
+                "<p>No configuration key known yet: send GetConfiguration.</p>"
+                '<p><a href="{}">Configuration keys</a></p>',
+                listing,
+            )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (admin_link(k, k.key), "—" if k.value is None else k.value, _yes(k.readonly))
+                for k in keys
+            ),
+        )
+        return format_html(
+            '<table id="configuration-keys"><tr><th>Key</th><th>Value</th><th>Read-only</th>'
+            '</tr>{}</table><p><a href="{}">All {} configuration keys of this station</a></p>',
+            rows,
+            listing,
+            total,
+        )
+    components = station.components.count()
+    attributes = VariableAttribute.objects.filter(variable__component__station=station)
+    if not components:
+        return format_html(
+            "<p>No device model reported yet: send GetBaseReport.</p>"
+            '<p><a href="{}">Components</a></p>',
+            changelist_url(Component, station__id__exact=station.pk),
+        )
+    return format_html(
+        '<p id="device-model-summary">{} components, {} variables, {} attributes'
+        " (last full report: {}).</p>"
+        '<p><a href="{}">Components</a> · <a href="{}">Variables</a> · '
+        '<a href="{}">Attributes</a></p>',
+        components,
+        Variable.objects.filter(component__station=station).count(),
+        attributes.count(),
+        station.base_report_at or "never",
+        changelist_url(Component, station__id__exact=station.pk),
+        changelist_url(Variable, component__station__id__exact=station.pk),
+        changelist_url(VariableAttribute, variable__component__station__id__exact=station.pk),
+    )
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

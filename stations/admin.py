@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
@@ -20,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations import admin_commands, admin_panels, passwords, services
 from stations.choices import MessageType
@@ -415,6 +417,11 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 name="stations_chargingstation_command",
             ),
             path(
+                "<path:object_id>/operation/<str:key>/",
+                view(self.operation_view),
+                name="stations_chargingstation_operation",
+            ),
+            path(
                 "<path:object_id>/command/",
                 view(self.command_pick_view),
                 name="stations_chargingstation_command_pick",
@@ -432,6 +439,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 station_panels=admin_panels.station_panels(request, station),
                 quick_actions=[a for a in admin_commands.QUICK_ACTIONS if a in sendable],
                 sendable_actions=sendable,
+                station_operations=admin_panels.station_operations(station),
                 can_send=self.has_change_permission(request, station),
             )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -472,7 +480,11 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 level = messages.SUCCESS if result.ok else messages.WARNING
                 self.message_user(request, result.summary, level)
         else:
-            form = admin_commands.CommandForm(version=version, action=action, station=station)
+            # Links may prefill fields (?f__transactionId=...), over the action's defaults.
+            prefill = {k: v for k, v in request.GET.items() if k.startswith("f__")}
+            form = admin_commands.CommandForm(
+                version=version, action=action, station=station, initial=prefill
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": f"{action} to {station}",
@@ -482,6 +494,40 @@ class ChargingStationAdmin(admin.ModelAdmin):
             "station_url": station_url,
             "action": action,
             "version": version,
+            "form": form,
+            "result": result,
+            "timeout": admin_commands.admin_timeout(),
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/stations/chargingstation/command.html", context)
+
+    def operation_view(self, request: HttpRequest, object_id: str, key: str) -> HttpResponse:
+        """A station-page operation registered by another app (firmware, logs, password)."""
+        station = self.get_object(request, object_id)
+        operation = admin_panels.station_operation(key)
+        if station is None or operation is None:
+            raise Http404(f"No charging station {object_id!r} or operation {key!r}")
+        if not self.has_change_permission(request, station):
+            return HttpResponse("You may not send commands to stations.", status=403)
+        station_url = reverse("admin:stations_chargingstation_change", args=[station.pk])
+        if not operation.offered_to(station):
+            messages.error(request, f"{operation.label} is not offered on this station.")
+            return HttpResponseRedirect(station_url)
+        result = None
+        form = operation.form(station, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            result = operation.perform(request, station, form.cleaned_data)
+            level = messages.SUCCESS if result.ok else messages.WARNING
+            self.message_user(request, result.summary, level)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{operation.label} on {station}",
+            "opts": self.model._meta,
+            "original": station,
+            "station": station,
+            "station_url": station_url,
+            "action": operation.label,
+            "version": station.protocol,
             "form": form,
             "result": result,
             "timeout": admin_commands.admin_timeout(),
@@ -830,3 +876,53 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     @admin.display(description="Station", ordering="station__identity")
     def station_link(self, event: SecurityEvent) -> str:
         return admin_link(event.station)
+
+
+# --- station-page operations of this app -----------------------------------------------
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="16-64 characters; leave empty to generate one (never shown).",
+    )
+
+    def __init__(self, station: ChargingStation, data: Any = None) -> None:
+        super().__init__(data)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        problem = passwords.password_problem(password) if password else ""
+        if problem:
+            raise forms.ValidationError(problem)
+        return password
+
+
+def _set_password(
+    request: HttpRequest, station: ChargingStation, cleaned: dict[str, Any]
+) -> admin_commands.CommandResult:
+    """Send a new Basic-auth password (OCPP 2.0.1 A01); it is stored once accepted."""
+    action = "ChangeConfiguration" if station.protocol == V16 else "SetVariables"
+    shown = {"password": "(not shown)"}
+    try:
+        services.station_password_set(
+            identity=station.identity,
+            password=cleaned.get("password") or None,
+            set_on_charger=True,
+        )
+    except (
+        services.StationNotConnected,
+        services.PasswordNotSet,
+        passwords.PasswordRejected,
+    ) as exc:
+        return admin_commands.CommandResult(station.identity, action, shown, problem=str(exc))
+    accepted = Outcome(
+        status="completed", action=action, request=shown, response={"status": "Accepted"}
+    )
+    return admin_commands.CommandResult(station.identity, action, shown, outcome=accepted)
+
+
+admin_panels.register_station_operation(
+    "set_password", "Set password", form=PasswordForm, perform=_set_password
+)

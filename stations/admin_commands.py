@@ -61,6 +61,13 @@ def command_defaults(action: str) -> Callable[[Defaults], Defaults]:
     return register
 
 
+def register_quick_action(action: str) -> str:
+    """Show `action` as a button on the station page (where the protocol sends it)."""
+    if action not in QUICK_ACTIONS:
+        QUICK_ACTIONS.append(action)
+    return action
+
+
 def request_id() -> int:
     """A fresh requestId for report/log requests (the station echoes it in its notifications)."""
     return secrets.randbelow(2**31 - 1) + 1

@@ -8,15 +8,21 @@
 
     register_station_inline(TransactionInline)   # an InlineModelAdmin with an FK to the station
 
+    register_station_operation(
+        "update_firmware", "Update firmware", form=FirmwareForm, perform=send_update
+    )   # a button and a form page on the station page; perform returns a CommandResult
+
 A panel registered under a key that exists replaces it: the "active_transaction" placeholder
 below is meant to be replaced by the transactions app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
+from django import forms
 from django.contrib.admin.options import InlineModelAdmin
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -34,7 +40,26 @@ class StationPanel:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class StationOperation:
+    """A station-page command that is more than one OCPP call's schema: its own form (built
+    with `form(station, data)`) and `perform(request, station, cleaned_data)`, which sends
+    and returns a `stations.admin_commands.CommandResult` for the operator."""
+
+    key: str
+    label: str
+    form: Callable[..., forms.Form]
+    perform: Callable[[HttpRequest, ChargingStation, dict[str, Any]], Any]
+    versions: Collection[str] | None = None
+
+    def offered_to(self, station: ChargingStation) -> bool:
+        return bool(station.protocol) and (
+            self.versions is None or station.protocol in self.versions
+        )
+
+
 _panels: dict[str, StationPanel] = {}
+_operations: dict[str, StationOperation] = {}
 _inlines: list[type[InlineModelAdmin]] = []
 
 
@@ -55,6 +80,28 @@ def register_station_inline(inline: type[InlineModelAdmin]) -> type[InlineModelA
     if inline not in _inlines:
         _inlines.append(inline)
     return inline
+
+
+def register_station_operation(
+    key: str,
+    label: str,
+    *,
+    form: Callable[..., forms.Form],
+    perform: Callable[[HttpRequest, ChargingStation, dict[str, Any]], Any],
+    versions: Collection[str] | None = None,
+) -> StationOperation:
+    """Offer an operation on the station page (of stations speaking one of `versions`)."""
+    operation = StationOperation(key, label, form, perform, versions)
+    _operations[key] = operation
+    return operation
+
+
+def station_operation(key: str) -> StationOperation | None:
+    return _operations.get(key)
+
+
+def station_operations(station: ChargingStation) -> list[StationOperation]:
+    return [op for op in _operations.values() if op.offered_to(station)]
 
 
 def station_inlines() -> list[type[InlineModelAdmin]]:

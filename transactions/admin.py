@@ -1,7 +1,36 @@
-from django.contrib import admin, messages
+"""Transactions, id tokens, meter values and tariffs in the operator's admin.
 
+The station is the source of truth for transactions and meter values: they are read-only
+here. The station page gets an "active transaction" panel; remote start and stop go through
+the station page's command forms, which start from the defaults registered below.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from dashboard.charts import power_energy_chart_html
+from ocpp_router.datetimes import utcnow
+from ocpp_router.rpc import V16
+from stations.admin import admin_link, changelist_url, pretty_json
+from stations.admin_commands import (
+    command_defaults,
+    is_sendable,
+    register_quick_action,
+    request_id,
+)
+from stations.admin_panels import register_station_panel
+from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
-from transactions import services
+from transactions import selectors, services
 from transactions.models import (
     IdToken,
     LocalAuthList,
@@ -15,12 +44,45 @@ from transactions.models import (
 )
 
 
+def kwh(wh: Any) -> str:
+    return "—" if wh is None else f"{float(wh) / 1000:.3f} kWh"
+
+
+def duration_text(tx: Transaction) -> str:
+    if tx.started_at is None:
+        return "—"
+    end = tx.stopped_at or (utcnow() if tx.is_active else tx.last_event_at)
+    if end is None:
+        return "—"
+    seconds = max(int((end - tx.started_at).total_seconds()), 0)
+    return str(timedelta(seconds=seconds))
+
+
 @admin.register(IdToken)
 class IdTokenAdmin(admin.ModelAdmin):
-    list_display = ["value", "type", "status", "expiry_date", "group_id_token", "in_local_list"]
+    list_display = [
+        "value",
+        "type",
+        "status",
+        "expiry_date",
+        "group_id_token",
+        "in_local_list",
+        "transactions_link",
+    ]
     list_filter = ["status", "type", "in_local_list"]
     search_fields = ["value"]
     raw_id_fields = ["group_id_token"]
+    readonly_fields = ["transactions_link"]
+
+    @admin.display(description="Transactions")
+    def transactions_link(self, token: IdToken) -> str:
+        if token.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">transactions of {}</a>',
+            changelist_url(Transaction, id_token__id__exact=token.pk),
+            token.value,
+        )
 
 
 class TransactionEventInline(admin.TabularInline):
@@ -39,27 +101,177 @@ class TransactionEventInline(admin.TabularInline):
 class TransactionAdmin(admin.ModelAdmin):
     list_display = [
         "transaction_id",
-        "station",
-        "evse_id",
-        "id_token_value",
+        "station_link",
+        "evse_link",
+        "connector_link",
+        "id_token_link",
         "started_at",
-        "stopped_at",
-        "energy_wh",
-        "total_cost",
-        "currency",
+        "duration",
+        "energy_kwh",
+        "cost",
         "is_active",
         "stop_reason",
     ]
-    list_filter = ["is_active", "ocpp_version", "offline", "stop_reason"]
+    list_filter = ["is_active", "ocpp_version", "offline", "stop_reason", "station"]
     search_fields = ["transaction_id", "station__identity", "id_token_value"]
-    list_select_related = ["station"]
+    list_select_related = ["station", "id_token"]
     date_hierarchy = "started_at"
-    readonly_fields = [f.name for f in Transaction._meta.fields]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "transaction_id",
+                    "station_link",
+                    "evse_link",
+                    "connector_link",
+                    "id_token_link",
+                    "is_active",
+                    "started_at",
+                    "stopped_at",
+                    "duration",
+                    "energy_kwh",
+                    "cost",
+                    "stop_reason",
+                ]
+            },
+        ),
+        ("Power and energy", {"fields": ["chart"]}),
+        ("Records", {"fields": ["meter_values_link", "messages_link"]}),
+        (
+            "As reported",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    f.name
+                    for f in Transaction._meta.fields
+                    if f.name
+                    not in (
+                        "id",
+                        "station",
+                        "transaction_id",
+                        "is_active",
+                        "started_at",
+                        "stopped_at",
+                        "stop_reason",
+                    )
+                ],
+            },
+        ),
+    ]
+    readonly_fields = [
+        *(f.name for f in Transaction._meta.fields),
+        "station_link",
+        "evse_link",
+        "connector_link",
+        "id_token_link",
+        "duration",
+        "energy_kwh",
+        "cost",
+        "chart",
+        "meter_values_link",
+        "messages_link",
+    ]
     inlines = [TransactionEventInline]
     actions = ["remote_stop"]
 
     def has_add_permission(self, request):
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
+        # The EVSE and connector rows a transaction names, without a query per row.
+        evses = Evse.objects.filter(station=OuterRef("station"), evse_id=OuterRef("evse_id"))
+        connectors = Connector.objects.filter(
+            evse__station=OuterRef("station"),
+            evse__evse_id=OuterRef("evse_id"),
+            connector_id=OuterRef("connector_id"),
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                evse_pk=Subquery(evses.values("pk")[:1]),
+                connector_pk=Subquery(connectors.values("pk")[:1]),
+            )
+        )
+
+    @admin.display(description="Station", ordering="station__identity")
+    def station_link(self, tx: Transaction) -> str:
+        return admin_link(tx.station)
+
+    @admin.display(description="EVSE", ordering="evse_id")
+    def evse_link(self, tx: Transaction) -> str:
+        if tx.evse_id is None:
+            return "—"
+        pk = getattr(tx, "evse_pk", None)
+        if pk is None:
+            return str(tx.evse_id)
+        url = reverse("admin:stations_evse_change", args=[pk])
+        return format_html('<a href="{}">EVSE {}</a>', url, tx.evse_id)
+
+    @admin.display(description="Connector", ordering="connector_id")
+    def connector_link(self, tx: Transaction) -> str:
+        if tx.connector_id is None:
+            return "—"
+        pk = getattr(tx, "connector_pk", None)
+        if pk is None:
+            return str(tx.connector_id)
+        url = reverse("admin:stations_connector_change", args=[pk])
+        return format_html('<a href="{}">connector {}</a>', url, tx.connector_id)
+
+    @admin.display(description="Id token", ordering="id_token_value")
+    def id_token_link(self, tx: Transaction) -> str:
+        if tx.id_token is not None:
+            return admin_link(tx.id_token, tx.id_token_value or tx.id_token.value)
+        return tx.id_token_value or "—"
+
+    @admin.display(description="Duration")
+    def duration(self, tx: Transaction) -> str:
+        return duration_text(tx)
+
+    @admin.display(description="Energy", ordering="energy_wh")
+    def energy_kwh(self, tx: Transaction) -> str:
+        return kwh(tx.energy_wh)
+
+    @admin.display(description="Cost", ordering="total_cost")
+    def cost(self, tx: Transaction) -> str:
+        if tx.total_cost is None:
+            return "—"
+        return f"{tx.total_cost} {tx.currency}".strip()
+
+    @admin.display(description="Chart")
+    def chart(self, tx: Transaction) -> str:
+        power, energy = selectors.transaction_power_energy(tx)
+        return format_html(
+            '<div id="transaction-chart">{}</div>',
+            power_energy_chart_html(power, energy, title=f"Transaction {tx.transaction_id}"),
+        )
+
+    @admin.display(description="Meter values")
+    def meter_values_link(self, tx: Transaction) -> str:
+        count = tx.meter_values.count()
+        return format_html(
+            '<a href="{}">{} meter values</a>',
+            changelist_url(MeterValue, transaction__id__exact=tx.pk),
+            count,
+        )
+
+    @admin.display(description="Messages")
+    def messages_link(self, tx: Transaction) -> str:
+        """The station's message log over the transaction's time span."""
+        start = tx.started_at or tx.created
+        end = tx.stopped_at or tx.last_event_at
+        filters: dict[str, Any] = {
+            "station__id__exact": tx.station_id,
+            "timestamp__gte": (start - timedelta(seconds=1)).isoformat(),
+        }
+        if end is not None and not tx.is_active:
+            filters["timestamp__lte"] = (end + timedelta(seconds=5)).isoformat()
+        return format_html(
+            '<a href="{}">messages of {} during the transaction</a>',
+            changelist_url(OcppMessage, **filters),
+            tx.station,
+        )
 
     @admin.action(description="Stop the selected transactions remotely")
     def remote_stop(self, request, queryset):
@@ -79,16 +291,29 @@ class TransactionEventAdmin(admin.ModelAdmin):
     list_filter = ["kind", "offline"]
     search_fields = ["station__identity", "transaction__transaction_id"]
     list_select_related = ["station", "transaction"]
-    readonly_fields = [f.name for f in TransactionEvent._meta.fields]
+    readonly_fields = [*(f.name for f in TransactionEvent._meta.fields), "payload_pretty"]
 
     def has_add_permission(self, request):
         return False
 
+    @admin.display(description="Payload")
+    def payload_pretty(self, event: TransactionEvent) -> str:
+        return pretty_json(event.payload)
+
 
 @admin.register(MeterValue)
 class MeterValueAdmin(admin.ModelAdmin):
-    list_display = ["timestamp", "station", "transaction", "measurand", "phase", "value", "unit"]
-    list_filter = ["measurand"]
+    list_display = [
+        "timestamp",
+        "station",
+        "transaction_link",
+        "measurand",
+        "phase",
+        "value",
+        "unit",
+        "event_link",
+    ]
+    list_filter = ["measurand", "phase", "context"]
     search_fields = ["station__identity", "transaction__transaction_id"]
     list_select_related = ["station", "transaction"]
     readonly_fields = [f.name for f in MeterValue._meta.fields]
@@ -96,6 +321,19 @@ class MeterValueAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="Transaction", ordering="transaction__transaction_id")
+    def transaction_link(self, row: MeterValue) -> str:
+        if row.transaction is None:
+            return "—"
+        return admin_link(row.transaction, row.transaction.transaction_id)
+
+    @admin.display(description="Message")
+    def event_link(self, row: MeterValue) -> str:
+        if row.event_id is None:
+            return "—"
+        url = reverse("admin:transactions_transactionevent_change", args=[row.event_id])
+        return format_html('<a href="{}">event</a>', url)
 
 
 @admin.register(Reservation)
@@ -168,3 +406,113 @@ class LocalAuthListAdmin(admin.ModelAdmin):
     @admin.action(description="Send the changes to the local list")
     def send_differential(self, request, queryset):
         self._send(request, queryset, full=False)
+
+
+# --- the station page ---------------------------------------------------------------------
+
+
+@register_station_panel("active_transaction", "Active transaction", order=10)
+def active_transaction_panel(request: HttpRequest, station: ChargingStation) -> str:
+    active = list(selectors.active_transactions(station_pk=station.pk).order_by("evse_id"))
+    every = format_html(
+        '<p><a href="{}">All transactions of this station</a></p>',
+        changelist_url(Transaction, station__id__exact=station.pk),
+    )
+    if not active:
+        return format_html("<p>No transaction is running.</p>{}", every)
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        (
+            (
+                tx.evse_id if tx.evse_id is not None else "—",
+                tx.connector_id if tx.connector_id is not None else "—",
+                admin_link(tx, tx.transaction_id),
+                tx.id_token_value or "—",
+                tx.started_at or "—",
+                duration_text(tx),
+                kwh(tx.energy_wh),
+                _stop_link(station, tx),
+            )
+            for tx in active
+        ),
+    )
+    return format_html(
+        '<table id="active-transactions"><tr><th>EVSE</th><th>Connector</th>'
+        "<th>Transaction</th><th>Id token</th><th>Started</th><th>Duration</th>"
+        "<th>Energy so far</th><th></th></tr>{}</table>{}",
+        rows,
+        every,
+    )
+
+
+def _stop_link(station: ChargingStation, tx: Transaction) -> str:
+    """The remote stop form of the station's protocol, prefilled with this transaction."""
+    action = "RemoteStopTransaction" if station.protocol == V16 else "RequestStopTransaction"
+    if not station.protocol or not is_sendable(station.protocol, action):
+        return ""
+    url = reverse("admin:stations_chargingstation_command", args=[station.pk, action])
+    return format_html(
+        '<a class="button" href="{}?{}">Stop</a>',
+        url,
+        urlencode({"f__transactionId": tx.transaction_id}),
+    )
+
+
+# --- remote start / stop from the station page ----------------------------------------------
+
+for _action in (
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+):
+    register_quick_action(_action)
+
+
+def _first_active(station: ChargingStation | None) -> Transaction | None:
+    if station is None:
+        return None
+    return selectors.active_transactions(station_pk=station.pk).order_by("-started_at").first()
+
+
+def _free_evse(station: ChargingStation | None) -> int:
+    """The first EVSE of the station with no transaction running, else 1."""
+    if station is None:
+        return 1
+    busy = set(
+        selectors.active_transactions(station_pk=station.pk).values_list("evse_id", flat=True)
+    )
+    for evse_id in station.evses.order_by("evse_id").values_list("evse_id", flat=True):
+        if evse_id and evse_id not in busy:
+            return evse_id
+    return 1
+
+
+@command_defaults("RemoteStartTransaction")
+def _remote_start_16(version: str, station: ChargingStation | None) -> dict[str, Any]:
+    return {"idTag": "OPERATOR", "connectorId": _free_evse(station)}
+
+
+@command_defaults("RequestStartTransaction")
+def _request_start(version: str, station: ChargingStation | None) -> dict[str, Any]:
+    return {
+        "remoteStartId": request_id(),
+        "idToken": {"idToken": "OPERATOR", "type": "Central"},
+        "evseId": _free_evse(station),
+    }
+
+
+@command_defaults("RemoteStopTransaction")
+def _remote_stop_16(version: str, station: ChargingStation | None) -> dict[str, Any]:
+    tx = _first_active(station)
+    if tx is None or tx.ocpp_version != V16 or not tx.transaction_id.isdigit():
+        return {"transactionId": 0}
+    return {"transactionId": int(tx.transaction_id)}
+
+
+@command_defaults("RequestStopTransaction")
+def _request_stop(version: str, station: ChargingStation | None) -> dict[str, Any]:
+    tx = _first_active(station)
+    return {"transactionId": tx.transaction_id if tx is not None else ""}

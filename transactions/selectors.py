@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from itertools import pairwise
+
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from transactions.choices import ENERGY_REGISTER
 from transactions.models import (
     IdToken,
     MeterValue,
@@ -76,3 +82,66 @@ def local_list_tokens() -> QuerySet[IdToken]:
 
 def transactions_for_token(value: str) -> QuerySet[Transaction]:
     return transaction_list().filter(Q(id_token_value=value) | Q(stop_id_token_value=value))
+
+
+POWER_IMPORT = "Power.Active.Import"
+
+Point = tuple[datetime, float]
+
+
+def _in_base_unit(value: Decimal, unit: str, multiplier: int, base: str) -> float:
+    """A reading in W or Wh: the unit may carry a k prefix, 2.x a 10^multiplier."""
+    scaled = value * (Decimal(10) ** multiplier)
+    if unit.lower() == "k" + base.lower():
+        scaled *= 1000
+    return float(scaled)
+
+
+def _per_moment(rows: list[MeterValue], base: str) -> list[Point]:
+    """One value per timestamp: the whole-meter reading where there is one, else the sum of
+    the phases (a station may report power per phase only)."""
+    whole: dict[datetime, float] = {}
+    phases: dict[datetime, float] = defaultdict(float)
+    for row in rows:
+        if row.value is None:
+            continue
+        value = _in_base_unit(row.value, row.unit, row.multiplier, base)
+        if row.phase in ("", "N"):
+            whole[row.timestamp] = value
+        elif "-N" in row.phase or row.phase in ("L1", "L2", "L3"):
+            phases[row.timestamp] += value
+    points = dict(phases)
+    points.update(whole)
+    return sorted(points.items())
+
+
+def transaction_power_energy(tx: Transaction) -> tuple[list[Point], list[Point]]:
+    """Power (W) and energy charged so far (Wh) of a transaction over time, from its meter
+    values: power from Power.Active.Import, or, where the station sends none, the average
+    between consecutive Energy.Active.Import.Register readings; energy is the register
+    reading less the reading at the start."""
+    rows = list(
+        MeterValue.objects.filter(
+            transaction=tx, measurand__in=[ENERGY_REGISTER, POWER_IMPORT]
+        ).order_by("timestamp", "id")
+    )
+    register = [
+        (at, wh)
+        for at, wh in _per_moment([r for r in rows if r.measurand == ENERGY_REGISTER], "Wh")
+        if abs(wh) < 1e17  # no meter counts that far: a garbled reading
+    ]
+    start_wh = float(tx.meter_start) if tx.meter_start is not None else None
+    if start_wh is None and register:
+        start_wh = register[0][1]
+    energy = [(at, max(wh - (start_wh or 0.0), 0.0)) for at, wh in register]
+    power = _per_moment([r for r in rows if r.measurand == POWER_IMPORT], "W")
+    if not power and len(register) > 1:
+        # A sampled average holds until the next sample: each interval's mean power is drawn
+        # from its start, and the last one is held to the last reading.
+        for (t0, e0), (t1, e1) in pairwise(register):
+            hours = (t1 - t0).total_seconds() / 3600
+            if hours > 0:
+                power.append((t0, max(e1 - e0, 0.0) / hours))
+        if power:
+            power.append((register[-1][0], power[-1][1]))
+    return power, energy
