@@ -303,9 +303,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self._on_answer(session, frame)
 
     async def _on_call(self, session: Session, call: rpc.Call) -> None:
-        call_log_id = self._log(
-            session, "in", call.to_frame()[0], call.message_id, call.action, call.payload
-        )
+        kind = rpc.MessageType.SEND if call.send else rpc.MessageType.CALL
+        call_log_id = self._log(session, "in", kind, call.message_id, call.action, call.payload)
         answer, ctx = await dispatch.handle_call(session, call)
         if call.send:
             # OCPP 2.1 SEND is never answered, not even with an error.
