@@ -1,10 +1,13 @@
 from django.contrib import admin
+from django.db import models
 
 from integrations.models import EventDelivery, EventSubscription, IntegratorWebhook
 
 
 @admin.register(IntegratorWebhook)
 class IntegratorWebhookAdmin(admin.ModelAdmin):
+    # An endpoint typed without a scheme is taken as https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "enabled", "url", "actions", "auth_type", "on_failure", "priority"]
     list_filter = ["enabled", "auth_type", "on_failure"]
     search_fields = ["name", "url"]
@@ -12,6 +15,7 @@ class IntegratorWebhookAdmin(admin.ModelAdmin):
 
 @admin.register(EventSubscription)
 class EventSubscriptionAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "enabled", "url", "events", "max_attempts"]
     list_filter = ["enabled"]
     search_fields = ["name", "url"]
