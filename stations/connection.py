@@ -138,6 +138,7 @@ class StationGate:
     def connected(self, session: Session) -> None:
         services.station_connect(
             station_pk=session.station_pk,
+            identity=session.station_id,
             protocol=session.version,
             remote_address=session.remote_address,
             channel_name=session.channel_name,
@@ -147,7 +148,10 @@ class StationGate:
 
     def disconnected(self, session: Session) -> None:
         services.station_disconnect(
-            station_pk=session.station_pk, channel_name=session.channel_name, at=utcnow()
+            station_pk=session.station_pk,
+            identity=session.station_id,
+            channel_name=session.channel_name,
+            at=utcnow(),
         )
 
     def seen(self, session: Session) -> None:

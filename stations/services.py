@@ -123,6 +123,7 @@ def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> 
 def station_connect(
     *,
     station_pk: int,
+    identity: str,
     protocol: str,
     remote_address: str,
     channel_name: str,
@@ -141,11 +142,10 @@ def station_connect(
     if account:
         fields["account"] = account[:64]
     ChargingStation.objects.filter(pk=station_pk).update(**fields)
-    identity = ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
     events.publish("station.connected", identity, protocol=protocol, remote_address=remote_address)
 
 
-def station_disconnect(*, station_pk: int, channel_name: str, at: datetime) -> bool:
+def station_disconnect(*, station_pk: int, identity: str, channel_name: str, at: datetime) -> bool:
     """Mark the station offline unless a newer connection has taken over. True if marked."""
     marked = bool(
         ChargingStation.objects.filter(pk=station_pk, channel_name=channel_name).update(
@@ -153,7 +153,6 @@ def station_disconnect(*, station_pk: int, channel_name: str, at: datetime) -> b
         )
     )
     if marked:
-        identity = ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
         events.publish("station.disconnected", identity)
     return marked
 
