@@ -9,9 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from csms import events
+from csms.sql import Statement
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations import passwords
@@ -183,12 +183,58 @@ def station_sweep_offline(*, live_channel_prefixes: list[str], connected_before:
     return len(marked)
 
 
+# Heartbeats and connector statuses arrive for nearly every station message: their UPDATEs
+# are written once (csms.sql) instead of compiled by the ORM on every call.
+_STATION_SEEN = Statement(
+    lambda n: (
+        f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, ['last_seen'])} "
+        f"WHERE {n.col(ChargingStation, 'id')} = %s"
+    ),
+    [(ChargingStation, "last_seen"), (ChargingStation, "id")],
+)
+_STATION_HEARTBEAT = Statement(
+    lambda n: (
+        f"UPDATE {n.table(ChargingStation)} "
+        f"SET {n.assign(ChargingStation, ['last_seen', 'last_heartbeat'])} "
+        f"WHERE {n.col(ChargingStation, 'id')} = %s"
+    ),
+    [(ChargingStation, "last_seen"), (ChargingStation, "last_heartbeat"), (ChargingStation, "id")],
+)
+_CONNECTOR_STATUS_FIELDS = (
+    "status",
+    "error_code",
+    "info",
+    "vendor_id",
+    "vendor_error_code",
+    "status_timestamp",
+    "updated",
+)
+# The stored status of a known connector, unless the stored one is newer (replayed queues).
+_CONNECTOR_STATUS = Statement(
+    lambda n: (
+        f"UPDATE {n.table(Connector)} SET {n.assign(Connector, _CONNECTOR_STATUS_FIELDS)} "
+        f"WHERE {n.col(Connector, 'connector_id')} = %s AND {n.col(Connector, 'evse')} = ("
+        f"SELECT {n.col(Evse, 'id')} FROM {n.table(Evse)} "
+        f"WHERE {n.col(Evse, 'station')} = %s AND {n.col(Evse, 'evse_id')} = %s) "
+        f"AND ({n.col(Connector, 'status_timestamp')} IS NULL "
+        f"OR {n.col(Connector, 'status_timestamp')} <= %s)"
+    ),
+    [
+        *((Connector, field) for field in _CONNECTOR_STATUS_FIELDS),
+        (Connector, "connector_id"),
+        (Evse, "station"),
+        (Evse, "evse_id"),
+        (Connector, "status_timestamp"),
+    ],
+)
+
+
 def station_seen(*, station_pk: int, at: datetime) -> None:
-    ChargingStation.objects.filter(pk=station_pk).update(last_seen=at)
+    _STATION_SEEN.execute([at, station_pk])
 
 
 def station_heartbeat(*, station_pk: int, at: datetime) -> None:
-    ChargingStation.objects.filter(pk=station_pk).update(last_seen=at, last_heartbeat=at)
+    _STATION_HEARTBEAT.execute([at, at, station_pk])
 
 
 @dataclass(frozen=True)
@@ -335,19 +381,19 @@ def connector_status_update(
         ChargingStation.objects.filter(pk=station_pk).update(status=status, error_code=error_code)
     else:
         # The common case, a known connector and a newer status, is one conditional UPDATE.
-        # `updated` is set explicitly: update() bypasses auto_now.
         at = values["status_timestamp"]
-        connector = Connector.objects.filter(
-            Q(status_timestamp__isnull=True) | Q(status_timestamp__lte=at),
-            evse__station_id=station_pk,
-            evse__evse_id=evse_id,
-            connector_id=connector_id,
-        )
-        stored = connector.update(**values) or _connector_status_create(
+        update = [
+            *(values[field] for field in _CONNECTOR_STATUS_FIELDS),
+            connector_id,
+            station_pk,
+            evse_id,
+            at,
+        ]
+        stored = bool(_CONNECTOR_STATUS.execute(update)) or _connector_status_create(
             station_pk=station_pk, evse_id=evse_id, connector_id=connector_id, values=values
         )
         # Created by a concurrent first status meanwhile: ours may still be the newer one.
-        if not stored and not connector.update(**values):
+        if not stored and not _CONNECTOR_STATUS.execute(update):
             logger.info(
                 "Ignored stale status %s of station %s EVSE %s connector %s (%s)",
                 status,
