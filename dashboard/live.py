@@ -92,16 +92,23 @@ _forwarders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopForwarder]
 )
 
 
-def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop behind this thread: its own, or the one asgiref runs it for."""
+# Marks a worker thread whose server loop has stopped (see `_server_loop`).
+STOPPED = object()
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | object | None:
+    """The event loop behind this thread: its own, or the one asgiref runs it for; STOPPED
+    when that loop has stopped (the server is shutting down); None for plain threads."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is not None and loop.is_running() and not loop.is_closed():
+    if loop is None:
+        return None
+    if loop.is_running() and not loop.is_closed():
         return loop
-    return None
+    return STOPPED
 
 
 def forward_event(event: Event) -> None:
@@ -113,10 +120,16 @@ def forward_event(event: Event) -> None:
         return
     message = event_message(event)
     loop = _server_loop()
+    if loop is STOPPED:
+        # A handler finishing while the server stops: nothing is left to show the event
+        # to, and waiting for the stopped loop would hang the process's exit.
+        logger.debug("Server stopping: %s of %s not forwarded", event.kind, event.station)
+        return
     try:
         if loop is None:
             async_to_sync(layer.group_send)(GROUP, message)
             return
+        assert isinstance(loop, asyncio.AbstractEventLoop)
         forwarder = _forwarders.get(loop)
         if forwarder is None:
             forwarder = _forwarders[loop] = LoopForwarder(loop)

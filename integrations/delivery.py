@@ -136,8 +136,9 @@ class DeliveryWorker:
         try:
             asyncio.run(self._main())
         except RuntimeError as exc:
-            # The process is exiting: its thread pools take no more work. Nothing to report.
-            if "interpreter shutdown" not in str(exc):
+            # The process is exiting: its thread pools take no more work ("cannot schedule
+            # new futures after [interpreter] shutdown"). Nothing to report.
+            if "after shutdown" not in str(exc) and "interpreter shutdown" not in str(exc):
                 raise
 
     async def _main(self) -> None:

@@ -55,3 +55,31 @@ async def test_only_dashboard_kinds_are_forwarded():
         assert message["event"]["data"] == {"protocol": "1.6"}
     finally:
         await layer.group_discard(live.GROUP, channel)
+
+
+def test_events_after_the_server_loop_stopped_are_dropped_without_blocking():
+    """A handler thread finishing during shutdown must not wait for the stopped loop."""
+    import os
+    import threading
+
+    from asgiref.sync import SyncToAsync
+
+    stopped_loop = asyncio.new_event_loop()
+    done = threading.Event()
+
+    def handler_thread() -> None:
+        SyncToAsync.threadlocal.main_event_loop = stopped_loop
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        try:
+            live.forward_event(Event("station.disconnected", "CP-1", {}))
+        finally:
+            del SyncToAsync.threadlocal.main_event_loop
+            del SyncToAsync.threadlocal.main_event_loop_pid
+            done.set()
+
+    thread = threading.Thread(target=handler_thread, daemon=True)
+    thread.start()
+    try:
+        assert done.wait(5), "forward_event blocked on a stopped server loop"
+    finally:
+        stopped_loop.close()
