@@ -14,9 +14,9 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from django.conf import settings
@@ -80,12 +80,20 @@ def _is_password_variable(item: Any) -> bool:
 
 
 class BatchedMessageLog:
+    """Frames are appended to a deque by the event loop and written by one thread in batches.
+
+    The writer is not woken per frame: it sleeps for CSMS_MESSAGE_LOG_FLUSH_SECONDS between
+    batches and is woken early only when a full batch is waiting. Waking a thread for every
+    frame (a lock and a futex call on the event loop's thread) cost more than building the
+    log entry itself.
+    """
+
     def __init__(self) -> None:
-        self._queue: queue.Queue[LogEntry | None] = queue.Queue()
+        self._pending: deque[LogEntry] = deque()
+        self._wake = threading.Event()
+        self._busy = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
         self._dropped = 0
 
     @property
@@ -97,29 +105,31 @@ class BatchedMessageLog:
         if not settings.CSMS_MESSAGE_LOG:
             return
         entry.payload = redact(entry.action, entry.payload)
-        if self._queue.qsize() >= MAX_BACKLOG:
+        pending = len(self._pending)
+        if pending >= MAX_BACKLOG:
             self._dropped += 1
             if self._dropped % 1000 == 1:
                 logger.error(
                     "Message log backlog is full: %d frames not logged so far", self._dropped
                 )
             return
-        self._idle.clear()
-        self._queue.put(entry)
-        self._ensure_thread()
+        self._pending.append(entry)
+        if self._thread is None or not self._thread.is_alive():
+            self._ensure_thread()
+        if pending + 1 == settings.CSMS_MESSAGE_LOG_BATCH:
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued frame is written. True if the queue drained in time."""
         deadline = time.monotonic() + timeout
+        self._wake.set()
         while time.monotonic() < deadline:
-            if self._queue.empty() and self._idle.is_set():
+            if not self._pending and not self._busy:
                 return True
             time.sleep(0.01)
         return False
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -132,23 +142,20 @@ class BatchedMessageLog:
         batch_size = settings.CSMS_MESSAGE_LOG_BATCH
         interval = settings.CSMS_MESSAGE_LOG_FLUSH_SECONDS
         while True:
-            first = self._queue.get()
-            batch = [first] if first is not None else []
-            deadline = time.monotonic() + interval
-            while len(batch) < batch_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
+            self._wake.wait(interval)
+            self._wake.clear()
+            while self._pending:
+                # Busy before the first frame leaves the deque, so that flush() never sees
+                # an empty deque while a batch is still being written.
+                self._busy = True
+                batch: list[LogEntry] = []
+                while self._pending and len(batch) < batch_size:
+                    batch.append(self._pending.popleft())
                 try:
-                    item = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-                if item is not None:
-                    batch.append(item)
-            if batch:
-                self._write(batch)
-            if self._queue.empty():
-                self._idle.set()
+                    self._write(batch)
+                except Exception:
+                    logger.exception("Writing %d message log rows failed", len(batch))
+            self._busy = False
 
     def _write(self, batch: list[LogEntry]) -> None:
         close_old_connections()
