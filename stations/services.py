@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from csms import events
-from csms.sql import Statement
+from csms.sql import Names, Statement
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations import passwords
@@ -70,7 +70,7 @@ def station_admit(
     """The station record for a connecting `identity`, once it has proved its security
     profile; registers an unknown station (at profile 0) if allowed. Raises StationRefused."""
     security = security or ConnectionSecurity()
-    station = ChargingStation.objects.filter(identity=identity).first()
+    station = _station_by_identity(identity)
     if station is None:
         if not allow_unknown:
             raise StationRefused(
@@ -85,6 +85,17 @@ def station_admit(
     if problem:
         raise StationRefused(REFUSED, problem, event_type, station)
     return station
+
+
+def _station_by_identity(identity: str) -> ChargingStation | None:
+    # A raw lookup: compiling filter().first() costs more than running the query, and a
+    # reconnect storm admits thousands of stations at once.
+    names = Names(connection)
+    sql = (
+        f"SELECT * FROM {names.table(ChargingStation)} "
+        f"WHERE {names.col(ChargingStation, 'identity')} = %s"
+    )
+    return next(iter(ChargingStation.objects.raw(sql, [identity])), None)
 
 
 def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> tuple[str, str]:
@@ -120,6 +131,33 @@ def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> 
     return "", ""
 
 
+_CONNECT_FIELDS = [
+    "protocol",
+    "is_online",
+    "connected_since",
+    "last_seen",
+    "remote_address",
+    "channel_name",
+    "updated",
+]
+
+
+def _station_update(fields: list[str]) -> Statement:
+    """UPDATE of the station `fields` by primary key (the last parameter)."""
+    return Statement(
+        lambda n: (
+            f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, fields)} "
+            f"WHERE {n.col(ChargingStation, 'id')} = %s"
+        ),
+        [*((ChargingStation, field) for field in fields), (ChargingStation, "id")],
+    )
+
+
+# A reconnect storm runs these once per station.
+_STATION_CONNECT = _station_update(_CONNECT_FIELDS)
+_STATION_CONNECT_WITH_ACCOUNT = _station_update([*_CONNECT_FIELDS, "account"])
+
+
 def station_connect(
     *,
     station_pk: int,
@@ -130,28 +168,35 @@ def station_connect(
     account: str,
     at: datetime,
 ) -> None:
-    fields = {
-        "protocol": protocol,
-        "is_online": True,
-        "connected_since": at,
-        "last_seen": at,
-        "remote_address": remote_address[:64],
-        "channel_name": channel_name,
-        "updated": at,
-    }
+    values = [protocol, True, at, at, remote_address[:64], channel_name, at]
     if account:
-        fields["account"] = account[:64]
-    ChargingStation.objects.filter(pk=station_pk).update(**fields)
+        _STATION_CONNECT_WITH_ACCOUNT.execute([*values, account[:64], station_pk])
+    else:
+        _STATION_CONNECT.execute([*values, station_pk])
     events.publish("station.connected", identity, protocol=protocol, remote_address=remote_address)
+
+
+_STATION_DISCONNECT = Statement(
+    lambda n: (
+        f"UPDATE {n.table(ChargingStation)} "
+        f"SET {n.assign(ChargingStation, ['is_online', 'channel_name', 'last_seen', 'updated'])} "
+        f"WHERE {n.col(ChargingStation, 'id')} = %s "
+        f"AND {n.col(ChargingStation, 'channel_name')} = %s"
+    ),
+    [
+        (ChargingStation, "is_online"),
+        (ChargingStation, "channel_name"),
+        (ChargingStation, "last_seen"),
+        (ChargingStation, "updated"),
+        (ChargingStation, "id"),
+        (ChargingStation, "channel_name"),
+    ],
+)
 
 
 def station_disconnect(*, station_pk: int, identity: str, channel_name: str, at: datetime) -> bool:
     """Mark the station offline unless a newer connection has taken over. True if marked."""
-    marked = bool(
-        ChargingStation.objects.filter(pk=station_pk, channel_name=channel_name).update(
-            is_online=False, channel_name="", last_seen=at, updated=at
-        )
-    )
+    marked = bool(_STATION_DISCONNECT.execute([False, "", at, at, station_pk, channel_name]))
     if marked:
         events.publish("station.disconnected", identity)
     return marked
@@ -185,21 +230,6 @@ def station_sweep_offline(*, live_channel_prefixes: list[str], connected_before:
 
 # Heartbeats and connector statuses arrive for nearly every station message: their UPDATEs
 # are written once (csms.sql) instead of compiled by the ORM on every call.
-_STATION_SEEN = Statement(
-    lambda n: (
-        f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, ['last_seen'])} "
-        f"WHERE {n.col(ChargingStation, 'id')} = %s"
-    ),
-    [(ChargingStation, "last_seen"), (ChargingStation, "id")],
-)
-_STATION_HEARTBEAT = Statement(
-    lambda n: (
-        f"UPDATE {n.table(ChargingStation)} "
-        f"SET {n.assign(ChargingStation, ['last_seen', 'last_heartbeat'])} "
-        f"WHERE {n.col(ChargingStation, 'id')} = %s"
-    ),
-    [(ChargingStation, "last_seen"), (ChargingStation, "last_heartbeat"), (ChargingStation, "id")],
-)
 _CONNECTOR_STATUS_FIELDS = (
     "status",
     "error_code",
@@ -227,6 +257,10 @@ _CONNECTOR_STATUS = Statement(
         (Connector, "status_timestamp"),
     ],
 )
+
+
+_STATION_SEEN = _station_update(["last_seen"])
+_STATION_HEARTBEAT = _station_update(["last_seen", "last_heartbeat"])
 
 
 def station_seen(*, station_pk: int, at: datetime) -> None:
