@@ -1,9 +1,11 @@
 """The floor: a minimal OCPP 1.6/2.0.1 server built with the `ocpp` package, no database.
 
-It answers BootNotification, Heartbeat, StatusNotification and MeterValues (and, on 2.0.1,
-TransactionEvent) from memory. A websocket at `/_control` takes one JSON command,
-`{"action": "GetConfiguration", "payload": {}}`, sends it to every connected station at once
-and answers with the timings: the same fan-out the CSMS does with `station_call`.
+It answers BootNotification, Heartbeat, StatusNotification, MeterValues, Authorize and the
+transaction messages (1.6 StartTransaction/StopTransaction, 2.0.1 TransactionEvent) from
+memory: every idTag is Accepted and transaction ids come from a counter. A websocket at
+`/_control` takes one JSON command, `{"action": "GetConfiguration", "payload": {}}`, sends it
+to every connected station at once and answers with the timings: the same fan-out the CSMS
+does with `station_call`.
 
 python benchmarks/floor_server.py --port 9100      (listens on 127.0.0.1 only)
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import resource
@@ -29,6 +32,8 @@ from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 
 CONNECTED: dict[str, Any] = {}
+TRANSACTION_IDS = itertools.count(1)
+ACCEPTED = {"status": "Accepted"}
 
 
 def now() -> str:
@@ -52,6 +57,18 @@ class Floor16(ChargePoint16):
     def meter_values(self, **_: Any):
         return result16.MeterValues()
 
+    @on("Authorize")
+    def authorize(self, **_: Any):
+        return result16.Authorize(id_tag_info=ACCEPTED)
+
+    @on("StartTransaction")
+    def start_transaction(self, **_: Any):
+        return result16.StartTransaction(transaction_id=next(TRANSACTION_IDS), id_tag_info=ACCEPTED)
+
+    @on("StopTransaction")
+    def stop_transaction(self, **_: Any):
+        return result16.StopTransaction(id_tag_info=ACCEPTED)
+
 
 class Floor201(ChargePoint201):
     @on("BootNotification")
@@ -70,9 +87,14 @@ class Floor201(ChargePoint201):
     def meter_values(self, **_: Any):
         return result201.MeterValues()
 
+    @on("Authorize")
+    def authorize(self, **_: Any):
+        return result201.Authorize(id_token_info=ACCEPTED)
+
     @on("TransactionEvent")
-    def transaction_event(self, **_: Any):
-        return result201.TransactionEvent()
+    def transaction_event(self, id_token: dict | None = None, **_: Any):
+        # OCPP 2.0.1 E01/E03: an event carrying an idToken is answered with its idTokenInfo.
+        return result201.TransactionEvent(id_token_info=ACCEPTED if id_token else None)
 
 
 async def fan_out(ws: Any) -> None:

@@ -12,6 +12,7 @@ import json
 import random
 import statistics
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -225,11 +226,15 @@ class Station:
             self.reader.cancel()
 
 
+def identities(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}{i:05d}" for i in range(count)]
+
+
 def make_stations(url: str, count: int, version: str, prefix: str) -> list[Station]:
     check_loopback(url)
     if count > MAX_STATIONS:
         raise SystemExit(f"At most {MAX_STATIONS} stations")
-    return [Station(f"{prefix}{i:05d}", url, version) for i in range(count)]
+    return [Station(identity, url, version) for identity in identities(prefix, count)]
 
 
 async def connect_all(
@@ -430,6 +435,286 @@ async def throughput(
         "msg_per_s": round(len(latencies) / elapsed, 1),
         "outcomes": dict(outcomes),
         **latency_summary(latencies),
+    }
+
+
+# --- (c) with charging sessions: `mix-tx` ---------------------------------------------------
+
+TX_MIX = "Authorize=1,StatusNotification=3,MeterValues=3,Heartbeat=1"
+TX_MIX_KEYS = ("Authorize", "StatusNotification", "MeterValues", "Heartbeat")
+
+
+def id_tag(identity: str) -> str:
+    """The idTag a simulated station charges with (1.6 idTag: at most 20 characters)."""
+    return identity[-20:]
+
+
+def session_plan(mix: dict[str, int]) -> list[str]:
+    """The messages of one charging session, in order, from per-session counts.
+
+    Authorize x a; StatusNotification Preparing; StartTransaction; the other
+    StatusNotifications (Charging), then MeterValues and Heartbeats spread evenly;
+    StopTransaction; StatusNotification Available. One StatusNotification is the Available
+    after the stop, a second the Preparing before the start, more are Charging.
+    """
+    unknown = set(mix) - set(TX_MIX_KEYS)
+    if unknown:
+        raise SystemExit(f"mix-tx counts: {', '.join(TX_MIX_KEYS)}; not {', '.join(unknown)}")
+    statuses = mix.get("StatusNotification", 0)
+    meters, heartbeats = mix.get("MeterValues", 0), mix.get("Heartbeat", 0)
+    spread = sorted(
+        [((i + 1) / (meters + 1), 0, "MeterValues") for i in range(meters)]
+        + [((i + 1) / (heartbeats + 1), 1, "Heartbeat") for i in range(heartbeats)]
+    )
+    return [
+        *["Authorize"] * mix.get("Authorize", 0),
+        *["Status:Preparing"] * (statuses >= 2),
+        "StartTransaction",
+        *["Status:Charging"] * max(0, statuses - 2),
+        *[step for _, _, step in spread],
+        "StopTransaction",
+        *["Status:Available"] * (statuses >= 1),
+    ]
+
+
+STATUS_201 = {"Preparing": "Occupied", "Charging": "Occupied", "Available": "Available"}
+
+
+@dataclass
+class ChargingSession:
+    """What a station remembers across the messages of its charging sessions."""
+
+    version: str
+    tag: str
+    register_wh: int = field(default_factory=lambda: random.randrange(1_000_000))
+    transaction_id: int | str | None = None
+    seq_no: int = 0
+    deauthorized: bool = False
+
+    def energy(self, context: str) -> dict[str, Any]:
+        if self.version == "1.6":
+            return {
+                "value": str(self.register_wh),
+                "context": context,
+                "measurand": "Energy.Active.Import.Register",
+                "unit": "Wh",
+            }
+        return {
+            "value": self.register_wh,
+            "context": context,
+            "measurand": "Energy.Active.Import.Register",
+            "unitOfMeasure": {"unit": "Wh"},
+        }
+
+    def power(self) -> dict[str, Any]:
+        if self.version == "1.6":
+            return {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"}
+        return {"value": 7200, "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}}
+
+    def event(
+        self, kind: str, trigger: str, info: dict[str, Any], values: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """A 2.0.1 TransactionEventRequest of this session (seqNo from 0 per transaction)."""
+        body = {
+            "eventType": kind,
+            "timestamp": now(),
+            "triggerReason": trigger,
+            "seqNo": self.seq_no,
+            "transactionInfo": {"transactionId": self.transaction_id, **info},
+            "meterValue": [{"timestamp": now(), "sampledValue": values}],
+        }
+        self.seq_no += 1
+        return body
+
+    def message(self, step: str) -> tuple[str, str, dict[str, Any]]:
+        """(label in the outcome counts, OCPP action, payload) for a step of the plan."""
+        v16 = self.version == "1.6"
+        token = {"idToken": self.tag, "type": "ISO14443"}
+        if step == "Heartbeat":
+            return step, step, {}
+        if step == "Authorize":
+            return step, step, {"idTag": self.tag} if v16 else {"idToken": token}
+        if step.startswith("Status:"):
+            status = step.split(":", 1)[1]
+            if v16:
+                body = {"connectorId": 1, "errorCode": "NoError", "status": status}
+            else:
+                body = {"connectorStatus": STATUS_201[status], "evseId": 1, "connectorId": 1}
+            return "StatusNotification", "StatusNotification", {**body, "timestamp": now()}
+        if step == "StartTransaction":
+            if v16:
+                body = {
+                    "connectorId": 1,
+                    "idTag": self.tag,
+                    "meterStart": self.register_wh,
+                    "timestamp": now(),
+                }
+                return step, step, body
+            self.transaction_id, self.seq_no = str(uuid.uuid4()), 0
+            body = self.event(
+                "Started",
+                "Authorized",
+                {"chargingState": "Charging"},
+                [self.energy("Transaction.Begin")],
+            )
+            body.update(idToken=token, evse={"id": 1, "connectorId": 1})
+            return "TransactionEvent.Started", "TransactionEvent", body
+        if step == "MeterValues":
+            self.register_wh += 500
+            values = [self.energy("Sample.Periodic"), self.power()]
+            if v16:
+                body = {
+                    "connectorId": 1,
+                    "transactionId": self.transaction_id,
+                    "meterValue": [{"timestamp": now(), "sampledValue": values}],
+                }
+                return step, step, body
+            charging = {"chargingState": "Charging"}
+            body = self.event("Updated", "MeterValuePeriodic", charging, values)
+            return "TransactionEvent.Updated", "TransactionEvent", body
+        if step == "StopTransaction":
+            self.register_wh += 250
+            reason = "DeAuthorized" if self.deauthorized else "EVDisconnected"
+            if v16:
+                body = {
+                    "transactionId": self.transaction_id,
+                    "meterStop": self.register_wh,
+                    "timestamp": now(),
+                    "reason": reason,
+                }
+                return step, step, body
+            body = self.event(
+                "Ended",
+                "Deauthorized" if self.deauthorized else "EVCommunicationLost",
+                {"chargingState": "Idle", "stoppedReason": reason},
+                [self.energy("Transaction.End")],
+            )
+            return "TransactionEvent.Ended", "TransactionEvent", body
+        raise ValueError(f"No step {step!r}")
+
+
+def token_status(version: str, answer: dict[str, Any]) -> str | None:
+    info = answer.get("idTagInfo" if version == "1.6" else "idTokenInfo")
+    return info.get("status") if isinstance(info, dict) else None
+
+
+async def transactions_mix(
+    url: str,
+    count: int,
+    version: str,
+    prefix: str,
+    seconds: float,
+    mix: dict[str, int],
+    rate: float = 0,
+) -> dict[str, Any]:
+    """(c) with transactions: `count` stations each run charging sessions back to back
+    (`session_plan`), as fast as answers come (rate 0) or at `rate` msg/s in all.
+
+    1.6: Authorize, StartTransaction, MeterValues with the transactionId the server gave,
+    StopTransaction; 2.0.1: Authorize, TransactionEvent Started / Updated (the meter values) /
+    Ended with a fresh transactionId and seqNo. A session whose start is not Accepted is
+    stopped at once (DeAuthorized). Sessions open at the end are stopped, outside the figures.
+    """
+    plan = session_plan(mix)
+    stations = make_stations(url, count, version, prefix)
+    connected = await connect_all(stations, concurrency=200, boot=True)
+    live = [s for s in stations if not s.closed and s.ws is not None]
+    sessions = {s.identity: ChargingSession(version, id_tag(s.identity)) for s in live}
+    latencies: list[float] = []
+    by_label: dict[str, list[float]] = {}
+    outcomes: Counter[str] = Counter()
+    completed = 0
+    seconds = min(seconds, MAX_SECONDS)
+    per_station_interval = len(live) / rate if rate else 0
+    end = float("inf")
+
+    async def send(station: Station, step: str, counted: bool) -> dict[str, Any] | None:
+        session = sessions[station.identity]
+        label, action, body = session.message(step)
+        started = time.perf_counter()
+        try:
+            answer = await station.call(action, body)
+        except Exception as exc:
+            if counted:
+                outcomes[f"{label}:{type(exc).__name__}"] += 1
+            return None
+        if counted:
+            elapsed = time.perf_counter() - started
+            latencies.append(elapsed)
+            by_label.setdefault(label, []).append(elapsed)
+            outcomes[f"{label}:{'ok' if answer[0] == 3 else answer[2]}"] += 1
+        if answer[0] != 3:
+            return None
+        result: dict[str, Any] = answer[2]
+        status = token_status(version, result)
+        if counted and status and step in ("Authorize", "StartTransaction"):
+            outcomes[f"{label}:{status}"] += 1
+        return result
+
+    async def run_session(station: Station, counted: bool) -> bool:
+        """One session; False if the clock ran out first (its transaction stopped anyway)."""
+        nonlocal completed
+        session = sessions[station.identity]
+        session.transaction_id, session.deauthorized = None, False
+        for step in plan:
+            if station.closed:
+                return False
+            if counted and time.monotonic() >= end:
+                if session.transaction_id is not None:
+                    await send(station, "StopTransaction", counted=False)
+                return False
+            if session.transaction_id is None and step in ("MeterValues", "StopTransaction"):
+                continue  # 1.6: no transaction (the start failed)
+            if session.deauthorized and step == "MeterValues":
+                continue
+            started = time.perf_counter()
+            answer = await send(station, step, counted)
+            if step == "StopTransaction":
+                if counted and answer is not None:
+                    completed += 1
+                session.transaction_id = None
+            elif step == "StartTransaction" and answer is not None:
+                if version == "1.6":
+                    session.transaction_id = answer.get("transactionId")
+                session.deauthorized = token_status(version, answer) != "Accepted"
+            if counted and per_station_interval:
+                await asyncio.sleep(max(0, per_station_interval - (time.perf_counter() - started)))
+        return True
+
+    async def loop(station: Station) -> None:
+        if per_station_interval:
+            await asyncio.sleep(random.random() * per_station_interval)
+        while await run_session(station, counted=True):
+            pass
+
+    # Warm up (schema compilation, connection pools) with one session on five stations.
+    for station in live[:5]:
+        await run_session(station, counted=False)
+    end = time.monotonic() + seconds
+    started = time.perf_counter()
+    with LoopLag() as lag:
+        await asyncio.gather(*(loop(s) for s in live))
+    elapsed = time.perf_counter() - started
+    await close_all(stations)
+    return {
+        **lag.summary(),
+        "stations": len(live),
+        "connect": connected,
+        "session_plan": plan,
+        "target_msg_per_s": rate or "max",
+        "seconds": round(elapsed, 2),
+        "answered": len(latencies),
+        "msg_per_s": round(len(latencies) / elapsed, 1),
+        "sessions_completed": completed,
+        "outcomes": dict(sorted(outcomes.items())),
+        **latency_summary(latencies),
+        "latency_by_message": {
+            label: {
+                "p50_ms": round(percentile(values, 50) * 1000, 2),
+                "p99_ms": round(percentile(values, 99) * 1000, 2),
+            }
+            for label, values in sorted(by_label.items())
+        },
     }
 
 

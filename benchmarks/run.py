@@ -5,7 +5,7 @@ limit raised to its hard limit. The CSMS runs as in production (`manage.py serve
 off, the Redis channel layer) against PostgreSQL or SQLite, with the message log on or off.
 
 python benchmarks/run.py --configs floor,pg-log,pg-nolog,sqlite-log,sqlite-nolog \
-    --scenarios storm,idle,mix,commands --idle-stations 10000 --storm-stations 5000
+    --scenarios storm,idle,mix,mix-tx,commands --idle-stations 10000 --storm-stations 5000
 
 See benchmarks/README.md for what each scenario measures.
 """
@@ -169,6 +169,26 @@ class Server:
         assert self.proc is not None
         return rss_of(self.proc.pid)
 
+    async def register_tags(self, prefix: str, count: int) -> dict[str, Any]:
+        """The CSMS refuses unknown idTags: register the stations' tags (the floor takes any)."""
+        if not self.config:
+            return {"tags": count, "registered": "not needed"}
+        proc = await asyncio.create_subprocess_exec(
+            PYTHON,
+            str(ROOT / "benchmarks" / "tokens.py"),
+            "--prefix",
+            prefix,
+            "--count",
+            str(count),
+            env=self.env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        if proc.returncode:
+            raise RuntimeError(f"tokens.py exited with {proc.returncode}")
+        return json.loads(out.decode().strip().splitlines()[-1])
+
     async def trigger(self, identities: list[str]) -> dict[str, Any]:
         """Send the command of scenario (d) to every station in `identities`."""
         if not self.config:
@@ -252,6 +272,18 @@ async def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict
                         mix=parse_mix(args.mix_meter),
                         rate=args.mix_rate,
                     )
+                elif scenario == "mix-tx":
+                    tags = await server.register_tags(prefix, args.mix_stations)
+                    result = await loadgen.transactions_mix(
+                        server.url,
+                        args.mix_stations,
+                        version,
+                        prefix,
+                        seconds=args.mix_seconds,
+                        mix=parse_mix(args.mix_tx),
+                        rate=args.mix_rate,
+                    )
+                    result["tags"] = tags
                 elif scenario == "commands":
                     result = await loadgen.commands(
                         server.url, args.command_stations, version, prefix, server.trigger
@@ -318,6 +350,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mix-seconds", type=float, default=30)
     parser.add_argument("--mix", default="Heartbeat=1,StatusNotification=1")
     parser.add_argument("--mix-meter", default="Heartbeat=1,StatusNotification=1,MeterValues=1")
+    parser.add_argument(
+        "--mix-tx",
+        default=loadgen.TX_MIX,
+        help="mix-tx: messages per charging session besides its start and stop.",
+    )
     parser.add_argument("--mix-rate", type=float, default=0, help="0: as fast as answered.")
     parser.add_argument("--command-stations", type=int, default=1000)
     parser.add_argument(
@@ -340,6 +377,7 @@ def parse_args() -> argparse.Namespace:
     for name in args.configs:
         if name not in CONFIGS:
             raise SystemExit(f"Unknown config {name!r}; one of {', '.join(CONFIGS)}")
+    loadgen.session_plan(parse_mix(args.mix_tx))  # refuses unknown counts before any server
     return args
 
 
