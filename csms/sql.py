@@ -75,3 +75,53 @@ class Statement:
         with connection.cursor() as cursor:
             cursor.execute(self.sql(connection), prepared)
             return int(cursor.rowcount)
+
+
+class Lookup:
+    """`model` instances by the value of a unique field, loading only `fields` (the rest are
+    deferred, loaded on access), with the ORM's value conversions but no query compilation."""
+
+    def __init__(self, model: type[models.Model], by: str, fields: Sequence[str]):
+        self.model = model
+        self.by = by
+        self.fields = fields
+        self._prepared: dict[str, tuple[str, list[Any]]] = {}
+
+    def _prepare(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        prepared = self._prepared.get(connection.vendor)
+        if prepared is None:
+            names = Names(connection)
+            meta = self.model._meta
+            columns = ", ".join(names.col(self.model, field) for field in self.fields)
+            sql = (
+                f"SELECT {columns} FROM {names.table(self.model)} "
+                f"WHERE {names.col(self.model, self.by)} = %s"
+            )
+            converters = []
+            for field_name in self.fields:
+                field = meta.get_field(field_name)
+                col = field.get_col(meta.db_table)  # type: ignore[union-attr]
+                functions = [
+                    *connection.ops.get_db_converters(col),
+                    *col.get_db_converters(connection),
+                ]
+                converters.append((functions, col))
+            prepared = self._prepared[connection.vendor] = (sql, converters)
+        return prepared
+
+    def get(self, value: Any, using: str = DEFAULT_DB_ALIAS) -> Any:
+        """The instance whose `by` field is `value`, or None."""
+        connection = connections[using]
+        sql, converters = self._prepare(connection)
+        field = self.model._meta.get_field(self.by)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [field.get_db_prep_value(value, connection, prepared=False)])  # type: ignore[union-attr]
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for index, (functions, col) in enumerate(converters):
+            for convert in functions:
+                values[index] = convert(values[index], col, connection)
+        attnames = [self.model._meta.get_field(f).attname for f in self.fields]  # type: ignore[union-attr]
+        return self.model.from_db(using, attnames, values)

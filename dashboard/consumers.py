@@ -27,3 +27,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def dashboard_event(self, message: dict) -> None:
         await self.send_json(message["event"])
+
+    async def dashboard_events(self, message: dict) -> None:
+        """A burst of events, sent to the page one by one as single events are."""
+        for event in message["events"]:
+            await self.send_json(event)

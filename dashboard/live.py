@@ -37,6 +37,8 @@ FORWARDED_KINDS = frozenset(
 # Events waiting for the layer beyond this are dropped (the layer is down or far too slow):
 # a dashboard reloads its state when its socket reconnects.
 MAX_BACKLOG = 10_000
+# Events sent to the group in one message at most.
+MAX_BATCH = 200
 
 
 def event_message(event: Event) -> dict[str, Any]:
@@ -80,11 +82,16 @@ class LoopForwarder:
         assert self.queue is not None
         layer = get_channel_layer()
         while True:
-            message = await self.queue.get()
+            batch = [(await self.queue.get())["event"]]
+            # One group message per burst: a group send costs a Redis round trip and a
+            # script run, and a reconnect storm publishes thousands of events a second.
+            while len(batch) < MAX_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait()["event"])
+            message = {"type": "dashboard.events", "events": batch}
             try:
                 await layer.group_send(GROUP, message)
             except Exception:
-                logger.warning("Could not forward a %s event to the dashboard", message["event"])
+                logger.warning("Could not forward %d events to the dashboard", len(batch))
 
 
 _forwarders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopForwarder] = (

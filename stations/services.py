@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from csms import events
-from csms.sql import Names, Statement
+from csms.sql import Lookup, Statement
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations import passwords
@@ -87,15 +87,27 @@ def station_admit(
     return station
 
 
+# What admission reads, looked up without compiling a query per call: a reconnect storm
+# admits thousands of stations at once. Other fields load on access.
+_ADMISSION = Lookup(
+    ChargingStation,
+    "identity",
+    [
+        "id",
+        "identity",
+        "enabled",
+        "security_profile",
+        "password_hash",
+        "registration_status",
+        "is_online",
+        "channel_name",
+    ],
+)
+
+
 def _station_by_identity(identity: str) -> ChargingStation | None:
-    # A raw lookup: compiling filter().first() costs more than running the query, and a
-    # reconnect storm admits thousands of stations at once.
-    names = Names(connection)
-    sql = (
-        f"SELECT * FROM {names.table(ChargingStation)} "
-        f"WHERE {names.col(ChargingStation, 'identity')} = %s"
-    )
-    return next(iter(ChargingStation.objects.raw(sql, [identity])), None)
+    station: ChargingStation | None = _ADMISSION.get(identity)
+    return station
 
 
 def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> tuple[str, str]:
