@@ -318,6 +318,8 @@ CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
+# Last-seen and heartbeat times are written in batches this often (stations.liveness).
+CSMS_LIVENESS_FLUSH_SECONDS = env_float("CSMS_LIVENESS_FLUSH_SECONDS", 1.0)
 
 # --- Certificates ------------------------------------------------------------------
 # CA that signs station certificates (SignCertificate); PEM files. Unset: CSRs are refused.

@@ -63,18 +63,30 @@ class Statement:
             self._fields = [model._meta.get_field(name) for model, name in self.params]  # type: ignore[misc]
         return self._fields
 
-    def execute(self, values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> int:
+    def _prepare(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
         fields = self.fields()
         if len(values) != len(fields):
             raise ValueError(f"{len(fields)} values expected, got {len(values)}")
-        connection = connections[using]
-        prepared = [
+        return [
             None if value is None else field.get_db_prep_value(value, connection, prepared=False)
             for field, value in zip(fields, values, strict=True)
         ]
+
+    def execute(self, values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> int:
+        connection = connections[using]
+        prepared = self._prepare(values, connection)
         with connection.cursor() as cursor:
             cursor.execute(self.sql(connection), prepared)
             return int(cursor.rowcount)
+
+    def execute_many(self, rows: Sequence[Sequence[Any]], using: str = DEFAULT_DB_ALIAS) -> None:
+        """Run the statement once per row of values (pipelined by psycopg)."""
+        if not rows:
+            return
+        connection = connections[using]
+        prepared = [self._prepare(values, connection) for values in rows]
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql(connection), prepared)
 
 
 class Lookup:

@@ -194,7 +194,8 @@ async def _answer(ctx: CallContext, call: Call) -> dict[str, Any]:
     if answer is None:
         if handler is None:
             raise _not_supported(call.action, version)
-        answer = await _run_handler(handler, ctx, call.payload)
+        inline = call.action in REGISTRIES[version].inline
+        answer = await _run_handler(handler, ctx, call.payload, inline=inline)
     answer = {} if answer is None else answer
     if call.send:
         return answer  # a SEND is never answered: nothing to check
@@ -244,8 +245,12 @@ async def _intercepted(
     return None
 
 
-async def _run_handler(handler: Handler, ctx: CallContext, payload: dict[str, Any]) -> Any:
+async def _run_handler(
+    handler: Handler, ctx: CallContext, payload: dict[str, Any], *, inline: bool = False
+) -> Any:
     try:
+        if inline:
+            return handler(ctx, payload)
         return await run_in_worker(handler, ctx, payload)
     except errors.OcppError:
         raise

@@ -40,6 +40,8 @@ class VersionRegistry:
 
     version: str
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # Handlers that run on the event loop: no database, no blocking (see `ocpp_handler`).
+    inline: set[str] = field(default_factory=set)
     sendable: set[str] = field(default_factory=set)
     result_hooks: dict[str, ResultHook] = field(default_factory=dict)
 
@@ -54,12 +56,18 @@ def _registry(version: str) -> VersionRegistry:
         raise ValueError(f"Unknown OCPP version {version!r}; expected one of {VERSIONS}") from None
 
 
-def ocpp_handler(version: str, action: str) -> Callable[[Handler], Handler]:
+def ocpp_handler(
+    version: str, action: str, *, inline: bool = False
+) -> Callable[[Handler], Handler]:
     """Register the handler of a station-initiated `action` on `version` connections.
 
     The handler runs in a worker thread, gets the schema-checked payload and returns the
     answer payload (checked against the response schema before it is sent). Raise an
     `ocpp_router.errors.OcppError` to answer a CALLERROR.
+
+    `inline=True`: the handler runs on the event loop itself, saving two thread hops. Only
+    for handlers that neither block nor touch the database (Django refuses ORM calls there);
+    a Heartbeat, whose write is batched, is one.
     """
 
     def register(func: Handler) -> Handler:
@@ -67,6 +75,10 @@ def ocpp_handler(version: str, action: str) -> Callable[[Handler], Handler]:
         if action in registry.handlers and registry.handlers[action] is not func:
             raise ValueError(f"{version} {action} already has a handler")
         registry.handlers[action] = func
+        if inline:
+            registry.inline.add(action)
+        else:
+            registry.inline.discard(action)
         return func
 
     return register

@@ -80,9 +80,10 @@ def boot_notification_2(ctx: CallContext, payload: dict[str, Any]) -> dict[str, 
     return _boot_answer(ctx, decision)
 
 
-@ocpp_handler(V16, "Heartbeat")
-@ocpp_handler(V201, "Heartbeat")
-@ocpp_handler(V21, "Heartbeat")
+# Inline: answered on the event loop; the time is written in the next batch.
+@ocpp_handler(V16, "Heartbeat", inline=True)
+@ocpp_handler(V201, "Heartbeat", inline=True)
+@ocpp_handler(V21, "Heartbeat", inline=True)
 def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     services.station_heartbeat(station_pk=ctx.station_pk, at=utcnow())
     return {"currentTime": ocpp_now()}

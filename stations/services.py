@@ -14,7 +14,7 @@ from csms import events
 from csms.sql import Lookup, Statement
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
-from stations import passwords
+from stations import liveness, passwords
 from stations.choices import RegistrationStatus
 from stations.models import BootNotification, ChargingStation, Connector, Evse, SecurityEvent
 
@@ -240,8 +240,8 @@ def station_sweep_offline(*, live_channel_prefixes: list[str], connected_before:
     return len(marked)
 
 
-# Heartbeats and connector statuses arrive for nearly every station message: their UPDATEs
-# are written once (csms.sql) instead of compiled by the ORM on every call.
+# Connector statuses arrive for a large share of station messages: the UPDATE is written
+# once (csms.sql) instead of compiled by the ORM on every call.
 _CONNECTOR_STATUS_FIELDS = (
     "status",
     "error_code",
@@ -271,16 +271,14 @@ _CONNECTOR_STATUS = Statement(
 )
 
 
-_STATION_SEEN = _station_update(["last_seen"])
-_STATION_HEARTBEAT = _station_update(["last_seen", "last_heartbeat"])
-
-
 def station_seen(*, station_pk: int, at: datetime) -> None:
-    _STATION_SEEN.execute([at, station_pk])
+    """The station sent something at `at` (written in batches: stations.liveness)."""
+    liveness.BUFFER.note(station_pk, at)
 
 
 def station_heartbeat(*, station_pk: int, at: datetime) -> None:
-    _STATION_HEARTBEAT.execute([at, at, station_pk])
+    """A Heartbeat at `at`. Runs on the event loop: it only notes the time for the batch."""
+    liveness.BUFFER.note(station_pk, at, heartbeat=True)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def _close_server_connections() -> None:
 def csms(live_csms, transactional_db):
     """The live server, with a clean database for this test; the message log is flushed
     before the database is emptied so no row outlives its test."""
+    from stations.liveness import BUFFER
     from stations.message_log import message_log
 
     yield live_csms
     message_log.flush()
+    BUFFER.flush()

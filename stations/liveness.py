@@ -1,0 +1,103 @@
+"""Last-seen and heartbeat times, written in batches.
+
+A Heartbeat's only effect is a timestamp, and Heartbeats are a large share of a quiet
+network's traffic: writing each one cost a thread hop and a database round trip. The newest
+times per station are kept in memory and written every CSMS_LIVENESS_FLUSH_SECONDS by one
+thread, in one transaction. A write never moves `last_seen` backwards (a disconnect recorded
+meanwhile stays). If the process dies, at most that interval of times is lost; online state
+does not depend on them (it is written at connect and disconnect).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+
+from csms.sql import Statement
+from stations.models import ChargingStation
+
+logger = logging.getLogger(__name__)
+
+_SEEN = Statement(
+    lambda n: (
+        f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, ['last_seen'])} "
+        f"WHERE {n.col(ChargingStation, 'id')} = %s "
+        f"AND ({n.col(ChargingStation, 'last_seen')} IS NULL "
+        f"OR {n.col(ChargingStation, 'last_seen')} < %s)"
+    ),
+    [(ChargingStation, "last_seen"), (ChargingStation, "id"), (ChargingStation, "last_seen")],
+)
+_HEARTBEAT = Statement(
+    lambda n: (
+        f"UPDATE {n.table(ChargingStation)} "
+        f"SET {n.assign(ChargingStation, ['last_heartbeat'])} "
+        f"WHERE {n.col(ChargingStation, 'id')} = %s"
+    ),
+    [(ChargingStation, "last_heartbeat"), (ChargingStation, "id")],
+)
+
+
+class LivenessBuffer:
+    def __init__(self) -> None:
+        self._seen: dict[int, datetime] = {}
+        self._heartbeats: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def note(self, station_pk: int, at: datetime, *, heartbeat: bool = False) -> None:
+        """Record that the station was seen (and sent a Heartbeat) at `at`. Never blocks on
+        the database: safe on the event loop."""
+        with self._lock:
+            self._seen[station_pk] = at
+            if heartbeat:
+                self._heartbeats[station_pk] = at
+        if self._thread is None:
+            self._start()
+
+    def flush(self) -> None:
+        """Write what is pending now, in this thread."""
+        with self._lock:
+            seen, self._seen = self._seen, {}
+            heartbeats, self._heartbeats = self._heartbeats, {}
+        if not seen:
+            return
+        with transaction.atomic():
+            _SEEN.execute_many([(at, pk, at) for pk, at in seen.items()])
+            _HEARTBEAT.execute_many([(at, pk) for pk, at in heartbeats.items()])
+
+    def close(self) -> None:
+        """Stop the background thread after a last flush."""
+        self._stop.set()
+        thread = self._thread
+        if isinstance(thread, threading.Thread):
+            thread.join(5)
+        self.flush()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="station-liveness", daemon=True)
+            self._thread.start()
+        atexit.register(self.flush)
+
+    def _run(self) -> None:
+        interval = settings.CSMS_LIVENESS_FLUSH_SECONDS
+        while not self._stop.wait(interval):
+            try:
+                close_old_connections()
+                self.flush()
+            except Exception:
+                logger.exception("Writing station last-seen and heartbeat times failed")
+            finally:
+                close_old_connections()
+        connections.close_all()
+
+
+BUFFER = LivenessBuffer()
