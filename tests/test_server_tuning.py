@@ -63,3 +63,34 @@ def test_deflate_window_never_exceeds_what_the_station_asks(requested):
     assert accept.window_bits == min(requested, server_module.DEFLATE_WINDOW_BITS)
     assert accept.mem_level == server_module.DEFLATE_MEM_LEVEL
     assert accept.request_max_window_bits == server_module.DEFLATE_WINDOW_BITS
+
+
+def test_timeout_checks_visit_every_connection_once_per_period():
+    """Daphne's all-at-once timeout and ping check is spread over its period."""
+    from ocpp_router import server
+
+    class Protocol:
+        checked = 0
+
+        def check_timeouts(self) -> None:
+            self.checked += 1
+
+    scheduled = []
+    checker = server.CsmsServer.__new__(server.CsmsServer)
+    checker._schedule = lambda delay, func: scheduled.append(delay)
+    protocols = [Protocol() for _ in range(1000)]
+    checker.connections = {p: {} for p in protocols}
+    checker._timeout_round, checker._timeout_next = [], 0
+    for _ in range(server.TIMEOUT_SLICES):
+        checker.timeout_checker()
+    assert [p.checked for p in protocols] == [1] * 1000
+    assert sum(scheduled) == pytest.approx(server.TIMEOUT_PERIOD)
+    # A connection closed meanwhile is skipped; new ones join the next round.
+    del checker.connections[protocols[0]]
+    late = Protocol()
+    checker.connections[late] = {}
+    for _ in range(server.TIMEOUT_SLICES):
+        checker.timeout_checker()
+    assert protocols[0].checked == 1
+    assert protocols[1].checked == 2
+    assert late.checked == 1
