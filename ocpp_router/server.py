@@ -22,8 +22,10 @@ answers: how a second connection with the same id learns whether the first is al
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pprint
+import time
 from typing import Any
 
 from autobahn.websocket import protocol as autobahn_protocol
@@ -257,6 +259,9 @@ def accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
 # in TIMEOUT_SLICES parts (see CsmsServer.timeout_checker).
 TIMEOUT_PERIOD = 2.0
 TIMEOUT_SLICES = 20
+# Likewise its reaping of finished applications, every REAP_PERIOD seconds.
+REAP_PERIOD = 1.0
+REAP_SLICES = 10
 
 
 class CsmsServer(Server):
@@ -291,6 +296,8 @@ class CsmsServer(Server):
         super().__init__(*args, ready_callable=on_ready, **kwargs)
         self._timeout_round: list[Any] = []
         self._timeout_next = 0
+        self._reap_round: list[Any] = []
+        self._reap_next = 0
         # Daphne builds endpoints with Twisted's serverFromString, which knows no client
         # certificates: `mtls:` endpoints are ours.
         endpoints: list[str] = [str(e) for e in self.endpoints]  # type: ignore[has-type]
@@ -315,6 +322,51 @@ class CsmsServer(Server):
             if protocol in self.connections:
                 protocol.check_timeouts()
         self._schedule(TIMEOUT_PERIOD / TIMEOUT_SLICES, self.timeout_checker)
+
+    def application_checker(self) -> None:
+        """Daphne's reaping of finished application instances, spread over its 1 s period as
+        `timeout_checker` is: a tenth of the connections every 0.1 s."""
+        if self._reap_next >= len(self._reap_round):
+            self._reap_round = list(self.connections.keys())
+            self._reap_next = 0
+        step = max(1, -(-len(self._reap_round) // REAP_SLICES))
+        chunk = self._reap_round[self._reap_next : self._reap_next + step]
+        self._reap_next += step
+        for protocol in chunk:
+            details = self.connections.get(protocol)
+            if details is not None:
+                self._reap(protocol, details)
+        self._schedule(REAP_PERIOD / REAP_SLICES, self.application_checker)
+
+    def _reap(self, protocol: Any, details: dict[str, Any]) -> None:
+        """What Daphne's `application_checker` does for one connection (Daphne 4.2)."""
+        disconnected = details.get("disconnected")
+        instance = details.get("application_instance")
+        # An application that outlives its connection by too long is cancelled.
+        if disconnected and time.time() - disconnected > self.application_close_timeout:
+            if instance and not instance.done():
+                logger.warning(
+                    "Application instance %r for connection %r took too long to shut down "
+                    "and was killed.",
+                    instance,
+                    protocol,
+                )
+                instance.cancel()
+        if instance and instance.done():
+            try:
+                exception = instance.exception()
+            except asyncio.CancelledError:
+                exception = None
+            if isinstance(exception, KeyboardInterrupt):
+                self.stop()
+            elif exception is not None:
+                logger.error("Exception inside application: %s", exception, exc_info=exception)
+                if not disconnected:
+                    protocol.handle_exception(exception)
+            del details["application_instance"]
+            instance = None
+        if not instance and disconnected:
+            del self.connections[protocol]
 
     def _schedule(self, delay: float, func: Any) -> None:
         reactor.callLater(delay, func)  # type: ignore[arg-type]

@@ -94,3 +94,31 @@ def test_timeout_checks_visit_every_connection_once_per_period():
     assert protocols[0].checked == 1
     assert protocols[1].checked == 2
     assert late.checked == 1
+
+
+def test_finished_applications_of_closed_connections_are_reaped_in_slices():
+    import asyncio
+
+    from ocpp_router import server
+
+    loop = asyncio.new_event_loop()
+    try:
+        done = loop.create_future()
+        done.set_result(None)
+        running = loop.create_future()
+        checker = server.CsmsServer.__new__(server.CsmsServer)
+        checker._schedule = lambda delay, func: None
+        checker.application_close_timeout = 10
+        closed, open_ = object(), object()
+        checker.connections = {
+            closed: {"application_instance": done, "disconnected": 1.0},
+            open_: {"application_instance": running},
+        }
+        checker._reap_round, checker._reap_next = [], 0
+        for _ in range(server.REAP_SLICES):
+            checker.application_checker()
+        # A closed connection whose application finished is forgotten; an open one stays.
+        assert closed not in checker.connections
+        assert checker.connections[open_]["application_instance"] is running
+    finally:
+        loop.close()
