@@ -11,6 +11,7 @@ does not depend on them (it is written at connect and disconnect).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 from datetime import datetime
@@ -61,15 +62,24 @@ class LivenessBuffer:
             self._start()
 
     def flush(self) -> None:
-        """Write what is pending now, in this thread."""
+        """Write what is pending now, in this thread. On failure the times stay pending
+        (newer ones noted meanwhile win) and the error is raised."""
         with self._lock:
             seen, self._seen = self._seen, {}
             heartbeats, self._heartbeats = self._heartbeats, {}
         if not seen:
             return
-        with transaction.atomic():
-            _SEEN.execute_many([(at, pk, at) for pk, at in seen.items()])
-            _HEARTBEAT.execute_many([(at, pk) for pk, at in heartbeats.items()])
+        try:
+            with transaction.atomic():
+                _SEEN.execute_many([(at, pk, at) for pk, at in seen.items()])
+                _HEARTBEAT.execute_many([(at, pk) for pk, at in heartbeats.items()])
+        except Exception:
+            with self._lock:
+                for pk, at in seen.items():
+                    self._seen.setdefault(pk, at)
+                for pk, at in heartbeats.items():
+                    self._heartbeats.setdefault(pk, at)
+            raise
 
     def close(self) -> None:
         """Stop the background thread after a last flush."""
@@ -90,13 +100,16 @@ class LivenessBuffer:
     def _run(self) -> None:
         interval = settings.CSMS_LIVENESS_FLUSH_SECONDS
         while not self._stop.wait(interval):
+            if not self._seen:
+                continue  # nothing to write: leave the database alone
             try:
                 close_old_connections()
                 self.flush()
             except Exception:
                 logger.exception("Writing station last-seen and heartbeat times failed")
-            finally:
-                close_old_connections()
+                # Reconnect on the next round (the database may have restarted).
+                with contextlib.suppress(Exception):
+                    connections.close_all()
         connections.close_all()
 
 

@@ -61,3 +61,25 @@ def test_the_background_thread_writes_within_the_interval(settings):
         assert station.last_heartbeat == AT
     finally:
         buffer.close()
+
+
+def test_times_stay_pending_when_the_write_fails(monkeypatch):
+    from stations import liveness
+
+    station = ChargingStation.objects.create(identity="LIVE-5")
+    buffer = LivenessBuffer()
+    buffer._thread = object()
+    buffer.note(station.pk, AT, heartbeat=True)
+
+    def fail(rows, using="default"):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(liveness._SEEN, "execute_many", fail)
+    with pytest.raises(RuntimeError):
+        buffer.flush()
+    buffer.note(station.pk, AT + timedelta(seconds=1))  # newer, noted meanwhile
+    monkeypatch.undo()
+    buffer.flush()
+    station.refresh_from_db()
+    assert station.last_seen == AT + timedelta(seconds=1)
+    assert station.last_heartbeat == AT
