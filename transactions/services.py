@@ -353,11 +353,11 @@ def _lock(query: statements.Query, values: list[Any]) -> statements.Locked:
     return locked
 
 
-def _link_reservation(tx: Transaction, reservation_id: int | None) -> Reservation | None:
-    """Link the reservation the message names (locked); it is returned marked Used, for
-    the caller to save once the message is known to be no repeat."""
+def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
+    """Link the reservation a new message names (locked after the transaction, as every
+    transaction message locks) and mark it Used."""
     if reservation_id is None or tx.reservation_id is not None:
-        return None
+        return
     reservation = (
         Reservation.objects.select_for_update()
         .filter(station_id=tx.station_id, reservation_id=reservation_id)
@@ -365,15 +365,10 @@ def _link_reservation(tx: Transaction, reservation_id: int | None) -> Reservatio
     )
     if reservation is None:
         _add_anomaly(tx, Anomaly.UNKNOWN_RESERVATION)
-        return None
+        return
     tx.reservation = reservation
     reservation.status = ReservationStatus.USED
-    return reservation
-
-
-def _save_reservation(reservation: Reservation | None) -> None:
-    if reservation is not None:
-        reservation.save(update_fields=["status", "updated"])
+    reservation.save(update_fields=["status", "updated"])
 
 
 def _link_remote_start_16(tx: Transaction, *, at: datetime) -> None:
@@ -452,7 +447,9 @@ TX_FIELDS = [
     "updated",
 ]
 _SAVED_FIELDS = ("transaction_id", *TX_FIELDS)
-_TX_SET_ID = statements.transaction_update(("transaction_id",))
+_START_16_LINKS = statements.transaction_update(
+    ("transaction_id", "reservation", "remote_start_request", "anomalies")
+)
 
 
 def _save(tx: Transaction, loaded: dict[str, Any] | None) -> None:
@@ -462,6 +459,11 @@ def _save(tx: Transaction, loaded: dict[str, Any] | None) -> None:
     fields = _SAVED_FIELDS if loaded is None else statements.changed(tx, loaded, _SAVED_FIELDS)
     statement = statements.transaction_update(fields)
     statement.execute(statements.update_values(tx, statement))
+
+
+def _save_links(tx: Transaction) -> None:
+    """A new 1.6 transaction's id (its primary key) and what it was linked to."""
+    _START_16_LINKS.execute(statements.update_values(tx, _START_16_LINKS))
 
 
 def _insert_event(event: TransactionEvent, rows: list[MeterValue]) -> bool:
@@ -496,7 +498,6 @@ class _Applied:
     answer: dict[str, Any]
     rows: list[MeterValue]
     cost_update: dict[str, Any] | None
-    reservation: Reservation | None
 
 
 _EVENT_KINDS: dict[str, str] = {
@@ -562,8 +563,10 @@ def transaction_event_record(
             return EventOutcome(
                 existing.answer if existing and existing.answer else {}, True, tx.pk
             )
-        _save_reservation(applied.reservation)
-        if not created:
+        reservation_id = payload.get("reservationId")
+        _link_reservation(tx, reservation_id)
+        if not created or reservation_id is not None:
+            # A transaction inserted here is saved again only to link its reservation.
             _save(tx, loaded)
         _publish(
             _EVENT_KINDS[event.kind],
@@ -677,7 +680,6 @@ def _event_apply(
         tx.remote_start_request = RemoteStart.objects.filter(
             station_id=tx.station_id, remote_start_id=remote_start_id
         ).first()
-    reservation = _link_reservation(tx, payload.get("reservationId"))
 
     rows = meter_rows(
         payload.get("meterValue", []),
@@ -712,7 +714,7 @@ def _event_apply(
             }
             tx.cost_sent_at = at
     event.answer = answer
-    return _Applied(event, answer, rows, cost_update, reservation)
+    return _Applied(event, answer, rows, cost_update)
 
 
 # --- transactions: 1.6 ----------------------------------------------------------------------
@@ -752,8 +754,6 @@ def transaction_start_16(
             value=id_tag, type="", version=V16, exclude_transaction_pk=None, at=at
         )
         tx.auth_status = answers.status_for_version(token_info.status, V16)
-        reservation = _link_reservation(tx, reservation_id)
-        _link_remote_start_16(tx, at=at)
         # A Stop or MeterValues for this transaction cannot have come first: the station
         # learns the id from our answer. Readings sent with -1 stay unlinked.
         _refresh_cost(tx, at=at, pick_tariff=True)
@@ -768,8 +768,10 @@ def transaction_start_16(
             )
             return EventOutcome(start.answer if start else {}, True, stored.pk)
         tx.transaction_id = str(tx.pk)
-        _TX_SET_ID.execute([tx.transaction_id, tx.pk])
-        _save_reservation(reservation)
+        # What the start links is locked after the transaction, as every message locks.
+        _link_reservation(tx, reservation_id)
+        _link_remote_start_16(tx, at=at)
+        _save_links(tx)
         answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token_info)}
         statements.INSERT_EVENT.one(
             TransactionEvent(
