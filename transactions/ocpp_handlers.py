@@ -54,6 +54,7 @@ def start_transaction_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str,
         timestamp=from_ocpp(payload["timestamp"]) or utcnow(),
         reservation_id=payload.get("reservationId"),
         payload=payload,
+        identity=ctx.session.station_id,
     )
     return outcome.answer
 
@@ -69,6 +70,7 @@ def stop_transaction_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, 
         reason=payload.get("reason", ""),
         transaction_data=payload.get("transactionData", []),
         payload=payload,
+        identity=ctx.session.station_id,
     )
     return outcome.answer
 
@@ -81,6 +83,7 @@ def meter_values_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]
         transaction_id=payload.get("transactionId"),
         meter_value=payload["meterValue"],
         payload=payload,
+        identity=ctx.session.station_id,
     )
     return {}
 
@@ -89,7 +92,10 @@ def meter_values_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]
 @ocpp_handler(V21, "TransactionEvent")
 def transaction_event(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     outcome = services.transaction_event_record(
-        station_pk=ctx.station_pk, version=ctx.version, payload=payload
+        station_pk=ctx.station_pk,
+        version=ctx.version,
+        payload=payload,
+        identity=ctx.session.station_id,
     )
     if outcome.cost_update:
         ctx.send_after_reply("CostUpdated", outcome.cost_update)

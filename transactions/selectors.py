@@ -7,8 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
+from transactions import statements
 from transactions.choices import ENERGY_REGISTER
 from transactions.models import (
     IdToken,
@@ -20,32 +21,13 @@ from transactions.models import (
 )
 
 
-def id_token_find(*, value: str, type: str = "") -> IdToken | None:
-    """The token for a 2.x (value, type), or for a 1.6 idTag (`type` empty: value only)."""
-    tokens = IdToken.objects.select_related("group_id_token").filter(value=value)
-    if type:
-        return tokens.filter(type=type).first()
-    return tokens.order_by("id").first()
-
-
 def id_token_list() -> QuerySet[IdToken]:
     return IdToken.objects.select_related("group_id_token")
 
 
-def id_token_has_active_transaction(*, value: str, exclude_pk: int | None = None) -> bool:
-    active = Transaction.objects.filter(id_token_value=value, is_active=True)
-    if exclude_pk is not None:
-        active = active.exclude(pk=exclude_pk)
-    return active.exists()
-
-
 def tariff_for_station(*, station_pk: int) -> Tariff | None:
     """The station's own active tariff, else the active default one."""
-    return (
-        Tariff.objects.filter(Q(station_id=station_pk) | Q(station__isnull=True), active=True)
-        .order_by(F("station_id").asc(nulls_last=True))
-        .first()
-    )
+    return statements.tariff_for_station(station_pk)
 
 
 def transaction_list() -> QuerySet[Transaction]:

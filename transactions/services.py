@@ -24,8 +24,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 
 from csms import events
 from ocpp_router.datetimes import to_ocpp, utcnow
@@ -33,7 +32,7 @@ from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
 from stations.services import StationNotConnected, station_call
-from transactions import answers, selectors
+from transactions import answers, selectors, statements
 from transactions.answers import TokenInfo
 from transactions.choices import (
     ENERGY_REGISTER,
@@ -82,34 +81,58 @@ def id_token_authorize(
     already in another active transaction is ConcurrentTx. Statuses are mapped to the
     version's enumeration by `answers`.
     """
-    at = at or utcnow()
+    return _authorize(
+        value=value,
+        type=type,
+        version=version,
+        exclude_transaction_pk=exclude_transaction_pk,
+        at=at,
+    )[0]
+
+
+def _authorize(
+    *,
+    value: str,
+    type: str,
+    version: str,
+    exclude_transaction_pk: int | None,
+    at: datetime | None,
+) -> tuple[TokenInfo, int | None]:
+    """`id_token_authorize`, and the primary key of the token found (None: no token). The
+    token is read at every request, in one statement: an operator's Blocked applies at once."""
     if type == IdTokenType.NO_AUTHORIZATION:
         # 2.x IdTokenEnumType NoAuthorization: a transaction started with no authorization.
-        return TokenInfo(status=AuthorizationStatus.ACCEPTED)
-    token = selectors.id_token_find(value=value, type="" if version == V16 else type)
+        token = statements.id_token_row(
+            value=value, type=type, concurrent_check=False, exclude_transaction_pk=None
+        )
+        return TokenInfo(status=AuthorizationStatus.ACCEPTED), token.pk if token else None
+    token = statements.id_token_row(
+        value=value,
+        type="" if version == V16 else type,
+        concurrent_check=settings.CSMS_CONCURRENT_TX_CHECK,
+        exclude_transaction_pk=exclude_transaction_pk,
+    )
     if token is None:
-        status = AuthorizationStatus.INVALID if version == V16 else AuthorizationStatus.UNKNOWN
-        return TokenInfo(status=status)
+        unknown = AuthorizationStatus.INVALID if version == V16 else AuthorizationStatus.UNKNOWN
+        return TokenInfo(status=unknown), None
     status = token.status
     if status == AuthorizationStatus.ACCEPTED:
-        if token.expiry_date and token.expiry_date <= at:
+        if token.expiry_date and token.expiry_date <= (at or utcnow()):
             status = AuthorizationStatus.EXPIRED
-        elif settings.CSMS_CONCURRENT_TX_CHECK and selectors.id_token_has_active_transaction(
-            value=value, exclude_pk=exclude_transaction_pk
-        ):
+        elif token.in_active_transaction:
             status = AuthorizationStatus.CONCURRENT_TX
-    group = token.group_id_token
-    return TokenInfo(
+    info = TokenInfo(
         status=status,
         expiry=token.expiry_date,
-        group_value=group.value if group else "",
-        group_type=group.type if group else "",
+        group_value=token.group_value or "",
+        group_type=token.group_type or "",
         language1=token.language1,
         language2=token.language2,
         personal_message=token.personal_message,
         message_format=token.personal_message_format,
         charging_priority=token.charging_priority,
     )
+    return info, token.pk
 
 
 def contract_certificate_status(
@@ -288,7 +311,7 @@ def cost_compute(
 def _refresh_cost(tx: Transaction, *, at: datetime, pick_tariff: bool = False) -> None:
     """The cost so far; the tariff is chosen when the transaction is first seen and kept."""
     if pick_tariff and tx.tariff_id is None:
-        tariff = selectors.tariff_for_station(station_pk=tx.station_id)
+        tariff = statements.tariff_for_station(tx.station_id)
         if tariff is not None:
             tx.tariff = tariff
             tx.currency = tariff.currency
@@ -301,6 +324,14 @@ def _refresh_cost(tx: Transaction, *, at: datetime, pick_tariff: bool = False) -
 
 
 # --- transactions: shared -------------------------------------------------------------------
+#
+# A transaction message is applied in one database transaction of a few statements, each
+# written once (transactions.statements): lock the transaction (with its station identity
+# and tariff), apply the message in memory, then INSERT its event, whose unique business
+# key tells a first delivery from a repeat (ON CONFLICT DO NOTHING: no savepoint), its meter
+# values in one INSERT, and UPDATE the transaction. A transaction seen for the first time is
+# INSERTed with the message applied; its unique key tells whether a concurrent delivery
+# created it first, and then the message is applied to that one.
 
 
 def _add_anomaly(target: Transaction | TransactionEvent | list[str], anomaly: str) -> None:
@@ -314,28 +345,17 @@ def _remove_anomaly(tx: Transaction, anomaly: str) -> None:
         tx.anomalies.remove(anomaly)
 
 
-def _locked():
-    """Transactions locked for update (the row only), with what applying a message reads."""
-    return Transaction.objects.select_for_update(of=("self",)).select_related("station", "tariff")
-
-
-def _lock_or_create(
-    *, station_pk: int, lookup: dict[str, Any], defaults: dict[str, Any]
-) -> tuple[Transaction, bool]:
-    """The transaction matching `lookup`, locked; created if missing. A concurrent creator
-    of the same transaction makes our insert fail on the unique constraint: we then wait
-    for its row and lock it."""
-    tx = _locked().filter(station_id=station_pk, **lookup).first()
-    if tx is not None:
-        return tx, False
-    try:
-        with transaction.atomic():
-            return Transaction.objects.create(station_id=station_pk, **lookup, **defaults), True
-    except IntegrityError:
-        return _locked().get(station_id=station_pk, **lookup), False
+def _lock(query: statements.Query, values: list[Any]) -> statements.Locked:
+    """The transaction a conflicting INSERT found: a concurrent creator has committed it."""
+    locked = statements.transaction_lock(query, values)
+    if locked is None:
+        raise Transaction.DoesNotExist(f"No transaction {values!r}")
+    return locked
 
 
 def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
+    """Link the reservation a new message names (locked after the transaction, as every
+    transaction message locks) and mark it Used."""
     if reservation_id is None or tx.reservation_id is not None:
         return
     reservation = (
@@ -353,23 +373,14 @@ def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
 
 def _link_remote_start_16(tx: Transaction, *, at: datetime) -> None:
     """1.6 carries no remote start id: the latest open remote start for the same idTag (and
-    connector, if it named one) within CSMS_REMOTE_START_TIMEOUT is the one this answers."""
+    connector, if it named one) within CSMS_REMOTE_START_TIMEOUT, not yet used by another
+    transaction, is the one this answers (locked)."""
     window = at - timedelta(seconds=settings.CSMS_REMOTE_START_TIMEOUT)
-    remote = (
-        RemoteStart.objects.select_for_update(of=("self",))
-        .filter(
-            station_id=tx.station_id,
-            id_token_value=tx.id_token_value,
-            status__in=[RequestStatus.PENDING, RequestStatus.ACCEPTED],
-            created__gte=window,
-            transactions__isnull=True,
-        )
-        .filter(Q(evse_id__isnull=True) | Q(evse_id=0) | Q(evse_id=tx.evse_id))
-        .order_by("-created")
-        .first()
+    row = statements.REMOTE_START_16.first(
+        [tx.station_id, tx.id_token_value, *statements.REMOTE_START_OPEN, window, tx.evse_id]
     )
-    if remote is not None:
-        tx.remote_start_request = remote
+    if row is not None:
+        tx.remote_start_request_id = row[0]
 
 
 def _event_data(tx: Transaction, **extra: Any) -> dict[str, Any]:
@@ -392,6 +403,7 @@ def _event_data(tx: Transaction, **extra: Any) -> dict[str, Any]:
 
 
 def _publish(kind: str, tx: Transaction, identity: str, **extra: Any) -> None:
+    identity = identity or statements.station_identity(tx.station_id)
     events.publish(kind, identity, **_event_data(tx, **extra))
 
 
@@ -434,6 +446,35 @@ TX_FIELDS = [
     "anomalies",
     "updated",
 ]
+_SAVED_FIELDS = ("transaction_id", *TX_FIELDS)
+_START_16_LINKS = statements.transaction_update(
+    ("transaction_id", "reservation", "remote_start_request", "anomalies")
+)
+
+
+def _save(tx: Transaction, loaded: dict[str, Any] | None) -> None:
+    """UPDATE the transaction: the fields changed since `loaded` (its values as locked), or
+    every field a message may change."""
+    tx.updated = utcnow()
+    fields = _SAVED_FIELDS if loaded is None else statements.changed(tx, loaded, _SAVED_FIELDS)
+    statement = statements.transaction_update(fields)
+    statement.execute(statements.update_values(tx, statement))
+
+
+def _save_links(tx: Transaction) -> None:
+    """A new 1.6 transaction's id (its primary key) and what it was linked to."""
+    _START_16_LINKS.execute(statements.update_values(tx, _START_16_LINKS))
+
+
+def _insert_event(event: TransactionEvent, rows: list[MeterValue]) -> bool:
+    """Store a message's event, then its meter values; False (nothing stored) if its
+    business key shows the message was stored before."""
+    if not statements.INSERT_EVENT.one(event):
+        return False
+    for row in rows:
+        row.event = event
+    statements.INSERT_METER_VALUES.many(rows)
+    return True
 
 
 # --- transactions: 2.0.1 / 2.1 --------------------------------------------------------------
@@ -449,185 +490,231 @@ class EventOutcome:
     cost_update: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class _Applied:
+    """A TransactionEvent applied to its transaction in memory: what is left to store."""
+
+    event: TransactionEvent
+    answer: dict[str, Any]
+    rows: list[MeterValue]
+    cost_update: dict[str, Any] | None
+
+
+_EVENT_KINDS: dict[str, str] = {
+    EventKind.STARTED: "transaction.started",
+    EventKind.UPDATED: "transaction.updated",
+    EventKind.ENDED: "transaction.ended",
+}
+
+
 def transaction_event_record(
     *,
     station_pk: int,
     version: str,
     payload: dict[str, Any],
     at: datetime | None = None,
+    identity: str = "",
 ) -> EventOutcome:
-    """Apply a 2.0.1/2.1 TransactionEventRequest (OCPP 2.0.1 E01-E15) exactly once."""
+    """Apply a 2.0.1/2.1 TransactionEventRequest (OCPP 2.0.1 E01-E15) exactly once.
+    `identity`: the station's, where the caller knows it (else it is read)."""
     from ocpp_router.datetimes import from_ocpp
 
     at = at or utcnow()
-    info = payload["transactionInfo"]
-    event_type = payload["eventType"]
-    seq_no = payload["seqNo"]
+    key = [station_pk, payload["transactionInfo"]["transactionId"]]
     timestamp = from_ocpp(payload["timestamp"]) or at
-    evse = payload.get("evse") or {}
-    id_token = payload.get("idToken")
     with transaction.atomic():
-        tx, created = _lock_or_create(
-            station_pk=station_pk,
-            lookup={"transaction_id": info["transactionId"]},
-            defaults={"ocpp_version": version, "started_at": timestamp, "is_active": True},
-        )
-        existing = (
-            TransactionEvent.objects.filter(transaction=tx, seq_no=seq_no).only("answer").first()
-        )
-        if existing is not None:
+        # A Started usually begins a transaction we have not seen: insert it first; other
+        # events usually find theirs.
+        locked, loaded = None, None
+        if payload["eventType"] != EventKind.STARTED:
+            locked = statements.transaction_lock(statements.TX_BY_ID, key)
+        created = locked is None
+        if locked is None:
+            tx = Transaction(
+                station_id=station_pk,
+                transaction_id=key[1],
+                ocpp_version=version,
+                started_at=timestamp,
+                is_active=True,
+            )
+            applied = _event_apply(tx, created=True, payload=payload, timestamp=timestamp, at=at)
+            if not statements.INSERT_TRANSACTION.one(tx):
+                # Stored already (events before this Started, or a concurrent delivery).
+                locked = _lock(statements.TX_BY_ID, key)
+                created = False
+        if locked is not None:
+            tx, identity = locked.transaction, identity or locked.identity
+            applied = _event_apply(tx, created=False, payload=payload, timestamp=timestamp, at=at)
+            loaded = locked.loaded
+        event, answer = applied.event, applied.answer
+        event.transaction = tx
+        if not _insert_event(event, applied.rows):
+            existing = (
+                TransactionEvent.objects.filter(transaction=tx, seq_no=event.seq_no)
+                .only("answer")
+                .first()
+            )
             logger.info(
                 "Duplicate TransactionEvent %s seqNo %s from station %s: answered again",
                 tx.transaction_id,
-                seq_no,
+                event.seq_no,
                 station_pk,
             )
-            return EventOutcome(existing.answer or {}, True, tx.pk)
-
-        event = TransactionEvent(
-            station_id=station_pk,
-            transaction=tx,
-            kind=event_type,
-            seq_no=seq_no,
-            timestamp=timestamp,
-            trigger_reason=payload["triggerReason"],
-            offline=payload.get("offline", False),
-            payload=payload,
-            received_at=at,
-        )
-        # Flags: sequence and arrival order.
-        if event.offline:
-            _add_anomaly(event, Anomaly.OFFLINE)
-            tx.offline = True
-            _add_anomaly(tx, Anomaly.OFFLINE)
-        if tx.max_seq_no is not None:
-            if seq_no < tx.max_seq_no:
-                _add_anomaly(event, Anomaly.OUT_OF_ORDER)
-                _add_anomaly(tx, Anomaly.OUT_OF_ORDER)
-            elif seq_no > tx.max_seq_no + 1:
-                _add_anomaly(event, Anomaly.SEQ_GAP)
-        tx.max_seq_no = seq_no if tx.max_seq_no is None else max(tx.max_seq_no, seq_no)
-        tx.min_seq_no = seq_no if tx.min_seq_no is None else min(tx.min_seq_no, seq_no)
-        # Sequence numbers missing between the lowest and highest received; a late event
-        # that fills the gap clears the flag.
-        if tx.max_seq_no - tx.min_seq_no + 1 > tx.event_count + 1:
-            _add_anomaly(tx, Anomaly.SEQ_GAP)
-        else:
-            _remove_anomaly(tx, Anomaly.SEQ_GAP)
-
-        if event_type == EventKind.STARTED:
-            tx.started_at = timestamp
-            _remove_anomaly(tx, Anomaly.STARTED_MISSING)
-        else:
-            if created:
-                _add_anomaly(tx, Anomaly.STARTED_MISSING)
-            if Anomaly.STARTED_MISSING in tx.anomalies and (
-                tx.started_at is None or timestamp < tx.started_at
-            ):
-                tx.started_at = timestamp
-        if not tx.is_active and tx.stopped_at and timestamp > tx.stopped_at:
-            _add_anomaly(event, Anomaly.EVENT_AFTER_END)
-        if event_type == EventKind.ENDED:
-            tx.is_active = False
-            tx.stopped_at = timestamp
-            # OCPP 2.0.1 TransactionType: stoppedReason may only be omitted when it is Local.
-            tx.stop_reason = info.get("stoppedReason", "Local")
-
-        # The latest state the station reported wins, whatever order events arrive in.
-        if tx.last_event_at is None or timestamp >= tx.last_event_at:
-            tx.last_event_at = timestamp
-            tx.trigger_reason = payload["triggerReason"]
-            tx.charging_state = info.get("chargingState", tx.charging_state)
-            tx.time_spent_charging = info.get("timeSpentCharging", tx.time_spent_charging)
-            tx.number_of_phases_used = payload.get("numberOfPhasesUsed", tx.number_of_phases_used)
-            tx.cable_max_current = payload.get("cableMaxCurrent", tx.cable_max_current)
-        if evse and tx.evse_id is None:
-            tx.evse_id = evse["id"]
-            tx.connector_id = evse.get("connectorId")
-
-        answer: dict[str, Any] = {}
-        if id_token is not None:
-            token_info = id_token_authorize(
-                value=id_token["idToken"],
-                type=id_token["type"],
-                version=version,
-                exclude_transaction_pk=tx.pk,
-                at=timestamp,
+            return EventOutcome(
+                existing.answer if existing and existing.answer else {}, True, tx.pk
             )
-            # OCPP 2.0.1 E01/E03: an event carrying an idToken is answered with its idTokenInfo.
-            answer["idTokenInfo"] = answers.id_token_info(token_info)
-            if not tx.id_token_value:
-                tx.id_token_value = id_token["idToken"]
-                tx.id_token_type = id_token["type"]
-                tx.id_token = selectors.id_token_find(
-                    value=id_token["idToken"], type=id_token["type"]
-                )
-                tx.auth_status = token_info.status
-            elif id_token["idToken"] != tx.id_token_value:
-                tx.stop_id_token_value = id_token["idToken"]
-
-        remote_start_id = info.get("remoteStartId")
-        if remote_start_id is not None and tx.remote_start_id is None:
-            tx.remote_start_id = remote_start_id
-            tx.remote_start_request = RemoteStart.objects.filter(
-                station_id=station_pk, remote_start_id=remote_start_id
-            ).first()
-        _link_reservation(tx, payload.get("reservationId"))
-
-        rows = meter_rows(
-            payload.get("meterValue", []),
-            version=version,
-            station_pk=station_pk,
-            transaction=tx,
-            event=None,
-            evse_id=tx.evse_id,
-            connector_id=tx.connector_id,
-        )
-        tx.event_count += 1
-        _apply_readings(tx, rows)
-        _refresh_cost(tx, at=at, pick_tariff=created)
-
-        cost_update = None
-        if tx.total_cost is not None:
-            if event_type == EventKind.ENDED:
-                # OCPP 2.0.1 I02/I03: the final cost in the Ended answer.
-                answer["totalCost"] = float(tx.total_cost)
-            elif (
-                tx.is_active
-                and settings.CSMS_COST_UPDATE_INTERVAL > 0
-                and (
-                    tx.cost_sent_at is None
-                    or (at - tx.cost_sent_at).total_seconds() >= settings.CSMS_COST_UPDATE_INTERVAL
-                )
-                and event_type == EventKind.UPDATED
-            ):
-                cost_update = {
-                    "totalCost": float(tx.total_cost),
-                    "transactionId": tx.transaction_id,
-                }
-                tx.cost_sent_at = at
-        # The event is stored with its answer, then its meter values: three statements.
-        event.answer = answer
-        event.save()
-        for row in rows:
-            row.event = event
-        MeterValue.objects.bulk_create(rows)
-        tx.save(update_fields=TX_FIELDS)
-
-        kind = {
-            EventKind.STARTED: "transaction.started",
-            EventKind.UPDATED: "transaction.updated",
-            EventKind.ENDED: "transaction.ended",
-        }[event_type]
+        reservation_id = payload.get("reservationId")
+        _link_reservation(tx, reservation_id)
+        if not created or reservation_id is not None:
+            # A transaction inserted here is saved again only to link its reservation.
+            _save(tx, loaded)
         _publish(
-            kind,
+            _EVENT_KINDS[event.kind],
             tx,
-            tx.station.identity,
-            seq_no=seq_no,
+            identity,
+            seq_no=event.seq_no,
             trigger_reason=event.trigger_reason,
-            meter_values=len(rows),
+            meter_values=len(applied.rows),
         )
-    return EventOutcome(answer, False, tx.pk, cost_update)
+    return EventOutcome(answer, False, tx.pk, applied.cost_update)
+
+
+def _event_apply(
+    tx: Transaction,
+    *,
+    created: bool,
+    payload: dict[str, Any],
+    timestamp: datetime,
+    at: datetime,
+) -> _Applied:
+    """Apply a TransactionEvent to `tx` in memory (`created`: first seen with this event);
+    only reads the database. The event row carries the answer."""
+    version = tx.ocpp_version
+    info = payload["transactionInfo"]
+    event_type = payload["eventType"]
+    seq_no = payload["seqNo"]
+    evse = payload.get("evse") or {}
+    id_token = payload.get("idToken")
+    event = TransactionEvent(
+        station_id=tx.station_id,
+        kind=event_type,
+        seq_no=seq_no,
+        timestamp=timestamp,
+        trigger_reason=payload["triggerReason"],
+        offline=payload.get("offline", False),
+        payload=payload,
+        received_at=at,
+    )
+    # Flags: sequence and arrival order.
+    if event.offline:
+        _add_anomaly(event, Anomaly.OFFLINE)
+        tx.offline = True
+        _add_anomaly(tx, Anomaly.OFFLINE)
+    if tx.max_seq_no is not None:
+        if seq_no < tx.max_seq_no:
+            _add_anomaly(event, Anomaly.OUT_OF_ORDER)
+            _add_anomaly(tx, Anomaly.OUT_OF_ORDER)
+        elif seq_no > tx.max_seq_no + 1:
+            _add_anomaly(event, Anomaly.SEQ_GAP)
+    tx.max_seq_no = seq_no if tx.max_seq_no is None else max(tx.max_seq_no, seq_no)
+    tx.min_seq_no = seq_no if tx.min_seq_no is None else min(tx.min_seq_no, seq_no)
+    # Sequence numbers missing between the lowest and highest received; a late event
+    # that fills the gap clears the flag.
+    if tx.max_seq_no - tx.min_seq_no + 1 > tx.event_count + 1:
+        _add_anomaly(tx, Anomaly.SEQ_GAP)
+    else:
+        _remove_anomaly(tx, Anomaly.SEQ_GAP)
+
+    if event_type == EventKind.STARTED:
+        tx.started_at = timestamp
+        _remove_anomaly(tx, Anomaly.STARTED_MISSING)
+    else:
+        if created:
+            _add_anomaly(tx, Anomaly.STARTED_MISSING)
+        if Anomaly.STARTED_MISSING in tx.anomalies and (
+            tx.started_at is None or timestamp < tx.started_at
+        ):
+            tx.started_at = timestamp
+    if not tx.is_active and tx.stopped_at and timestamp > tx.stopped_at:
+        _add_anomaly(event, Anomaly.EVENT_AFTER_END)
+    if event_type == EventKind.ENDED:
+        tx.is_active = False
+        tx.stopped_at = timestamp
+        # OCPP 2.0.1 TransactionType: stoppedReason may only be omitted when it is Local.
+        tx.stop_reason = info.get("stoppedReason", "Local")
+
+    # The latest state the station reported wins, whatever order events arrive in.
+    if tx.last_event_at is None or timestamp >= tx.last_event_at:
+        tx.last_event_at = timestamp
+        tx.trigger_reason = payload["triggerReason"]
+        tx.charging_state = info.get("chargingState", tx.charging_state)
+        tx.time_spent_charging = info.get("timeSpentCharging", tx.time_spent_charging)
+        tx.number_of_phases_used = payload.get("numberOfPhasesUsed", tx.number_of_phases_used)
+        tx.cable_max_current = payload.get("cableMaxCurrent", tx.cable_max_current)
+    if evse and tx.evse_id is None:
+        tx.evse_id = evse["id"]
+        tx.connector_id = evse.get("connectorId")
+
+    answer: dict[str, Any] = {}
+    if id_token is not None:
+        token_info, token_pk = _authorize(
+            value=id_token["idToken"],
+            type=id_token["type"],
+            version=version,
+            exclude_transaction_pk=tx.pk,
+            at=timestamp,
+        )
+        # OCPP 2.0.1 E01/E03: an event carrying an idToken is answered with its idTokenInfo.
+        answer["idTokenInfo"] = answers.id_token_info(token_info)
+        if not tx.id_token_value:
+            tx.id_token_value = id_token["idToken"]
+            tx.id_token_type = id_token["type"]
+            tx.id_token_id = token_pk
+            tx.auth_status = token_info.status
+        elif id_token["idToken"] != tx.id_token_value:
+            tx.stop_id_token_value = id_token["idToken"]
+
+    remote_start_id = info.get("remoteStartId")
+    if remote_start_id is not None and tx.remote_start_id is None:
+        tx.remote_start_id = remote_start_id
+        tx.remote_start_request = RemoteStart.objects.filter(
+            station_id=tx.station_id, remote_start_id=remote_start_id
+        ).first()
+
+    rows = meter_rows(
+        payload.get("meterValue", []),
+        version=version,
+        station_pk=tx.station_id,
+        transaction=tx,
+        event=None,
+        evse_id=tx.evse_id,
+        connector_id=tx.connector_id,
+    )
+    tx.event_count += 1
+    _apply_readings(tx, rows)
+    _refresh_cost(tx, at=at, pick_tariff=created)
+
+    cost_update = None
+    if tx.total_cost is not None:
+        if event_type == EventKind.ENDED:
+            # OCPP 2.0.1 I02/I03: the final cost in the Ended answer.
+            answer["totalCost"] = float(tx.total_cost)
+        elif (
+            tx.is_active
+            and settings.CSMS_COST_UPDATE_INTERVAL > 0
+            and (
+                tx.cost_sent_at is None
+                or (at - tx.cost_sent_at).total_seconds() >= settings.CSMS_COST_UPDATE_INTERVAL
+            )
+            and event_type == EventKind.UPDATED
+        ):
+            cost_update = {
+                "totalCost": float(tx.total_cost),
+                "transactionId": tx.transaction_id,
+            }
+            tx.cost_sent_at = at
+    event.answer = answer
+    return _Applied(event, answer, rows, cost_update)
 
 
 # --- transactions: 1.6 ----------------------------------------------------------------------
@@ -643,59 +730,61 @@ def transaction_start_16(
     reservation_id: int | None,
     payload: dict[str, Any],
     at: datetime | None = None,
+    identity: str = "",
 ) -> EventOutcome:
     """Apply a 1.6 StartTransaction exactly once; a repeat gets the same transactionId."""
     at = at or utcnow()
     key = f"start:{connector_id}:{id_tag}:{to_ocpp(timestamp)}:{meter_start}"
     with transaction.atomic():
-        tx, created = _lock_or_create(
-            station_pk=station_pk,
-            lookup={"dedup_key": key},
-            defaults={
-                "ocpp_version": V16,
-                # Replaced by the primary key below: 1.6 transaction ids are integers.
-                "transaction_id": f"new-{uuid.uuid4().hex}",
-                "evse_id": connector_id,
-                "connector_id": 1 if connector_id else 0,
-                "id_token_value": id_tag,
-                "started_at": timestamp,
-                "meter_start": Decimal(meter_start),
-            },
+        tx = Transaction(
+            station_id=station_pk,
+            dedup_key=key,
+            ocpp_version=V16,
+            # Replaced by the primary key below: 1.6 transaction ids are integers.
+            transaction_id=f"new-{uuid.uuid4().hex}",
+            evse_id=connector_id,
+            connector_id=1 if connector_id else 0,
+            id_token_value=id_tag,
+            started_at=timestamp,
+            meter_start=Decimal(meter_start),
+            last_event_at=timestamp,
+            event_count=1,
         )
-        if not created:
-            start = tx.events.filter(kind=EventKind.START_16).first()
-            logger.info(
-                "Duplicate StartTransaction from station %s: transaction %s answered again",
-                station_pk,
-                tx.transaction_id,
-            )
-            return EventOutcome(start.answer if start else {}, True, tx.pk)
-
-        tx.transaction_id = str(tx.pk)
-        token_info = id_token_authorize(
-            value=id_tag, version=V16, exclude_transaction_pk=tx.pk, at=at
+        token_info, tx.id_token_id = _authorize(
+            value=id_tag, type="", version=V16, exclude_transaction_pk=None, at=at
         )
-        tx.id_token = selectors.id_token_find(value=id_tag)
         tx.auth_status = answers.status_for_version(token_info.status, V16)
-        tx.last_event_at = timestamp
-        tx.event_count = 1
-        _link_reservation(tx, reservation_id)
-        _link_remote_start_16(tx, at=at)
         # A Stop or MeterValues for this transaction cannot have come first: the station
         # learns the id from our answer. Readings sent with -1 stay unlinked.
         _refresh_cost(tx, at=at, pick_tariff=True)
+        # The start's business key (dedup_key) decides in the INSERT whether it is new.
+        if not statements.INSERT_TRANSACTION.one(tx):
+            stored = _lock(statements.TX_BY_DEDUP_KEY, [station_pk, key]).transaction
+            start = stored.events.filter(kind=EventKind.START_16).first()
+            logger.info(
+                "Duplicate StartTransaction from station %s: transaction %s answered again",
+                station_pk,
+                stored.transaction_id,
+            )
+            return EventOutcome(start.answer if start else {}, True, stored.pk)
+        tx.transaction_id = str(tx.pk)
+        # What the start links is locked after the transaction, as every message locks.
+        _link_reservation(tx, reservation_id)
+        _link_remote_start_16(tx, at=at)
+        _save_links(tx)
         answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token_info)}
-        tx.save(update_fields=["transaction_id", *TX_FIELDS])
-        TransactionEvent.objects.create(
-            station_id=station_pk,
-            transaction=tx,
-            kind=EventKind.START_16,
-            timestamp=timestamp,
-            payload=payload,
-            answer=answer,
-            received_at=at,
+        statements.INSERT_EVENT.one(
+            TransactionEvent(
+                station_id=station_pk,
+                transaction=tx,
+                kind=EventKind.START_16,
+                timestamp=timestamp,
+                payload=payload,
+                answer=answer,
+                received_at=at,
+            )
         )
-        _publish("transaction.started", tx, tx.station.identity)
+        _publish("transaction.started", tx, identity)
     return EventOutcome(answer, False, tx.pk)
 
 
@@ -710,6 +799,7 @@ def transaction_stop_16(
     transaction_data: list[dict[str, Any]],
     payload: dict[str, Any],
     at: datetime | None = None,
+    identity: str = "",
 ) -> EventOutcome:
     """Apply a 1.6 StopTransaction exactly once (deduplicated on the transaction id).
 
@@ -718,29 +808,26 @@ def transaction_stop_16(
     """
     at = at or utcnow()
     with transaction.atomic():
-        tx = (
-            _locked()
-            .filter(station_id=station_pk, ocpp_version=V16, transaction_id=str(transaction_id))
-            .first()
-            if transaction_id > 0
-            else None
-        )
-        if tx is None:
+        locked = None
+        if transaction_id > 0:
+            locked = statements.transaction_lock(
+                statements.TX_BY_ID_16, [station_pk, V16, str(transaction_id)]
+            )
+        if locked is None:
             anomaly = (
                 Anomaly.NO_TRANSACTION_ID if transaction_id == -1 else (Anomaly.UNKNOWN_TRANSACTION)
             )
-            tx, created = _lock_or_create(
-                station_pk=station_pk,
-                lookup={"dedup_key": f"stop:{transaction_id}:{to_ocpp(timestamp)}:{meter_stop}"},
-                defaults={
-                    "ocpp_version": V16,
-                    "transaction_id": f"new-{uuid.uuid4().hex}",
-                    "reported_transaction_id": transaction_id,
-                    "id_token_value": id_tag,
-                    "anomalies": [anomaly, Anomaly.STARTED_MISSING],
-                },
+            key = f"stop:{transaction_id}:{to_ocpp(timestamp)}:{meter_stop}"
+            tx = Transaction(
+                station_id=station_pk,
+                dedup_key=key,
+                ocpp_version=V16,
+                transaction_id=f"new-{uuid.uuid4().hex}",
+                reported_transaction_id=transaction_id,
+                id_token_value=id_tag,
+                anomalies=[anomaly, Anomaly.STARTED_MISSING],
             )
-            if created:
+            if statements.INSERT_TRANSACTION.one(tx):
                 tx.transaction_id = str(tx.pk)
                 logger.warning(
                     "StopTransaction for unknown transaction %s from station %s kept as "
@@ -749,16 +836,14 @@ def transaction_stop_16(
                     station_pk,
                     tx.pk,
                 )
-        stop = tx.events.filter(kind=EventKind.STOP_16).first()
-        if stop is not None:
-            logger.info(
-                "Duplicate StopTransaction %s from station %s answered again",
-                tx.transaction_id,
-                station_pk,
-            )
-            return EventOutcome(stop.answer or {}, True, tx.pk)
+            else:
+                locked = _lock(statements.TX_BY_DEDUP_KEY, [station_pk, key])
+        loaded = None
+        if locked is not None:
+            tx, identity, loaded = locked.transaction, identity or locked.identity, locked.loaded
 
-        event = TransactionEvent.objects.create(
+        # A second StopTransaction of the transaction conflicts on this event's key.
+        event = TransactionEvent(
             station_id=station_pk,
             transaction=tx,
             kind=EventKind.STOP_16,
@@ -786,7 +871,6 @@ def transaction_stop_16(
             evse_id=tx.evse_id,
             connector_id=tx.connector_id,
         )
-        MeterValue.objects.bulk_create(rows)
         _apply_readings(tx, rows)
         _refresh_cost(tx, at=at, pick_tariff=tx.tariff_id is None)
         answer: dict[str, Any] = {}
@@ -795,10 +879,17 @@ def transaction_stop_16(
                 value=id_tag, version=V16, exclude_transaction_pk=tx.pk, at=at
             )
             answer["idTagInfo"] = answers.id_tag_info(info)
-        tx.save(update_fields=["transaction_id", *TX_FIELDS])
         event.answer = answer
-        event.save(update_fields=["answer"])
-        _publish("transaction.ended", tx, tx.station.identity)
+        if not _insert_event(event, rows):
+            stop = tx.events.filter(kind=EventKind.STOP_16).first()
+            logger.info(
+                "Duplicate StopTransaction %s from station %s answered again",
+                tx.transaction_id,
+                station_pk,
+            )
+            return EventOutcome((stop.answer if stop else None) or {}, True, tx.pk)
+        _save(tx, loaded)
+        _publish("transaction.ended", tx, identity)
     return EventOutcome(answer, False, tx.pk)
 
 
@@ -810,6 +901,7 @@ def meter_values_record_16(
     meter_value: list[dict[str, Any]],
     payload: dict[str, Any],
     at: datetime | None = None,
+    identity: str = "",
 ) -> EventOutcome:
     """Store a 1.6 MeterValues exactly once (deduplicated on connector, transaction id and
     the values with their timestamps). Values with transactionId -1 or an unknown id are
@@ -820,37 +912,35 @@ def meter_values_record_16(
     digest = hashlib.sha256(
         json.dumps([connector_id, transaction_id, meter_value], sort_keys=True).encode()
     ).hexdigest()
-    key = f"meter:{digest}"
     anomalies: list[str] = []
     with transaction.atomic():
-        tx = None
+        tx, loaded = None, None
         if transaction_id == -1:
             anomalies.append(Anomaly.NO_TRANSACTION_ID)
         elif transaction_id is not None:
-            tx = (
-                _locked()
-                .filter(station_id=station_pk, ocpp_version=V16, transaction_id=str(transaction_id))
-                .first()
+            locked = statements.transaction_lock(
+                statements.TX_BY_ID_16, [station_pk, V16, str(transaction_id)]
             )
-            if tx is None:
+            if locked is None:
                 anomalies.append(Anomaly.UNKNOWN_TRANSACTION)
-        timestamps = [from_ocpp(mv.get("timestamp")) for mv in meter_value]
-        try:
-            with transaction.atomic():
-                event = TransactionEvent.objects.create(
-                    station_id=station_pk,
-                    transaction=tx,
-                    kind=EventKind.METER_16,
-                    dedup_key=key,
-                    timestamp=min((t for t in timestamps if t), default=at),
-                    anomalies=anomalies,
-                    payload=payload,
-                    answer={},
-                    received_at=at,
+            else:
+                tx, identity, loaded = (
+                    locked.transaction,
+                    identity or locked.identity,
+                    locked.loaded,
                 )
-        except IntegrityError:
-            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
-            return EventOutcome({}, True, tx.pk if tx else None)
+        timestamps = [from_ocpp(mv.get("timestamp")) for mv in meter_value]
+        event = TransactionEvent(
+            station_id=station_pk,
+            transaction=tx,
+            kind=EventKind.METER_16,
+            dedup_key=f"meter:{digest}",
+            timestamp=min((t for t in timestamps if t), default=at),
+            anomalies=anomalies,
+            payload=payload,
+            answer={},
+            received_at=at,
+        )
         rows = meter_rows(
             meter_value,
             version=V16,
@@ -860,7 +950,9 @@ def meter_values_record_16(
             evse_id=connector_id,
             connector_id=1 if connector_id else 0,
         )
-        MeterValue.objects.bulk_create(rows)
+        if not _insert_event(event, rows):
+            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
+            return EventOutcome({}, True, tx.pk if tx else None)
         if tx is not None:
             tx.event_count += 1
             latest = max((t for t in timestamps if t), default=None)
@@ -868,8 +960,8 @@ def meter_values_record_16(
                 tx.last_event_at = latest
             _apply_readings(tx, rows)
             _refresh_cost(tx, at=at)
-            tx.save(update_fields=TX_FIELDS)
-            _publish("transaction.updated", tx, tx.station.identity, meter_values=len(rows))
+            _save(tx, loaded)
+            _publish("transaction.updated", tx, identity, meter_values=len(rows))
     return EventOutcome({}, False, tx.pk if tx else None)
 
 
@@ -1267,30 +1359,26 @@ def meter_values_record_2(
     at = at or utcnow()
     digest = hashlib.sha256(json.dumps([evse_id, meter_value], sort_keys=True).encode())
     timestamps = [t for t in (from_ocpp(mv.get("timestamp")) for mv in meter_value) if t]
+    event = TransactionEvent(
+        station_id=station_pk,
+        kind=EventKind.METER,
+        dedup_key=f"meter2:{digest.hexdigest()}",
+        timestamp=min(timestamps, default=at),
+        payload=payload,
+        answer={},
+        received_at=at,
+    )
+    rows = meter_rows(
+        meter_value,
+        version=version,
+        station_pk=station_pk,
+        transaction=None,
+        event=event,
+        evse_id=evse_id,
+        connector_id=None,
+    )
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = TransactionEvent.objects.create(
-                    station_id=station_pk,
-                    kind=EventKind.METER,
-                    dedup_key=f"meter2:{digest.hexdigest()}",
-                    timestamp=min(timestamps, default=at),
-                    payload=payload,
-                    answer={},
-                    received_at=at,
-                )
-        except IntegrityError:
+        if not _insert_event(event, rows):
             logger.info("Duplicate MeterValues from station %s answered again", station_pk)
             return False
-        MeterValue.objects.bulk_create(
-            meter_rows(
-                meter_value,
-                version=version,
-                station_pk=station_pk,
-                transaction=None,
-                event=event,
-                evse_id=evse_id,
-                connector_id=None,
-            )
-        )
     return True

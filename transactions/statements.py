@@ -1,0 +1,476 @@
+"""Statements of the transaction path, written once per database vendor from model metadata.
+
+Every charging session runs a dozen transaction messages, each a handful of statements: the
+ORM compiled each of them anew per message (a locking SELECT with two joins cost about
+2 ms of Python, its INSERTs and the 37-column UPDATE about 1 ms each), many times what the
+database spends running them. As `csms.sql` does for the stations block, the statements
+here are built once from the models' `_meta`, their parameters prepared by their model
+fields (`get_db_prep_value`, values stored exactly as the ORM stores them) and their
+result columns converted by the same converters the ORM applies, so instances loaded here
+equal those a queryset would give.
+
+Two things the ORM cannot say in one statement are said here:
+- INSERT ... ON CONFLICT DO NOTHING RETURNING the primary key: a message's business key
+  (a unique constraint) decides in one round trip whether it is new, with no savepoint;
+  a delivery racing ours waits for it on the unique index and then finds the conflict.
+- one SELECT ... FOR UPDATE that brings the transaction with its station identity and
+  tariff, so applying a message reads nothing else.
+
+Both PostgreSQL and SQLite (3.35+) support the statements as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from csms.sql import Names, Statement
+from stations.models import ChargingStation
+from transactions.choices import RequestStatus
+from transactions.models import (
+    IdToken,
+    MeterValue,
+    RemoteStart,
+    Tariff,
+    Transaction,
+    TransactionEvent,
+)
+
+M = TypeVar("M", bound=models.Model)
+Column = tuple[type[models.Model], str] | None
+Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+class Sql(Names):
+    """Names, and the clauses that differ between database vendors."""
+
+    def __init__(self, connection: BaseDatabaseWrapper):
+        super().__init__(connection)
+        self.features = connection.features
+
+    def qcol(self, model: type[models.Model], field: str, alias: str = "") -> str:
+        """A column qualified by its table (or by `alias`)."""
+        return f"{alias or self.table(model)}.{self.col(model, field)}"
+
+    def columns(self, model: type[models.Model], alias: str = "") -> str:
+        """Every concrete column of `model`, qualified, in `_meta.concrete_fields` order."""
+        return ", ".join(
+            self.qcol(model, field.name, alias) for field in model._meta.concrete_fields
+        )
+
+    def for_update(self, model: type[models.Model]) -> str:
+        """` FOR UPDATE OF <model's table>`, or nothing where the database has no row locks
+        (SQLite: its write transactions are exclusive, see `transaction_mode`)."""
+        if not self.features.has_select_for_update:
+            return ""
+        if self.features.has_select_for_update_of:
+            return f" FOR UPDATE OF {self.table(model)}"
+        return " FOR UPDATE"
+
+
+def model_columns(model: type[models.Model]) -> list[Column]:
+    return [(model, field.name) for field in model._meta.concrete_fields]
+
+
+class Query(Statement):
+    """A statement built with `Sql`; `rows()` returns its result rows, each column given as
+    (model, field) converted from the database value as the ORM converts it (None: as is)."""
+
+    def __init__(
+        self,
+        build: Callable[[Sql], str],
+        params: Sequence[tuple[type[models.Model], str]],
+        columns: Sequence[Column] = (),
+    ):
+        super().__init__(build, params)  # type: ignore[arg-type]
+        self.columns = list(columns)
+        self._converters: dict[str, list[tuple[int, Any, list[Converter]]]] = {}
+
+    def sql(self, connection: BaseDatabaseWrapper) -> str:
+        sql = self._sql.get(connection.vendor)
+        if sql is None:
+            sql = self._sql[connection.vendor] = self.build(Sql(connection))
+        return sql
+
+    def converters(self, connection: BaseDatabaseWrapper) -> list[tuple[int, Any, list[Converter]]]:
+        """(column index, its expression, converters) of the columns that need converting."""
+        converters = self._converters.get(connection.vendor)
+        if converters is None:
+            converters = []
+            for index, column in enumerate(self.columns):
+                if column is None:
+                    continue
+                model, name = column
+                field = model._meta.get_field(name)
+                col = field.get_col(model._meta.db_table)  # type: ignore[union-attr]
+                chain = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+                if chain:
+                    converters.append((index, col, chain))
+            self._converters[connection.vendor] = converters
+        return converters
+
+    def rows(self, values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list[list[Any]]:
+        fields = self.fields()
+        connection = connections[using]
+        prepared = [
+            None if value is None else field.get_db_prep_value(value, connection, prepared=False)
+            for field, value in zip(fields, values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql(connection), prepared)
+            rows = [list(row) for row in cursor.fetchall()]
+        converters = self.converters(connection)
+        for row in rows:
+            for index, col, chain in converters:
+                value = row[index]
+                for converter in chain:
+                    value = converter(value, col, connection)
+                row[index] = value
+        return rows
+
+    def first(self, values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list[Any] | None:
+        rows = self.rows(values, using)
+        return rows[0] if rows else None
+
+
+def load(model: type[M], values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> M:
+    """A `model` instance from the values of its concrete fields, as a queryset loads it."""
+    return model.from_db(using, None, values)  # type: ignore[arg-type]
+
+
+# --- INSERT -----------------------------------------------------------------------------------
+
+
+class Insert:
+    """INSERT of `model` instances: every concrete field but an auto primary key, values
+    prepared as `Model.save()` prepares them (`pre_save` fills auto_now fields). With
+    `ignore_conflicts`, a row that would break a unique constraint is not inserted."""
+
+    def __init__(self, model: type[models.Model], *, ignore_conflicts: bool = False):
+        self.model = model
+        self.ignore_conflicts = ignore_conflicts
+        meta = model._meta
+        self.fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+        self.foreign_keys = [f for f in self.fields if isinstance(f, models.ForeignKey)]
+        self._reads = [
+            (f, f.attname, type(f).pre_save is not models.Field.pre_save) for f in self.fields
+        ]
+        self._sql: dict[tuple[str, int, bool], str] = {}
+
+    def sql(self, connection: BaseDatabaseWrapper, rows: int, returning: bool) -> str:
+        key = (connection.vendor, rows, returning)
+        sql = self._sql.get(key)
+        if sql is None:
+            names = Names(connection)
+            row = f"({', '.join(['%s'] * len(self.fields))})"
+            sql = (
+                f"INSERT INTO {names.table(self.model)} "
+                f"({', '.join(names.col(self.model, f.name) for f in self.fields)}) "
+                f"VALUES {', '.join([row] * rows)}"
+            )
+            if self.ignore_conflicts:
+                sql += " ON CONFLICT DO NOTHING"
+            if returning:
+                sql += f" RETURNING {names.col(self.model, self.model._meta.pk.name)}"
+            self._sql[key] = sql
+        return sql
+
+    def _values(self, obj: models.Model, connection: BaseDatabaseWrapper) -> list[Any]:
+        for fk in self.foreign_keys:
+            # A related instance assigned before it was saved: take its primary key now.
+            if getattr(obj, fk.attname) is None and fk.is_cached(obj):
+                related = fk.get_cached_value(obj)
+                if related is not None:
+                    setattr(obj, fk.attname, related.pk)
+        values = []
+        for field, attname, fills in self._reads:
+            # pre_save where the field has its own (auto_now); None needs no preparing.
+            value = field.pre_save(obj, True) if fills else getattr(obj, attname)
+            values.append(None if value is None else field.get_db_prep_save(value, connection))
+        return values
+
+    def one(self, obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> bool:
+        """Insert `obj` and set its primary key; False if a unique constraint kept it out."""
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql(connection, 1, True), self._values(obj, connection))
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        obj.pk = row[0]
+        obj._state.adding = False
+        obj._state.db = using
+        return True
+
+    def many(self, objs: Iterable[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
+        """Insert rows whose primary keys nobody reads (meter values), in a few statements."""
+        objs = list(objs)
+        if not objs:
+            return
+        connection = connections[using]
+        # Stay within the database's limit of parameters per statement.
+        batch = max(1, min(connection.ops.bulk_batch_size(self.fields, objs), 500))
+        with connection.cursor() as cursor:
+            for start in range(0, len(objs), batch):
+                chunk = objs[start : start + batch]
+                params: list[Any] = []
+                for obj in chunk:
+                    params += self._values(obj, connection)
+                    obj._state.adding = False
+                    obj._state.db = using
+                cursor.execute(self.sql(connection, len(chunk), False), params)
+
+
+# --- transactions -------------------------------------------------------------------------------
+
+_TX_COLUMNS = model_columns(Transaction)
+_TARIFF_COLUMNS = model_columns(Tariff)
+
+
+def _transaction_lock(key: Sequence[str]) -> Query:
+    """The transaction with the `key` fields' values, locked (the row only), with its
+    station's identity and its tariff."""
+    return Query(
+        lambda q: (
+            f"SELECT {q.columns(Transaction)}, {q.qcol(ChargingStation, 'identity')}, "
+            f"{q.columns(Tariff)} "
+            f"FROM {q.table(Transaction)} "
+            f"INNER JOIN {q.table(ChargingStation)} ON "
+            f"{q.qcol(ChargingStation, 'id')} = {q.qcol(Transaction, 'station')} "
+            f"LEFT OUTER JOIN {q.table(Tariff)} ON "
+            f"{q.qcol(Tariff, 'id')} = {q.qcol(Transaction, 'tariff')} "
+            f"WHERE {' AND '.join(f'{q.qcol(Transaction, field)} = %s' for field in key)}"
+            f"{q.for_update(Transaction)}"
+        ),
+        [(Transaction, field) for field in key],
+        [*_TX_COLUMNS, (ChargingStation, "identity"), *_TARIFF_COLUMNS],
+    )
+
+
+TX_BY_ID = _transaction_lock(["station", "transaction_id"])
+TX_BY_ID_16 = _transaction_lock(["station", "ocpp_version", "transaction_id"])
+TX_BY_DEDUP_KEY = _transaction_lock(["station", "dedup_key"])
+
+_TARIFF_FIELD = Transaction._meta.get_field("tariff")
+assert isinstance(_TARIFF_FIELD, models.ForeignKey)
+
+
+class Locked(NamedTuple):
+    transaction: Transaction
+    identity: str
+    # The transaction's field values as read (see `changed`).
+    loaded: dict[str, Any]
+
+
+def transaction_lock(query: Query, values: Sequence[Any]) -> Locked | None:
+    """Run one of the TX_BY_* queries: the locked transaction (its tariff loaded) and its
+    station's identity, or None."""
+    row = query.first(values)
+    if row is None:
+        return None
+    size = len(_TX_COLUMNS)
+    tx = load(Transaction, row[:size])
+    tariff_values = row[size + 1 :]
+    tariff = load(Tariff, tariff_values) if tariff_values[0] is not None else None
+    _TARIFF_FIELD.set_cached_value(tx, tariff)
+    loaded = {
+        attname: list(value) if isinstance(value, list) else value
+        for attname, value in zip(_TX_ATTNAMES, row[:size], strict=True)
+    }
+    return Locked(tx, row[size], loaded)
+
+
+_TX_ATTNAMES = [field.attname for field in Transaction._meta.concrete_fields]
+
+
+def changed(tx: Transaction, loaded: dict[str, Any], fields: Sequence[str]) -> tuple[str, ...]:
+    """Those of `fields` whose value differs from the one read. The row was locked since, so
+    the others still hold these values."""
+    meta = Transaction._meta
+    return tuple(
+        name
+        for name in fields
+        if getattr(tx, attname := meta.get_field(name).attname) != loaded[attname]  # type: ignore[union-attr]
+    )
+
+
+@lru_cache(maxsize=256)
+def transaction_update(fields: tuple[str, ...]) -> Statement:
+    """UPDATE of the transaction `fields` by primary key (the last parameter); one per
+    set of fields that messages change (a MeterValues changes a handful of the 38)."""
+    return Statement(
+        lambda n: (
+            f"UPDATE {n.table(Transaction)} SET {n.assign(Transaction, fields)} "
+            f"WHERE {n.col(Transaction, 'id')} = %s"
+        ),
+        [*((Transaction, field) for field in fields), (Transaction, "id")],
+    )
+
+
+def update_values(obj: models.Model, statement: Statement) -> list[Any]:
+    """The values of `statement`'s parameters read from `obj` (the primary key last)."""
+    return [getattr(obj, field.attname) for field in statement.fields()]
+
+
+INSERT_TRANSACTION = Insert(Transaction, ignore_conflicts=True)
+INSERT_EVENT = Insert(TransactionEvent, ignore_conflicts=True)
+INSERT_METER_VALUES = Insert(MeterValue)
+
+
+# --- id tokens, tariffs, remote starts -----------------------------------------------------------
+
+
+class TokenRow(NamedTuple):
+    """What authorizing an id token reads: the token's IdTokenInfo fields, its group's
+    value and type, and whether it is in an active transaction (the one being applied
+    excluded)."""
+
+    pk: int
+    status: str
+    expiry_date: Any
+    language1: str
+    language2: str
+    personal_message: str
+    personal_message_format: str
+    charging_priority: int | None
+    group_value: str | None
+    group_type: str | None
+    in_active_transaction: bool
+
+
+_TOKEN_FIELDS = [
+    "id",
+    "status",
+    "expiry_date",
+    "language1",
+    "language2",
+    "personal_message",
+    "personal_message_format",
+    "charging_priority",
+]
+
+
+def _token_query(*, typed: bool, concurrent: bool) -> Query:
+    """The token for a value (`typed`: and a type; else the oldest with that value)."""
+
+    def build(q: Sql) -> str:
+        token, group = q.quote("token"), q.quote("token_group")
+        active = "FALSE"
+        if concurrent:
+            active = (
+                f"EXISTS (SELECT 1 FROM {q.table(Transaction)} WHERE "
+                f"{q.qcol(Transaction, 'id_token_value')} = {q.qcol(IdToken, 'value', token)} "
+                f"AND {q.qcol(Transaction, 'is_active')} "
+                f"AND {q.qcol(Transaction, 'id')} <> %s)"
+            )
+        where = f"{q.qcol(IdToken, 'value', token)} = %s"
+        if typed:
+            where += f" AND {q.qcol(IdToken, 'type', token)} = %s"
+        return (
+            f"SELECT {', '.join(q.qcol(IdToken, f, token) for f in _TOKEN_FIELDS)}, "
+            f"{q.qcol(IdToken, 'value', group)}, {q.qcol(IdToken, 'type', group)}, {active} "
+            f"FROM {q.table(IdToken)} {token} "
+            f"LEFT OUTER JOIN {q.table(IdToken)} {group} ON "
+            f"{q.qcol(IdToken, 'id', group)} = {q.qcol(IdToken, 'group_id_token', token)} "
+            f"WHERE {where} ORDER BY {q.qcol(IdToken, 'id', token)} LIMIT 1"
+        )
+
+    params: list[tuple[type[models.Model], str]] = [(Transaction, "id")] if concurrent else []
+    params.append((IdToken, "value"))
+    if typed:
+        params.append((IdToken, "type"))
+    return Query(
+        build,
+        params,
+        [*((IdToken, f) for f in _TOKEN_FIELDS), (IdToken, "value"), (IdToken, "type"), None],
+    )
+
+
+_TOKEN_QUERIES = {
+    (typed, concurrent): _token_query(typed=typed, concurrent=concurrent)
+    for typed in (False, True)
+    for concurrent in (False, True)
+}
+
+
+def id_token_row(
+    *, value: str, type: str, concurrent_check: bool, exclude_transaction_pk: int | None
+) -> TokenRow | None:
+    """The token for a 2.x (value, type) or a 1.6 idTag (`type` empty: the oldest token
+    with that value: 1.6 idTags match whatever the type), with its group, in one statement."""
+    query = _TOKEN_QUERIES[(bool(type), concurrent_check)]
+    values: list[Any] = [exclude_transaction_pk or 0] if concurrent_check else []
+    values.append(value)
+    if type:
+        values.append(type)
+    row = query.first(values)
+    if row is None:
+        return None
+    row[-1] = bool(row[-1])
+    return TokenRow(*row)
+
+
+TARIFF_FOR_STATION = Query(
+    lambda q: (
+        f"SELECT {q.columns(Tariff)} FROM {q.table(Tariff)} "
+        f"WHERE ({q.col(Tariff, 'station')} = %s OR {q.col(Tariff, 'station')} IS NULL) "
+        f"AND {q.col(Tariff, 'active')} "
+        # The station's own tariff before the default one (NULLS LAST).
+        f"ORDER BY {q.col(Tariff, 'station')} IS NULL, {q.col(Tariff, 'station')} LIMIT 1"
+    ),
+    [(Tariff, "station")],
+    _TARIFF_COLUMNS,
+)
+
+
+def tariff_for_station(station_pk: int) -> Tariff | None:
+    """The station's own active tariff, else the active default one."""
+    row = TARIFF_FOR_STATION.first([station_pk])
+    return load(Tariff, row) if row is not None else None
+
+
+# 1.6 carries no remote start id: see services._link_remote_start_16.
+REMOTE_START_16 = Query(
+    lambda q: (
+        f"SELECT {q.qcol(RemoteStart, 'id')} FROM {q.table(RemoteStart)} "
+        f"WHERE {q.qcol(RemoteStart, 'station')} = %s "
+        f"AND {q.qcol(RemoteStart, 'id_token_value')} = %s "
+        f"AND {q.qcol(RemoteStart, 'status')} IN (%s, %s) "
+        f"AND {q.qcol(RemoteStart, 'created')} >= %s "
+        f"AND ({q.qcol(RemoteStart, 'evse_id')} IS NULL OR {q.qcol(RemoteStart, 'evse_id')} = 0 "
+        f"OR {q.qcol(RemoteStart, 'evse_id')} = %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {q.table(Transaction)} WHERE "
+        f"{q.qcol(Transaction, 'remote_start_request')} = {q.qcol(RemoteStart, 'id')}) "
+        f"ORDER BY {q.qcol(RemoteStart, 'created')} DESC LIMIT 1"
+        f"{q.for_update(RemoteStart)}"
+    ),
+    [
+        (RemoteStart, "station"),
+        (RemoteStart, "id_token_value"),
+        (RemoteStart, "status"),
+        (RemoteStart, "status"),
+        (RemoteStart, "created"),
+        (RemoteStart, "evse_id"),
+    ],
+    [None],
+)
+
+REMOTE_START_OPEN = (RequestStatus.PENDING, RequestStatus.ACCEPTED)
+
+STATION_IDENTITY = Query(
+    lambda q: (
+        f"SELECT {q.col(ChargingStation, 'identity')} FROM {q.table(ChargingStation)} "
+        f"WHERE {q.col(ChargingStation, 'id')} = %s"
+    ),
+    [(ChargingStation, "id")],
+    [None],
+)
+
+
+def station_identity(station_pk: int) -> str:
+    row = STATION_IDENTITY.first([station_pk])
+    return row[0] if row else ""

@@ -1,0 +1,160 @@
+"""The transaction path's statements (transactions.statements) read and write what the ORM
+would, in fewer round trips; run on PostgreSQL in CI (DATABASE_URL), on SQLite by default."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ocpp_router.datetimes import to_ocpp, utcnow
+from stations.models import ChargingStation
+from transactions import services, statements
+from transactions.models import IdToken, Tariff, Transaction, TransactionEvent
+
+pytestmark = pytest.mark.django_db
+
+T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
+
+
+@pytest.fixture
+def station():
+    return ChargingStation.objects.create(identity="STMT 1", protocol="1.6")
+
+
+def field_values(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_locked_transaction_is_the_row_the_orm_reads_with_its_tariff_and_station_identity(
+    station,
+):
+    tariff = Tariff.objects.create(name="T", price_per_kwh=Decimal("0.3120"), station=station)
+    stored = Transaction.objects.create(
+        station=station,
+        ocpp_version="1.6",
+        transaction_id="42",
+        id_token_value="TAG",
+        started_at=T0,
+        last_reading_at=T0 + timedelta(minutes=5, microseconds=123456),
+        meter_start=Decimal("1000.125"),
+        energy_wh=Decimal("12.5"),
+        tariff=tariff,
+        total_cost=Decimal("3.90"),
+        anomalies=["offline", "seq_gap"],
+        offline=True,
+    )
+    locked = statements.transaction_lock(statements.TX_BY_ID_16, [station.pk, "1.6", "42"])
+    assert locked is not None
+    assert field_values(locked.transaction) == field_values(Transaction.objects.get(pk=stored.pk))
+    assert locked.identity == "STMT 1"
+    with CaptureQueriesContext(connection) as queries:
+        assert field_values(locked.transaction.tariff) == field_values(tariff)
+    assert len(queries) == 0
+    assert statements.transaction_lock(statements.TX_BY_ID_16, [station.pk, "2.0.1", "42"]) is None
+
+
+def test_token_lookup_matches_16_idtags_on_the_value_and_2x_tokens_on_value_and_type():
+    first = IdToken.objects.create(value="CARD", type="ISO15693")
+    IdToken.objects.create(value="CARD", type="ISO14443", status="Blocked")
+    row16 = statements.id_token_row(
+        value="CARD", type="", concurrent_check=True, exclude_transaction_pk=None
+    )
+    row2 = statements.id_token_row(
+        value="CARD", type="ISO14443", concurrent_check=False, exclude_transaction_pk=None
+    )
+    assert row16 is not None and row2 is not None
+    assert (row16.pk, row16.status) == (first.pk, "Accepted")
+    assert row2.status == "Blocked"
+    assert (
+        statements.id_token_row(
+            value="CARD", type="eMAID", concurrent_check=True, exclude_transaction_pk=None
+        )
+        is None
+    )
+
+
+def test_a_token_the_operator_blocks_is_refused_at_the_next_request():
+    IdToken.objects.create(value="LOST", expiry_date=utcnow() + timedelta(days=1))
+    assert services.id_token_authorize(value="LOST", version="1.6").status == "Accepted"
+    IdToken.objects.filter(value="LOST").update(status="Blocked")
+    assert services.id_token_authorize(value="LOST", version="1.6").status == "Blocked"
+    IdToken.objects.filter(value="LOST").update(status="Accepted", expiry_date=T0)
+    assert services.id_token_authorize(value="LOST", version="1.6").status == "Expired"
+
+
+def test_concurrent_tx_check_leaves_out_the_transaction_being_applied(station):
+    IdToken.objects.create(value="BUSY")
+    tx = Transaction.objects.create(
+        station=station, ocpp_version="1.6", transaction_id="1", id_token_value="BUSY"
+    )
+    authorize = services.id_token_authorize
+    assert authorize(value="BUSY", version="1.6").status == "ConcurrentTx"
+    assert authorize(value="BUSY", version="1.6", exclude_transaction_pk=tx.pk).accepted
+
+
+def test_tariff_lookup_takes_the_station_tariff_before_the_active_default(station):
+    assert statements.tariff_for_station(station.pk) is None
+    default = Tariff.objects.create(name="Default", price_per_kwh=Decimal("0.30"))
+    Tariff.objects.create(name="Old", station=station, price_per_kwh=Decimal("0.1"), active=False)
+    assert statements.tariff_for_station(station.pk) == default
+    own = Tariff.objects.create(name="Own", station=station, price_per_kwh=Decimal("0.20"))
+    found = statements.tariff_for_station(station.pk)
+    assert found == own and found.price_per_kwh == Decimal("0.2000")
+
+
+def test_insert_ignoring_conflicts_tells_a_repeat_from_a_new_row(station):
+    def event():
+        return TransactionEvent(
+            station=station,
+            kind="Meter16",
+            dedup_key="meter:abc",
+            timestamp=T0,
+            received_at=T0,
+            payload={"connectorId": 1},
+        )
+
+    first, repeat = event(), event()
+    assert statements.INSERT_EVENT.one(first) and first.pk is not None
+    assert not statements.INSERT_EVENT.one(repeat) and repeat.pk is None
+    assert TransactionEvent.objects.get().payload == {"connectorId": 1}
+
+
+def test_meter_values_on_a_known_transaction_take_four_statements_and_write_what_changed(
+    station,
+):
+    start = services.transaction_start_16(
+        station_pk=station.pk,
+        connector_id=1,
+        id_tag="TAG",
+        meter_start=1000,
+        timestamp=T0,
+        reservation_id=None,
+        payload={},
+    )
+    meter_value = [
+        {
+            "timestamp": to_ocpp(T0 + timedelta(minutes=1)),
+            "sampledValue": [{"value": "1500"}, {"value": "7200", "measurand": "Power.Offered"}],
+        }
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        services.meter_values_record_16(
+            station_pk=station.pk,
+            connector_id=1,
+            transaction_id=start.answer["transactionId"],
+            meter_value=meter_value,
+            payload={},
+            identity=station.identity,
+        )
+    # The test runs in a transaction: the service's atomic block is a savepoint here.
+    statements_run = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert [sql.split()[0] for sql in statements_run] == ["SELECT", "INSERT", "INSERT", "UPDATE"]
+    update = statements_run[-1]
+    assert "energy_wh" in update and "event_count" in update
+    assert "id_token_value" not in update and "stop_reason" not in update
+    tx = Transaction.objects.get(pk=start.transaction_pk)
+    assert (tx.energy_wh, tx.event_count, tx.meter_values.count()) == (Decimal(500), 2, 2)
