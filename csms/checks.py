@@ -15,3 +15,28 @@ def dev_secret_key_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# INSERT ... RETURNING and ON CONFLICT DO NOTHING on the transaction path (transactions.statements).
+MIN_SQLITE = (3, 35)
+
+
+@register("database")
+def sqlite_new_enough(app_configs, **kwargs):
+    import sqlite3
+
+    return sqlite_problems(settings.DATABASES, sqlite3.sqlite_version_info)
+
+
+def sqlite_problems(databases, version_info):
+    uses_sqlite = any(db["ENGINE"] == "django.db.backends.sqlite3" for db in databases.values())
+    if uses_sqlite and tuple(version_info) < MIN_SQLITE:
+        return [
+            Error(
+                f"SQLite {'.'.join(map(str, version_info))} is too old: the CSMS needs "
+                f"{'.'.join(map(str, MIN_SQLITE))} or newer.",
+                hint="Use a newer Python build or set DATABASE_URL to PostgreSQL.",
+                id="csms.E002",
+            )
+        ]
+    return []

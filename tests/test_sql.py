@@ -49,3 +49,13 @@ def test_lookup_converts_values_and_defers_the_rest():
     assert station.get_deferred_fields() >= {"vendor", "model"}
     assert station.vendor == "Acme"  # loaded on access
     assert BY_IDENTITY.get("SQL-unknown") is None
+
+
+def test_an_sqlite_too_old_for_the_transaction_statements_is_refused():
+    from csms.checks import sqlite_problems
+
+    sqlite = {"default": {"ENGINE": "django.db.backends.sqlite3"}}
+    postgres = {"default": {"ENGINE": "django.db.backends.postgresql"}}
+    assert [e.id for e in sqlite_problems(sqlite, (3, 31, 1))] == ["csms.E002"]
+    assert sqlite_problems(sqlite, (3, 40, 1)) == []
+    assert sqlite_problems(postgres, (3, 31, 1)) == []
