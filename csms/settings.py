@@ -320,6 +320,10 @@ CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
 # Last-seen and heartbeat times are written in batches this often (stations.liveness).
 CSMS_LIVENESS_FLUSH_SECONDS = env_float("CSMS_LIVENESS_FLUSH_SECONDS", 1.0)
+# `serve`: objects are frozen out of the garbage collector's sight this often, and a full
+# collection runs this often (ocpp_router.gc_policy); 0 keeps CPython's own policy.
+CSMS_GC_FREEZE_SECONDS = env_float("CSMS_GC_FREEZE_SECONDS", 60)
+CSMS_GC_FULL_SECONDS = env_float("CSMS_GC_FULL_SECONDS", 1800)
 
 # --- Certificates ------------------------------------------------------------------
 # CA that signs station certificates (SignCertificate); PEM files. Unset: CSRs are refused.

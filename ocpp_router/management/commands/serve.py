@@ -4,14 +4,15 @@ python manage.py serve --bind 0.0.0.0 --port 8000
 python manage.py serve -e "ssl:9443:privateKey=key.pem:certKey=cert.pem"
 """
 
-import gc
 import logging
 from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from twisted.internet import reactor
 
+from ocpp_router.gc_policy import GcPolicy
 from ocpp_router.server import CsmsServer
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,12 @@ class Command(BaseCommand):
         logger.info("CSMS listening on %s", ", ".join(endpoints))
         proxy = options["proxy_headers"]
         # What is loaded by now (Django, the apps, compiled schemas) lives as long as the
-        # process: moved out of the garbage collector's sight, so that its full collections
-        # do not walk it again and again while thousands of stations are connected.
-        gc.collect()
-        gc.freeze()
+        # process; connections are frozen as they age (ocpp_router.gc_policy).
+        GcPolicy(
+            settings.CSMS_GC_FREEZE_SECONDS,
+            settings.CSMS_GC_FULL_SECONDS,
+            schedule=reactor.callLater,  # type: ignore[arg-type]
+        ).start()
         CsmsServer(
             application=get_default_application(),
             endpoints=endpoints,
