@@ -184,7 +184,17 @@ class OcppMessage(models.Model):
     """One OCPP frame as it crossed the wire: the message log."""
 
     id = models.UUIDField(primary_key=True, editable=False)
-    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="messages")
+    # No database constraint and no index of its own: every frame inserts a row, and a
+    # foreign-key check per row plus an index that (station, -timestamp) already covers
+    # were a large part of the log's write cost. Deleting a station still deletes its
+    # messages (Django cascades).
+    station = models.ForeignKey(
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_constraint=False,
+        db_index=False,
+    )
     timestamp = models.DateTimeField()
     direction = models.CharField(max_length=3, choices=Direction.choices)
     message_type = models.PositiveSmallIntegerField(choices=MessageType.choices)
