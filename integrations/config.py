@@ -11,8 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.conf import settings
-
+from csms.conf import hot_settings
 from integrations import selectors
 
 
@@ -116,7 +115,7 @@ def current() -> Snapshot:
 
 
 def is_fresh() -> bool:
-    return time.monotonic() - _snapshot.loaded_at < settings.CSMS_WEBHOOK_CONFIG_TTL
+    return time.monotonic() - _snapshot.loaded_at < hot_settings.CSMS_WEBHOOK_CONFIG_TTL
 
 
 def refresh() -> Snapshot:

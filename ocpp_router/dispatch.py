@@ -21,6 +21,7 @@ from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
+from csms.conf import hot_settings
 from ocpp_router import errors, validation
 from ocpp_router.registry import HOOKS, REGISTRIES, CallInterceptor, Handler
 from ocpp_router.rpc import Call, CallError, CallResult, error_frame
@@ -120,7 +121,7 @@ def _with_connections(func: Callable[..., T], *args: Any) -> T:
     # recycles connections past CONN_MAX_AGE) at most every CSMS_DB_CHECK_INTERVAL seconds,
     # and drops its connections at once after a database error.
     now = time.monotonic()
-    if now - getattr(_thread_state, "checked", 0.0) >= settings.CSMS_DB_CHECK_INTERVAL:
+    if now - getattr(_thread_state, "checked", 0.0) >= hot_settings.CSMS_DB_CHECK_INTERVAL:
         close_old_connections()
         _thread_state.checked = now
     try:

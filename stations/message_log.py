@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
+from csms.conf import hot_settings
 from ocpp_router.session import LogEntry
 from stations.models import OcppMessage
 
@@ -99,10 +100,10 @@ class BatchedMessageLog:
     @property
     def enabled(self) -> bool:
         """False when CSMS_MESSAGE_LOG is off: the consumer then builds no entries at all."""
-        return bool(settings.CSMS_MESSAGE_LOG)
+        return bool(hot_settings.CSMS_MESSAGE_LOG)
 
     def record(self, entry: LogEntry) -> None:
-        if not settings.CSMS_MESSAGE_LOG:
+        if not hot_settings.CSMS_MESSAGE_LOG:
             return
         entry.payload = redact(entry.action, entry.payload)
         pending = len(self._pending)
@@ -116,7 +117,7 @@ class BatchedMessageLog:
         self._pending.append(entry)
         if self._thread is None or not self._thread.is_alive():
             self._ensure_thread()
-        if pending + 1 == settings.CSMS_MESSAGE_LOG_BATCH:
+        if pending + 1 == hot_settings.CSMS_MESSAGE_LOG_BATCH:
             self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:

@@ -122,3 +122,22 @@ def test_finished_applications_of_closed_connections_are_reaped_in_slices():
         assert checker.connections[open_]["application_instance"] is running
     finally:
         loop.close()
+
+
+def test_autobahn_debug_arguments_are_formatted_only_when_read(monkeypatch):
+    """autobahn's per-frame debug lines get their text only if a debug log asks for it."""
+    from autobahn import util
+    from autobahn.twisted import websocket as autobahn_twisted
+    from autobahn.websocket import protocol
+
+    formatted = []
+    lazy = server_module._lazily(lambda *args: formatted.append(args) or "text")
+    value = lazy(1, 2)
+    assert formatted == []
+    assert f"[{value}] {value!r} {value:>6}" == "[text] text   text"
+    assert formatted == [(1, 2)] * 3
+
+    for module in (protocol, autobahn_twisted):
+        assert str(module.hltype(util.hl)) == util.hltype(util.hl)
+        assert str(module.hlval(1234)) == util.hlval(1234)
+    assert str(protocol.pformat({"a": 1})) == "{'a': 1}"
