@@ -59,3 +59,34 @@ def test_an_sqlite_too_old_for_the_transaction_statements_is_refused():
     assert [e.id for e in sqlite_problems(sqlite, (3, 31, 1))] == ["csms.E002"]
     assert sqlite_problems(sqlite, (3, 40, 1)) == []
     assert sqlite_problems(postgres, (3, 31, 1)) == []
+
+
+def test_hot_statements_bind_on_the_server_on_postgresql_and_fail_with_django_errors():
+    from django.db import IntegrityError, connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from csms.sql import hot_cursor
+
+    with hot_cursor(connection) as cursor:
+        kind = type(cursor).__name__
+    if connection.vendor == "postgresql":
+        assert kind == "Cursor"  # psycopg's server-binding cursor, not Django's ClientCursor
+    station = ChargingStation.objects.create(identity="SQL-HOT")
+    for _ in range(3):
+        assert SEEN.execute([AT, station.pk]) == 1
+    station.refresh_from_db()
+    assert station.last_seen == AT
+
+    table = ChargingStation._meta.db_table
+    duplicate = Statement(
+        lambda n: f"UPDATE {n.quote(table)} SET {n.assign(ChargingStation, ['identity'])}",
+        [(ChargingStation, "identity")],
+    )
+    ChargingStation.objects.create(identity="SQL-HOT-2")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.execute(["SAME"])
+
+    # Where queries are recorded, they show.
+    with CaptureQueriesContext(connection) as queries:
+        SEEN.execute([AT, station.pk])
+    assert len(queries) == 1 and "UPDATE" in queries[0]["sql"]

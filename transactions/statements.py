@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from csms.sql import Names, Statement
+from csms.sql import Names, Statement, hot_cursor
 from stations.models import ChargingStation
 from transactions.choices import RequestStatus
 from transactions.models import (
@@ -120,7 +120,7 @@ class Query(Statement):
             None if value is None else field.get_db_prep_value(value, connection, prepared=False)
             for field, value in zip(fields, values, strict=True)
         ]
-        with connection.cursor() as cursor:
+        with hot_cursor(connection) as cursor:
             cursor.execute(self.sql(connection), prepared)
             rows = [list(row) for row in cursor.fetchall()]
         converters = self.converters(connection)
@@ -196,7 +196,7 @@ class Insert:
     def one(self, obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> bool:
         """Insert `obj` and set its primary key; False if a unique constraint kept it out."""
         connection = connections[using]
-        with connection.cursor() as cursor:
+        with hot_cursor(connection) as cursor:
             cursor.execute(self.sql(connection, 1, True), self._values(obj, connection))
             row = cursor.fetchone()
         if row is None:
@@ -214,7 +214,7 @@ class Insert:
         connection = connections[using]
         # Stay within the database's limit of parameters per statement.
         batch = max(1, min(connection.ops.bulk_batch_size(self.fields, objs), 500))
-        with connection.cursor() as cursor:
+        with hot_cursor(connection) as cursor:
             for start in range(0, len(objs), batch):
                 chunk = objs[start : start + batch]
                 params: list[Any] = []
