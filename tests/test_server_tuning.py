@@ -141,3 +141,24 @@ def test_autobahn_debug_arguments_are_formatted_only_when_read(monkeypatch):
         assert str(module.hltype(util.hl)) == util.hltype(util.hl)
         assert str(module.hlval(1234)) == util.hlval(1234)
     assert str(protocol.pformat({"a": 1})) == "{'a': 1}"
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 125, 126, 1000, 70000])
+def test_xor_masker_unmasks_as_autobahn_does_whole_and_in_pieces(size):
+    import os
+
+    from autobahn.nvx._xormasker import create_xor_masker
+
+    mask, data = os.urandom(4), os.urandom(size)
+    expected = create_xor_masker(mask, size).process(data)
+    assert server_module.XorMasker(mask, size).process(data) == expected
+    masker = server_module.XorMasker(mask)
+    pieces, start = [], 0
+    for step in (1, 2, 3, 5, 7, 11) * (size // 29 + 1):
+        pieces.append(masker.process(data[start : start + step]))
+        start += step
+    pieces.append(masker.process(data[start:]))
+    assert b"".join(pieces) == expected
+    assert masker.pointer() == size
+    masker.reset()
+    assert masker.pointer() == 0
