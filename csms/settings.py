@@ -63,7 +63,19 @@ def database_from_url(url: str) -> dict[str, Any]:
     """Translate `postgres://user:pass@host:port/name?opt=v` or `sqlite:///path` for Django."""
     parts = urlsplit(url)
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        options = dict(parse_qsl(parts.query))
+        options: dict[str, Any] = dict(parse_qsl(parts.query))
+        # The statements of the message path (csms.sql.hot_cursor) are prepared on the
+        # server once run this many times on a connection; `?prepare_threshold=none` turns
+        # that off, for PgBouncer older than 1.21 in transaction mode.
+        threshold = options.pop("prepare_threshold", "5").strip().lower()
+        if threshold in ("", "none", "off"):
+            options["prepare_threshold"] = None
+        elif threshold.isdigit():
+            options["prepare_threshold"] = int(threshold)
+        else:
+            raise ValueError(
+                f"DATABASE_URL prepare_threshold={threshold!r}: a whole number or 'none'"
+            )
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",

@@ -23,11 +23,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 def hot_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
     """A cursor for a statement that runs for nearly every message.
 
-    On PostgreSQL, psycopg's own cursor, which binds parameters on the server. Django's binds
-    them on the client: composing the statement text with every value quoted into it cost
-    more Python than the rest of the statement. Statements are not prepared unless the
-    database OPTIONS ask for it (`prepare_threshold`, off by default for connection poolers;
-    it made no measurable difference here). Errors are Django's, as with `connection.cursor()`.
+    On PostgreSQL, psycopg's own cursor: it binds parameters on the server and prepares a
+    statement once it has run `prepare_threshold` times on a connection (5; see
+    DATABASE_URL in the README). Django's cursor binds them on the client, and composing
+    the statement text with every value quoted into it cost more Python than the rest of
+    the statement, and PostgreSQL parsed and planned every statement anew: with a
+    transaction mix the database's CPU, on the same cores, was the limit. Errors are
+    Django's, as with `connection.cursor()`.
     Where queries are recorded (DEBUG, assertNumQueries) Django's cursor runs them, so that
     they show in `connection.queries`.
     """

@@ -72,10 +72,15 @@ def test_hot_statements_bind_on_the_server_on_postgresql_and_fail_with_django_er
     if connection.vendor == "postgresql":
         assert kind == "Cursor"  # psycopg's server-binding cursor, not Django's ClientCursor
     station = ChargingStation.objects.create(identity="SQL-HOT")
-    for _ in range(3):
+    for _ in range(6):
         assert SEEN.execute([AT, station.pk]) == 1
     station.refresh_from_db()
     assert station.last_seen == AT
+    if connection.vendor == "postgresql" and connection.connection.prepare_threshold is not None:
+        # Past the threshold (DATABASE_URL, 5), PostgreSQL holds it prepared.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            assert any("UPDATE" in row[0] for row in cursor.fetchall())
 
     table = ChargingStation._meta.db_table
     duplicate = Statement(
@@ -90,3 +95,29 @@ def test_hot_statements_bind_on_the_server_on_postgresql_and_fail_with_django_er
     with CaptureQueriesContext(connection) as queries:
         SEEN.execute([AT, station.pk])
     assert len(queries) == 1 and "UPDATE" in queries[0]["sql"]
+
+
+@pytest.mark.parametrize(
+    ("query", "threshold"),
+    [
+        ("", 5),
+        ("?prepare_threshold=0", 0),
+        ("?prepare_threshold=none", None),
+        ("?sslmode=require", 5),
+    ],
+)
+def test_database_url_sets_how_soon_hot_statements_are_prepared(query, threshold):
+    from csms.settings import database_from_url
+
+    options = database_from_url(f"postgres://u:p@db:5432/csms{query}")["OPTIONS"]
+    assert options["prepare_threshold"] == threshold
+    if "sslmode" in query:
+        assert options["sslmode"] == "require"
+
+
+@pytest.mark.django_db(False)
+def test_database_url_refuses_a_prepare_threshold_that_is_not_a_number():
+    from csms.settings import database_from_url
+
+    with pytest.raises(ValueError, match="prepare_threshold"):
+        database_from_url("postgres://db/csms?prepare_threshold=soon")
