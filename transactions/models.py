@@ -313,11 +313,19 @@ class TransactionEvent(models.Model):
 class MeterValue(models.Model):
     """One sampled value, as the station sent it."""
 
+    # No single-column indexes on station and transaction: the composite indexes below
+    # lead with them and serve the same lookups, and every sampled value inserted paid for
+    # two more index entries.
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="meter_values"
+        ChargingStation, on_delete=models.CASCADE, related_name="meter_values", db_index=False
     )
     transaction = models.ForeignKey(
-        Transaction, null=True, blank=True, on_delete=models.CASCADE, related_name="meter_values"
+        Transaction,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+        db_index=False,
     )
     event = models.ForeignKey(
         TransactionEvent,
