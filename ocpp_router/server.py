@@ -66,8 +66,10 @@ def _lazily(format_: Callable[..., str]) -> type:
         def __str__(self) -> str:
             return format_(*self.args)
 
+        def __format__(self, spec: str) -> str:
+            return format(str(self), spec)
+
         __repr__ = __str__
-        __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
     return Lazy
 
