@@ -50,6 +50,19 @@ async def test_events_from_a_worker_thread_arrive_in_order_through_the_loop():
         await layer.group_discard(live.GROUP, channel)
 
 
+async def test_events_published_a_moment_apart_travel_in_one_group_message():
+    layer, channel = await listen()
+    try:
+        for n in range(3):
+            live.forward_event(Event("station.status_changed", f"CP-{n}", {"n": n}))
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(5):
+            message = await layer.receive(channel)
+        assert [event["data"]["n"] for event in events_of(message)] == [0, 1, 2]
+    finally:
+        await layer.group_discard(live.GROUP, channel)
+
+
 async def test_only_dashboard_kinds_are_forwarded():
     layer, channel = await listen()
     try:
