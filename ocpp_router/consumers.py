@@ -7,13 +7,11 @@ every action the registered handler's; this module only moves frames.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 import unicodedata
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +20,6 @@ from urllib.parse import unquote
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from csms.conf import hot_settings
@@ -160,64 +157,11 @@ class PendingCall:
     on_outcome: Any = None  # called in a worker thread with the Outcome (follow-ups only)
 
 
-async def dispatch_serially(
-    sources: list[Callable[[], Awaitable[dict[str, Any]]]],
-    dispatch: Callable[[dict[str, Any]], Awaitable[None]],
-) -> None:
-    """Pass every message from `sources` to `dispatch`, one at a time, until one raises.
-
-    What Channels' `await_many_dispatch` does, at a lower price per frame: Channels waits
-    with `asyncio.wait` and creates a new task for every message received, which cost the
-    server as much CPU as the frame's own JSON and schema work. Here every source is read
-    by one long-lived task; a lock keeps dispatch serial, as a consumer expects.
-    """
-    lock = asyncio.Lock()
-    stopped = False
-
-    async def pump(source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
-        nonlocal stopped
-        while True:
-            message = await source()
-            async with lock:
-                if stopped:
-                    return
-                try:
-                    await dispatch(message)
-                except BaseException:
-                    stopped = True
-                    raise
-
-    tasks = [asyncio.ensure_future(pump(source)) for source in sources]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            task.result()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 class OcppConsumer(AsyncWebsocketConsumer):
     session: Session | None = None
     groups: list[str] = []
 
     # --- message dispatch ----------------------------------------------------------------
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # AsyncConsumer.__call__ (Channels 4), with `dispatch_serially` as its loop.
-        self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            sources.append(self.channel_receive)
-        self.base_send = send
-        try:
-            await dispatch_serially(sources, self.dispatch)
-        except StopConsumer:
-            pass
-
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch runs `close_old_connections` before every message, in its
         # single thread-sensitive executor: one thread hop per frame that every station
