@@ -44,6 +44,16 @@ def hot_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
         yield cursor
 
 
+def converters_of(
+    model: type[models.Model], name: str, connection: BaseDatabaseWrapper
+) -> tuple[Any, list[Callable[[Any, Any, BaseDatabaseWrapper], Any]]]:
+    """The column expression of `model.name` and the ORM's converters for values read from
+    it (the backend's, then the field's), as a queryset applies them."""
+    meta = model._meta
+    col = meta.get_field(name).get_col(meta.db_table)  # type: ignore[union-attr]
+    return col, [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]
+
+
 class Names:
     """Quoted table and column names of models, for one database connection."""
 
@@ -129,7 +139,6 @@ class Lookup:
         prepared = self._prepared.get(connection.vendor)
         if prepared is None:
             names = Names(connection)
-            meta = self.model._meta
             columns = ", ".join(names.col(self.model, field) for field in self.fields)
             sql = (
                 f"SELECT {columns} FROM {names.table(self.model)} "
@@ -137,12 +146,7 @@ class Lookup:
             )
             converters = []
             for field_name in self.fields:
-                field = meta.get_field(field_name)
-                col = field.get_col(meta.db_table)  # type: ignore[union-attr]
-                functions = [
-                    *connection.ops.get_db_converters(col),
-                    *col.get_db_converters(connection),
-                ]
+                col, functions = converters_of(self.model, field_name, connection)
                 converters.append((functions, col))
             prepared = self._prepared[connection.vendor] = (sql, converters)
         return prepared

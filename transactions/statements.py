@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from csms.sql import Names, Statement, hot_cursor
+from csms.sql import Names, Statement, converters_of, hot_cursor
 from stations.models import ChargingStation
 from transactions.choices import RequestStatus
 from transactions.models import (
@@ -104,22 +104,15 @@ class Query(Statement):
             for index, column in enumerate(self.columns):
                 if column is None:
                     continue
-                model, name = column
-                field = model._meta.get_field(name)
-                col = field.get_col(model._meta.db_table)  # type: ignore[union-attr]
-                chain = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+                col, chain = converters_of(*column, connection)
                 if chain:
                     converters.append((index, col, chain))
             self._converters[connection.vendor] = converters
         return converters
 
     def rows(self, values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> list[list[Any]]:
-        fields = self.fields()
         connection = connections[using]
-        prepared = [
-            None if value is None else field.get_db_prep_value(value, connection, prepared=False)
-            for field, value in zip(fields, values, strict=True)
-        ]
+        prepared = self._prepare(values, connection)
         with hot_cursor(connection) as cursor:
             cursor.execute(self.sql(connection), prepared)
             rows = [list(row) for row in cursor.fetchall()]
