@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
@@ -452,29 +453,32 @@ _START_16_LINKS = statements.transaction_update(
 )
 
 
-def _save(tx: Transaction, loaded: dict[str, Any] | None) -> None:
-    """UPDATE the transaction: the fields changed since `loaded` (its values as locked), or
-    every field a message may change."""
+def _update(tx: Transaction, loaded: dict[str, Any] | None) -> tuple[statements.Statement, list]:
+    """The UPDATE of the transaction and its values: the fields changed since `loaded` (its
+    values as locked), or every field a message may change."""
     tx.updated = utcnow()
     fields = _SAVED_FIELDS if loaded is None else statements.changed(tx, loaded, _SAVED_FIELDS)
     statement = statements.transaction_update(fields)
-    statement.execute(statements.update_values(tx, statement))
+    return statement, statements.update_values(tx, statement)
 
 
-def _save_links(tx: Transaction) -> None:
-    """A new 1.6 transaction's id (its primary key) and what it was linked to."""
-    _START_16_LINKS.execute(statements.update_values(tx, _START_16_LINKS))
+def _save(tx: Transaction, loaded: dict[str, Any] | None) -> None:
+    statement, values = _update(tx, loaded)
+    statement.execute(values)
 
 
-def _insert_event(event: TransactionEvent, rows: list[MeterValue]) -> bool:
-    """Store a message's event, then its meter values; False (nothing stored) if its
-    business key shows the message was stored before."""
-    if not statements.INSERT_EVENT.one(event):
-        return False
-    for row in rows:
-        row.event = event
-    statements.INSERT_METER_VALUES.many(rows)
-    return True
+def _store(
+    event: TransactionEvent,
+    rows: list[MeterValue],
+    tx: Transaction | None = None,
+    loaded: dict[str, Any] | None = None,
+) -> bool:
+    """Store a message's event and its meter values and, with `tx`, save the transaction
+    (as `_save`): all of it, or nothing and False if the event's business key shows the
+    message was stored before. One statement on PostgreSQL (statements.event_store)."""
+    if tx is None:
+        return statements.event_store(event, rows)
+    return statements.event_store(event, rows, *_update(tx, loaded))
 
 
 # --- transactions: 2.0.1 / 2.1 --------------------------------------------------------------
@@ -548,7 +552,11 @@ def transaction_event_record(
             loaded = locked.loaded
         event, answer = applied.event, applied.answer
         event.transaction = tx
-        if not _insert_event(event, applied.rows):
+        reservation_id = payload.get("reservationId")
+        # A transaction inserted here is saved again only to link its reservation, which
+        # is locked after the event is stored.
+        save_now = not created and reservation_id is None
+        if not _store(event, applied.rows, tx if save_now else None, loaded):
             existing = (
                 TransactionEvent.objects.filter(transaction=tx, seq_no=event.seq_no)
                 .only("answer")
@@ -563,10 +571,8 @@ def transaction_event_record(
             return EventOutcome(
                 existing.answer if existing and existing.answer else {}, True, tx.pk
             )
-        reservation_id = payload.get("reservationId")
-        _link_reservation(tx, reservation_id)
-        if not created or reservation_id is not None:
-            # A transaction inserted here is saved again only to link its reservation.
+        if reservation_id is not None:
+            _link_reservation(tx, reservation_id)
             _save(tx, loaded)
         _publish(
             _EVENT_KINDS[event.kind],
@@ -771,9 +777,10 @@ def transaction_start_16(
         # What the start links is locked after the transaction, as every message locks.
         _link_reservation(tx, reservation_id)
         _link_remote_start_16(tx, at=at)
-        _save_links(tx)
         answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token_info)}
-        statements.INSERT_EVENT.one(
+        # The event has no business key of its own (the transaction's dedup_key was it):
+        # it is always stored, with the transaction's id and links.
+        statements.event_store(
             TransactionEvent(
                 station_id=station_pk,
                 transaction=tx,
@@ -782,7 +789,10 @@ def transaction_start_16(
                 payload=payload,
                 answer=answer,
                 received_at=at,
-            )
+            ),
+            [],
+            _START_16_LINKS,
+            statements.update_values(tx, _START_16_LINKS),
         )
         _publish("transaction.started", tx, identity)
     return EventOutcome(answer, False, tx.pk)
@@ -880,7 +890,7 @@ def transaction_stop_16(
             )
             answer["idTagInfo"] = answers.id_tag_info(info)
         event.answer = answer
-        if not _insert_event(event, rows):
+        if not _store(event, rows, tx, loaded):
             stop = tx.events.filter(kind=EventKind.STOP_16).first()
             logger.info(
                 "Duplicate StopTransaction %s from station %s answered again",
@@ -888,7 +898,6 @@ def transaction_stop_16(
                 station_pk,
             )
             return EventOutcome((stop.answer if stop else None) or {}, True, tx.pk)
-        _save(tx, loaded)
         _publish("transaction.ended", tx, identity)
     return EventOutcome(answer, False, tx.pk)
 
@@ -913,7 +922,9 @@ def meter_values_record_16(
         json.dumps([connector_id, transaction_id, meter_value], sort_keys=True).encode()
     ).hexdigest()
     anomalies: list[str] = []
-    with transaction.atomic():
+    # Values outside a transaction are one statement (see _store): no database transaction.
+    locks = transaction_id is not None and transaction_id != -1
+    with transaction.atomic() if locks else nullcontext():
         tx, loaded = None, None
         if transaction_id == -1:
             anomalies.append(Anomaly.NO_TRANSACTION_ID)
@@ -950,9 +961,6 @@ def meter_values_record_16(
             evse_id=connector_id,
             connector_id=1 if connector_id else 0,
         )
-        if not _insert_event(event, rows):
-            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
-            return EventOutcome({}, True, tx.pk if tx else None)
         if tx is not None:
             tx.event_count += 1
             latest = max((t for t in timestamps if t), default=None)
@@ -960,7 +968,10 @@ def meter_values_record_16(
                 tx.last_event_at = latest
             _apply_readings(tx, rows)
             _refresh_cost(tx, at=at)
-            _save(tx, loaded)
+        if not _store(event, rows, tx, loaded):
+            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
+            return EventOutcome({}, True, tx.pk if tx else None)
+        if tx is not None:
             _publish("transaction.updated", tx, identity, meter_values=len(rows))
     return EventOutcome({}, False, tx.pk if tx else None)
 
@@ -1377,8 +1388,7 @@ def meter_values_record_2(
         evse_id=evse_id,
         connector_id=None,
     )
-    with transaction.atomic():
-        if not _insert_event(event, rows):
-            logger.info("Duplicate MeterValues from station %s answered again", station_pk)
-            return False
+    if not _store(event, rows):
+        logger.info("Duplicate MeterValues from station %s answered again", station_pk)
+        return False
     return True

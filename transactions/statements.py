@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from csms.sql import Names, Statement, converters_of, hot_cursor
@@ -312,6 +312,127 @@ def update_values(obj: models.Model, statement: Statement) -> list[Any]:
 INSERT_TRANSACTION = Insert(Transaction, ignore_conflicts=True)
 INSERT_EVENT = Insert(TransactionEvent, ignore_conflicts=True)
 INSERT_METER_VALUES = Insert(MeterValue)
+
+
+def _array_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    """The array type that carries `field`'s values to an INSERT ... SELECT: the column's
+    type without its length or precision, so that the INSERT's assignment still refuses a
+    too-long text and rounds a number as a plain INSERT does (an explicit cast to
+    varchar(n) would cut the text short)."""
+    db_type = field.db_type(connection) or ""
+    return f"{db_type.split('(')[0].strip()}[]"
+
+
+_EVENT_STORE_SQL: dict[tuple[bool, tuple[str, ...] | None], str] = {}
+
+
+def _event_store_sql(
+    connection: BaseDatabaseWrapper, with_rows: bool, fields: tuple[str, ...] | None
+) -> str:
+    """The PostgreSQL statement of `event_store`, one per shape (with meter values or not,
+    the transaction fields it updates)."""
+    sql = _EVENT_STORE_SQL.get((with_rows, fields))
+    if sql is None:
+        sql = _EVENT_STORE_SQL[(with_rows, fields)] = _build_event_store(
+            Names(connection), connection, with_rows, fields
+        )
+    return sql
+
+
+def _build_event_store(
+    names: Names,
+    connection: BaseDatabaseWrapper,
+    with_rows: bool,
+    fields: tuple[str, ...] | None,
+) -> str:
+    event_fields = INSERT_EVENT.fields
+    sql = (
+        f"WITH e AS (INSERT INTO {names.table(TransactionEvent)} "
+        f"({', '.join(names.col(TransactionEvent, f.name) for f in event_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(event_fields))}) ON CONFLICT DO NOTHING "
+        f"RETURNING {names.col(TransactionEvent, 'id')})"
+    )
+    if with_rows:
+        # One array per column: the statement's text (and so its prepared plan) is the same
+        # whatever the number of sampled values.
+        columns = [f for f in INSERT_METER_VALUES.fields if f.name != "event"]
+        selected = [
+            f"e.{names.col(TransactionEvent, 'id')}" if f.name == "event" else f"v.c{i}"
+            for i, f in enumerate(INSERT_METER_VALUES.fields)
+        ]
+        arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in columns)
+        aliases = ", ".join(
+            f"c{i}" for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name != "event"
+        )
+        sql += (
+            f", m AS (INSERT INTO {names.table(MeterValue)} "
+            f"({', '.join(names.col(MeterValue, f.name) for f in INSERT_METER_VALUES.fields)}) "
+            f"SELECT {', '.join(selected)} FROM e CROSS JOIN unnest({arrays}) AS v({aliases}))"
+        )
+    if fields is not None:
+        sql += (
+            f", u AS (UPDATE {names.table(Transaction)} SET {names.assign(Transaction, fields)} "
+            f"WHERE {names.col(Transaction, 'id')} = %s AND EXISTS (SELECT 1 FROM e))"
+        )
+    return sql + f" SELECT {names.col(TransactionEvent, 'id')} FROM e"
+
+
+def event_store(
+    event: TransactionEvent,
+    rows: Sequence[MeterValue],
+    update: Statement | None = None,
+    update_values: Sequence[Any] = (),
+    using: str = DEFAULT_DB_ALIAS,
+) -> bool:
+    """Store a message's event and its meter values, and run `update` (a
+    `transaction_update`) with `update_values`: all of it, or nothing and False when the
+    event's business key shows the message was stored before.
+
+    On PostgreSQL this is one statement (data-modifying WITH clauses): a MeterValues in a
+    transaction was an INSERT of its event, one of its values and an UPDATE of the
+    transaction, three round trips, each with its share of the server's and the database's
+    CPU; outside a transaction it needs no BEGIN and COMMIT either. Elsewhere (SQLite, in
+    process) the three statements run in a savepoint.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=using):
+            if not INSERT_EVENT.one(event, using):
+                return False
+            for row in rows:
+                row.event = event
+            INSERT_METER_VALUES.many(rows, using)
+            if update is not None:
+                update.execute(update_values, using)
+        return True
+    fields = None
+    if update is not None:
+        fields = tuple(field.name for field in update.fields()[:-1])
+    sql = _event_store_sql(connection, bool(rows), fields)
+    params = INSERT_EVENT._values(event, connection)
+    if rows:
+        columns = [
+            (index, field)
+            for index, field in enumerate(INSERT_METER_VALUES.fields)
+            if field.name != "event"
+        ]
+        values = [INSERT_METER_VALUES._values(row, connection) for row in rows]
+        params += [[row_values[index] for row_values in values] for index, _ in columns]
+    if update is not None:
+        params += update._prepare(update_values, connection)
+    with hot_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = using
+    for meter_value in rows:
+        meter_value.event = event
+        meter_value._state.adding = False
+        meter_value._state.db = using
+    return True
 
 
 # --- id tokens, tariffs, remote starts -----------------------------------------------------------

@@ -7,13 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ocpp_router.datetimes import to_ocpp, utcnow
 from stations.models import ChargingStation
 from transactions import services, statements
-from transactions.models import IdToken, Tariff, Transaction, TransactionEvent
+from transactions.models import IdToken, MeterValue, Tariff, Transaction, TransactionEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -123,9 +123,7 @@ def test_insert_ignoring_conflicts_tells_a_repeat_from_a_new_row(station):
     assert TransactionEvent.objects.get().payload == {"connectorId": 1}
 
 
-def test_meter_values_on_a_known_transaction_take_four_statements_and_write_what_changed(
-    station,
-):
+def test_meter_values_on_a_known_transaction_lock_then_store_in_one_statement(station):
     start = services.transaction_start_16(
         station_pk=station.pk,
         connector_id=1,
@@ -152,9 +150,113 @@ def test_meter_values_on_a_known_transaction_take_four_statements_and_write_what
         )
     # The test runs in a transaction: the service's atomic block is a savepoint here.
     statements_run = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert [sql.split()[0] for sql in statements_run] == ["SELECT", "INSERT", "INSERT", "UPDATE"]
-    update = statements_run[-1]
+    if connection.vendor == "postgresql":
+        # Lock; then the event, its values and the transaction's UPDATE in one statement.
+        assert [sql.split()[0] for sql in statements_run] == ["SELECT", "WITH"]
+        update = statements_run[-1].split("UPDATE", 1)[1]
+    else:
+        expected = ["SELECT", "INSERT", "INSERT", "UPDATE"]
+        assert [sql.split()[0] for sql in statements_run] == expected
+        update = statements_run[-1]
     assert "energy_wh" in update and "event_count" in update
     assert "id_token_value" not in update and "stop_reason" not in update
     tx = Transaction.objects.get(pk=start.transaction_pk)
     assert (tx.energy_wh, tx.event_count, tx.meter_values.count()) == (Decimal(500), 2, 2)
+
+
+def _meter_event(station, key="meter:store", transaction=None):
+    return TransactionEvent(
+        station=station,
+        transaction=transaction,
+        kind="Meter16",
+        dedup_key=key,
+        timestamp=T0,
+        received_at=T0,
+        payload={"connectorId": 1},
+    )
+
+
+def _meter_rows(station, transaction=None):
+    return [
+        MeterValue(
+            station=station,
+            transaction=transaction,
+            evse_id=1,
+            connector_id=1,
+            timestamp=T0,
+            measurand="Energy.Active.Import.Register",
+            unit="kWh",
+            value=Decimal("12.3456789012"),
+        ),
+        MeterValue(
+            station=station,
+            transaction=transaction,
+            evse_id=None,
+            connector_id=None,
+            timestamp=T0 + timedelta(seconds=1),
+            measurand="Voltage",
+            phase="L1-N",
+            value=None,
+            signed_data={"format": "SignedData", "value": "AbC=="},
+        ),
+    ]
+
+
+def test_event_store_writes_the_event_its_values_and_the_update_as_the_orm_would(station):
+    tx = Transaction.objects.create(
+        station=station, ocpp_version="1.6", transaction_id="7", id_token_value="TAG"
+    )
+    tx.energy_wh, tx.event_count = Decimal("500.000"), 3
+    update = statements.transaction_update(("energy_wh", "event_count"))
+    event, rows = _meter_event(station, transaction=tx), _meter_rows(station, tx)
+
+    assert statements.event_store(event, rows, update, statements.update_values(tx, update))
+
+    stored = TransactionEvent.objects.get()
+    assert stored.pk == event.pk and stored.payload == {"connectorId": 1}
+    values = list(MeterValue.objects.order_by("timestamp"))
+    assert [v.event_id for v in values] == [event.pk, event.pk]
+    assert [v.transaction_id for v in values] == [tx.pk, tx.pk]
+    # Rounded to the column's nine places, as a plain INSERT rounds it.
+    assert values[0].value == Decimal("12.345678901") and values[0].unit == "kWh"
+    assert (values[1].evse_id, values[1].value, values[1].phase) == (None, None, "L1-N")
+    assert values[1].signed_data == {"format": "SignedData", "value": "AbC=="}
+    tx.refresh_from_db()
+    assert (tx.energy_wh, tx.event_count) == (Decimal(500), 3)
+
+
+def test_event_store_of_a_repeat_stores_nothing_and_updates_nothing(station):
+    tx = Transaction.objects.create(
+        station=station, ocpp_version="1.6", transaction_id="8", event_count=1
+    )
+    assert statements.event_store(_meter_event(station, transaction=tx), _meter_rows(station, tx))
+    tx.event_count = 5
+    update = statements.transaction_update(("event_count",))
+    repeat = _meter_event(station, transaction=tx)
+
+    stored = statements.event_store(
+        repeat, _meter_rows(station, tx), update, statements.update_values(tx, update)
+    )
+
+    assert not stored and repeat.pk is None
+    assert TransactionEvent.objects.count() == 1 and MeterValue.objects.count() == 2
+    tx.refresh_from_db()
+    assert tx.event_count == 1
+
+
+def test_event_store_refuses_a_value_too_long_for_its_column_rather_than_cutting_it(station):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce text lengths")
+    rows = _meter_rows(station)
+    rows[0].measurand = "M" * 65  # the column holds 64
+
+    with pytest.raises(DataError), transaction.atomic():
+        statements.event_store(_meter_event(station), rows)
+
+    assert not TransactionEvent.objects.exists() and not MeterValue.objects.exists()
+
+
+def test_event_store_without_values_stores_the_event(station):
+    event = _meter_event(station, key="")
+    assert statements.event_store(event, [])
+    assert TransactionEvent.objects.get().pk == event.pk
