@@ -314,27 +314,31 @@ INSERT_EVENT = Insert(TransactionEvent, ignore_conflicts=True)
 INSERT_METER_VALUES = Insert(MeterValue)
 
 
-def _array_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
-    """The array type that carries `field`'s values to an INSERT ... SELECT: the column's
-    type without its length or precision, so that the INSERT's assignment still refuses a
-    too-long text and rounds a number as a plain INSERT does (an explicit cast to
+def _cast_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    """The type a value of `field` is cast to in a VALUES list (whose columns have no type
+    of their own): the column's type without its length or precision, so that the INSERT
+    still refuses a too-long text and rounds a number as a plain INSERT does (a cast to
     varchar(n) would cut the text short)."""
     db_type = field.db_type(connection) or ""
-    return f"{db_type.split('(')[0].strip()}[]"
+    return db_type.split("(")[0].strip()
 
 
-_EVENT_STORE_SQL: dict[tuple[bool, tuple[str, ...] | None], str] = {}
+# Up to this many meter values a message is stored in one statement; a longer list (a 1.6
+# StopTransaction's transactionData may hold a whole session) in a few.
+ONE_STATEMENT_ROWS = 100
+
+_EVENT_STORE_SQL: dict[tuple[int, tuple[str, ...] | None], str] = {}
 
 
 def _event_store_sql(
-    connection: BaseDatabaseWrapper, with_rows: bool, fields: tuple[str, ...] | None
+    connection: BaseDatabaseWrapper, rows: int, fields: tuple[str, ...] | None
 ) -> str:
-    """The PostgreSQL statement of `event_store`, one per shape (with meter values or not,
+    """The PostgreSQL statement of `event_store`, one per shape (the number of meter values,
     the transaction fields it updates)."""
-    sql = _EVENT_STORE_SQL.get((with_rows, fields))
+    sql = _EVENT_STORE_SQL.get((rows, fields))
     if sql is None:
-        sql = _EVENT_STORE_SQL[(with_rows, fields)] = _build_event_store(
-            Names(connection), connection, with_rows, fields
+        sql = _EVENT_STORE_SQL[(rows, fields)] = _build_event_store(
+            Names(connection), connection, rows, fields
         )
     return sql
 
@@ -342,7 +346,7 @@ def _event_store_sql(
 def _build_event_store(
     names: Names,
     connection: BaseDatabaseWrapper,
-    with_rows: bool,
+    rows: int,
     fields: tuple[str, ...] | None,
 ) -> str:
     event_fields = INSERT_EVENT.fields
@@ -352,22 +356,22 @@ def _build_event_store(
         f"VALUES ({', '.join(['%s'] * len(event_fields))}) ON CONFLICT DO NOTHING "
         f"RETURNING {names.col(TransactionEvent, 'id')})"
     )
-    if with_rows:
-        # One array per column: the statement's text (and so its prepared plan) is the same
-        # whatever the number of sampled values.
-        columns = [f for f in INSERT_METER_VALUES.fields if f.name != "event"]
+    if rows:
+        # Each meter value joined to the event inserted (none if it was a repeat).
+        value_fields = INSERT_METER_VALUES.fields
         selected = [
             f"e.{names.col(TransactionEvent, 'id')}" if f.name == "event" else f"v.c{i}"
-            for i, f in enumerate(INSERT_METER_VALUES.fields)
+            for i, f in enumerate(value_fields)
         ]
-        arrays = ", ".join(f"%s::{_array_type(f, connection)}" for f in columns)
-        aliases = ", ".join(
-            f"c{i}" for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name != "event"
+        row = ", ".join(
+            f"%s::{_cast_type(f, connection)}" for f in value_fields if f.name != "event"
         )
+        aliases = ", ".join(f"c{i}" for i, f in enumerate(value_fields) if f.name != "event")
         sql += (
             f", m AS (INSERT INTO {names.table(MeterValue)} "
-            f"({', '.join(names.col(MeterValue, f.name) for f in INSERT_METER_VALUES.fields)}) "
-            f"SELECT {', '.join(selected)} FROM e CROSS JOIN unnest({arrays}) AS v({aliases}))"
+            f"({', '.join(names.col(MeterValue, f.name) for f in value_fields)}) "
+            f"SELECT {', '.join(selected)} FROM e CROSS JOIN "
+            f"(VALUES {', '.join([f'({row})'] * rows)}) AS v({aliases}))"
         )
     if fields is not None:
         sql += (
@@ -388,14 +392,14 @@ def event_store(
     `transaction_update`) with `update_values`: all of it, or nothing and False when the
     event's business key shows the message was stored before.
 
-    On PostgreSQL this is one statement (data-modifying WITH clauses): a MeterValues in a
-    transaction was an INSERT of its event, one of its values and an UPDATE of the
-    transaction, three round trips, each with its share of the server's and the database's
-    CPU; outside a transaction it needs no BEGIN and COMMIT either. Elsewhere (SQLite, in
-    process) the three statements run in a savepoint.
+    On PostgreSQL this is one statement (data-modifying WITH clauses) for up to
+    ONE_STATEMENT_ROWS values: a MeterValues in a transaction was an INSERT of its event,
+    one of its values and an UPDATE of the transaction, three round trips, each with its
+    share of the server's and the database's CPU; outside a transaction it needs no BEGIN
+    and COMMIT either. Elsewhere (SQLite, in process) the statements run in a savepoint.
     """
     connection = connections[using]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(rows) > ONE_STATEMENT_ROWS:
         with transaction.atomic(using=using):
             if not INSERT_EVENT.one(event, using):
                 return False
@@ -408,24 +412,21 @@ def event_store(
     fields = None
     if update is not None:
         fields = tuple(field.name for field in update.fields()[:-1])
-    sql = _event_store_sql(connection, bool(rows), fields)
+    sql = _event_store_sql(connection, len(rows), fields)
     params = INSERT_EVENT._values(event, connection)
-    if rows:
-        columns = [
-            (index, field)
-            for index, field in enumerate(INSERT_METER_VALUES.fields)
-            if field.name != "event"
-        ]
-        values = [INSERT_METER_VALUES._values(row, connection) for row in rows]
-        params += [[row_values[index] for row_values in values] for index, _ in columns]
+    event_column = next(i for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name == "event")
+    for row in rows:
+        values = INSERT_METER_VALUES._values(row, connection)
+        del values[event_column]
+        params += values
     if update is not None:
         params += update._prepare(update_values, connection)
     with hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+        stored = cursor.fetchone()
+    if stored is None:
         return False
-    event.pk = row[0]
+    event.pk = stored[0]
     event._state.adding = False
     event._state.db = using
     for meter_value in rows:

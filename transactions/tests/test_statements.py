@@ -202,7 +202,12 @@ def _meter_rows(station, transaction=None):
     ]
 
 
-def test_event_store_writes_the_event_its_values_and_the_update_as_the_orm_would(station):
+@pytest.mark.parametrize("one_statement_rows", [100, 1])
+def test_event_store_writes_the_event_its_values_and_the_update_as_the_orm_would(
+    station, monkeypatch, one_statement_rows
+):
+    # More values than fit one statement are stored in a few (the same rows).
+    monkeypatch.setattr(statements, "ONE_STATEMENT_ROWS", one_statement_rows)
     tx = Transaction.objects.create(
         station=station, ocpp_version="1.6", transaction_id="7", id_token_value="TAG"
     )
