@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
@@ -472,13 +471,17 @@ def _store(
     rows: list[MeterValue],
     tx: Transaction | None = None,
     loaded: dict[str, Any] | None = None,
-) -> bool:
+    *,
+    guarded: bool = False,
+) -> bool | None:
     """Store a message's event and its meter values and, with `tx`, save the transaction
     (as `_save`): all of it, or nothing and False if the event's business key shows the
-    message was stored before. One statement on PostgreSQL (statements.event_store)."""
+    message was stored before. One statement on PostgreSQL (statements.event_store).
+    `guarded`: `tx` was read without a lock; None (nothing stored) if it changed since."""
     if tx is None:
         return statements.event_store(event, rows)
-    return statements.event_store(event, rows, *_update(tx, loaded))
+    guard = (tx.pk, loaded["updated"]) if guarded and loaded is not None else None
+    return statements.event_store(event, rows, *_update(tx, loaded), guard=guard)
 
 
 # --- transactions: 2.0.1 / 2.1 --------------------------------------------------------------
@@ -526,13 +529,30 @@ def transaction_event_record(
     at = at or utcnow()
     key = [station_pk, payload["transactionInfo"]["transactionId"]]
     timestamp = from_ocpp(payload["timestamp"]) or at
+    if payload["eventType"] == EventKind.UPDATED and payload.get("reservationId") is None:
+        # The most frequent event (it carries the session's meter values), as a 1.6
+        # MeterValues: the transaction read without a lock and the event stored with its
+        # update in one statement if the transaction is still as read; else as below.
+        read = statements.transaction_lock(statements.TX_BY_ID_READ, key)
+        if read is not None:
+            applied = _event_apply(
+                read.transaction, created=False, payload=payload, timestamp=timestamp, at=at
+            )
+            outcome = _event_store(
+                read.transaction,
+                applied,
+                loaded=read.loaded,
+                identity=identity or read.identity,
+                guarded=True,
+            )
+            if outcome is not None:
+                return outcome
     with transaction.atomic():
         # A Started usually begins a transaction we have not seen: insert it first; other
         # events usually find theirs.
-        locked, loaded = None, None
+        locked = None
         if payload["eventType"] != EventKind.STARTED:
             locked = statements.transaction_lock(statements.TX_BY_ID, key)
-        created = locked is None
         if locked is None:
             tx = Transaction(
                 station_id=station_pk,
@@ -542,46 +562,66 @@ def transaction_event_record(
                 is_active=True,
             )
             applied = _event_apply(tx, created=True, payload=payload, timestamp=timestamp, at=at)
-            if not statements.INSERT_TRANSACTION.one(tx):
-                # Stored already (events before this Started, or a concurrent delivery).
-                locked = _lock(statements.TX_BY_ID, key)
-                created = False
-        if locked is not None:
-            tx, identity = locked.transaction, identity or locked.identity
-            applied = _event_apply(tx, created=False, payload=payload, timestamp=timestamp, at=at)
-            loaded = locked.loaded
-        event, answer = applied.event, applied.answer
-        event.transaction = tx
-        reservation_id = payload.get("reservationId")
-        # A transaction inserted here is saved again only to link its reservation, which
-        # is locked after the event is stored.
-        save_now = not created and reservation_id is None
-        if not _store(event, applied.rows, tx if save_now else None, loaded):
-            existing = (
-                TransactionEvent.objects.filter(transaction=tx, seq_no=event.seq_no)
-                .only("answer")
-                .first()
-            )
-            logger.info(
-                "Duplicate TransactionEvent %s seqNo %s from station %s: answered again",
-                tx.transaction_id,
-                event.seq_no,
-                station_pk,
-            )
-            return EventOutcome(
-                existing.answer if existing and existing.answer else {}, True, tx.pk
-            )
-        if reservation_id is not None:
-            _link_reservation(tx, reservation_id)
-            _save(tx, loaded)
-        _publish(
-            _EVENT_KINDS[event.kind],
-            tx,
-            identity,
-            seq_no=event.seq_no,
-            trigger_reason=event.trigger_reason,
-            meter_values=len(applied.rows),
+            if statements.INSERT_TRANSACTION.one(tx):
+                outcome = _event_store(tx, applied, loaded=None, identity=identity, created=True)
+                assert outcome is not None  # not guarded
+                return outcome
+            # Stored already (events before this Started, or a concurrent delivery).
+            locked = _lock(statements.TX_BY_ID, key)
+        tx = locked.transaction
+        applied = _event_apply(tx, created=False, payload=payload, timestamp=timestamp, at=at)
+        outcome = _event_store(
+            tx, applied, loaded=locked.loaded, identity=identity or locked.identity
         )
+        assert outcome is not None  # not guarded
+        return outcome
+
+
+def _event_store(
+    tx: Transaction,
+    applied: _Applied,
+    *,
+    loaded: dict[str, Any] | None,
+    identity: str,
+    created: bool = False,
+    guarded: bool = False,
+) -> EventOutcome | None:
+    """Store a TransactionEvent applied to `tx` (`created`: just inserted with it), or
+    answer a repeat as the first delivery was answered. `guarded`: `tx` was read without
+    a lock; None (nothing stored) if it changed since."""
+    event, answer = applied.event, applied.answer
+    event.transaction = tx
+    reservation_id = applied.event.payload.get("reservationId")
+    # A transaction inserted here is saved again only to link its reservation, which is
+    # locked after the event is stored.
+    save_now = not created and reservation_id is None
+    stored = _store(event, applied.rows, tx if save_now else None, loaded, guarded=guarded)
+    if stored is None:
+        return None
+    if not stored:
+        existing = (
+            TransactionEvent.objects.filter(transaction=tx, seq_no=event.seq_no)
+            .only("answer")
+            .first()
+        )
+        logger.info(
+            "Duplicate TransactionEvent %s seqNo %s from station %s: answered again",
+            tx.transaction_id,
+            event.seq_no,
+            tx.station_id,
+        )
+        return EventOutcome(existing.answer if existing and existing.answer else {}, True, tx.pk)
+    if reservation_id is not None:
+        _link_reservation(tx, reservation_id)
+        _save(tx, loaded)
+    _publish(
+        _EVENT_KINDS[event.kind],
+        tx,
+        identity,
+        seq_no=event.seq_no,
+        trigger_reason=event.trigger_reason,
+        meter_values=len(applied.rows),
+    )
     return EventOutcome(answer, False, tx.pk, applied.cost_update)
 
 
@@ -921,25 +961,19 @@ def meter_values_record_16(
     digest = hashlib.sha256(
         json.dumps([connector_id, transaction_id, meter_value], sort_keys=True).encode()
     ).hexdigest()
-    anomalies: list[str] = []
-    # Values outside a transaction are one statement (see _store): no database transaction.
-    locks = transaction_id is not None and transaction_id != -1
-    with transaction.atomic() if locks else nullcontext():
-        tx, loaded = None, None
+
+    def record(query: statements.Query | None) -> EventOutcome | None:
+        """The message applied to the transaction `query` finds (None: no transaction)."""
+        anomalies: list[str] = []
+        tx, loaded, name = None, None, identity
         if transaction_id == -1:
             anomalies.append(Anomaly.NO_TRANSACTION_ID)
-        elif transaction_id is not None:
-            locked = statements.transaction_lock(
-                statements.TX_BY_ID_16, [station_pk, V16, str(transaction_id)]
-            )
-            if locked is None:
+        elif query is not None:
+            found = statements.transaction_lock(query, [station_pk, V16, str(transaction_id)])
+            if found is None:
                 anomalies.append(Anomaly.UNKNOWN_TRANSACTION)
             else:
-                tx, identity, loaded = (
-                    locked.transaction,
-                    identity or locked.identity,
-                    locked.loaded,
-                )
+                tx, name, loaded = found.transaction, name or found.identity, found.loaded
         timestamps = [from_ocpp(mv.get("timestamp")) for mv in meter_value]
         event = TransactionEvent(
             station_id=station_pk,
@@ -968,12 +1002,32 @@ def meter_values_record_16(
                 tx.last_event_at = latest
             _apply_readings(tx, rows)
             _refresh_cost(tx, at=at)
-        if not _store(event, rows, tx, loaded):
+        guarded = query is statements.TX_BY_ID_16_READ
+        stored = _store(event, rows, tx, loaded, guarded=guarded)
+        if stored is None:
+            return None
+        if not stored:
             logger.info("Duplicate MeterValues from station %s answered again", station_pk)
             return EventOutcome({}, True, tx.pk if tx else None)
         if tx is not None:
-            _publish("transaction.updated", tx, identity, meter_values=len(rows))
-    return EventOutcome({}, False, tx.pk if tx else None)
+            _publish("transaction.updated", tx, name, meter_values=len(rows))
+        return EventOutcome({}, False, tx.pk if tx else None)
+
+    if transaction_id is None or transaction_id == -1:
+        # Values outside a transaction: one statement (see _store), no database transaction.
+        outcome = record(None)
+    else:
+        # The transaction read without a lock, and the message stored with its update in
+        # one statement if the transaction is still as read: a MeterValues is the most
+        # frequent message of a session. If something changed it meanwhile (another
+        # message of the transaction, an operator), the message is applied again to the
+        # transaction read under a lock.
+        outcome = record(statements.TX_BY_ID_16_READ)
+        if outcome is None:
+            with transaction.atomic():
+                outcome = record(statements.TX_BY_ID_16)
+    assert outcome is not None  # a locked transaction cannot change under us
+    return outcome
 
 
 # --- remote start / stop ------------------------------------------------------------------

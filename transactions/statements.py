@@ -224,9 +224,9 @@ _TX_COLUMNS = model_columns(Transaction)
 _TARIFF_COLUMNS = model_columns(Tariff)
 
 
-def _transaction_lock(key: Sequence[str]) -> Query:
-    """The transaction with the `key` fields' values, locked (the row only), with its
-    station's identity and its tariff."""
+def _transaction_lock(key: Sequence[str], *, lock: bool = True) -> Query:
+    """The transaction with the `key` fields' values, locked (the row only; `lock` False:
+    only read), with its station's identity and its tariff."""
     return Query(
         lambda q: (
             f"SELECT {q.columns(Transaction)}, {q.qcol(ChargingStation, 'identity')}, "
@@ -237,7 +237,7 @@ def _transaction_lock(key: Sequence[str]) -> Query:
             f"LEFT OUTER JOIN {q.table(Tariff)} ON "
             f"{q.qcol(Tariff, 'id')} = {q.qcol(Transaction, 'tariff')} "
             f"WHERE {' AND '.join(f'{q.qcol(Transaction, field)} = %s' for field in key)}"
-            f"{q.for_update(Transaction)}"
+            f"{q.for_update(Transaction) if lock else ''}"
         ),
         [(Transaction, field) for field in key],
         [*_TX_COLUMNS, (ChargingStation, "identity"), *_TARIFF_COLUMNS],
@@ -247,6 +247,19 @@ def _transaction_lock(key: Sequence[str]) -> Query:
 TX_BY_ID = _transaction_lock(["station", "transaction_id"])
 TX_BY_ID_16 = _transaction_lock(["station", "ocpp_version", "transaction_id"])
 TX_BY_DEDUP_KEY = _transaction_lock(["station", "dedup_key"])
+# Read only: what `event_store` stores with a guard (see there).
+TX_BY_ID_READ = _transaction_lock(["station", "transaction_id"], lock=False)
+TX_BY_ID_16_READ = _transaction_lock(["station", "ocpp_version", "transaction_id"], lock=False)
+
+# The transaction as it was read (its `updated`), locked: `event_store`'s guard.
+TX_UNCHANGED = Query(
+    lambda q: (
+        f"SELECT 1 FROM {q.table(Transaction)} WHERE {q.col(Transaction, 'id')} = %s "
+        f"AND {q.col(Transaction, 'updated')} = %s{q.for_update(Transaction)}"
+    ),
+    [(Transaction, "id"), (Transaction, "updated")],
+    [None],
+)
 
 _TARIFF_FIELD = Transaction._meta.get_field("tariff")
 assert isinstance(_TARIFF_FIELD, models.ForeignKey)
@@ -327,18 +340,19 @@ def _cast_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -
 # StopTransaction's transactionData may hold a whole session) in a few.
 ONE_STATEMENT_ROWS = 100
 
-_EVENT_STORE_SQL: dict[tuple[int, tuple[str, ...] | None], str] = {}
+_EVENT_STORE_SQL: dict[tuple[int, tuple[str, ...] | None, bool], str] = {}
 
 
 def _event_store_sql(
-    connection: BaseDatabaseWrapper, rows: int, fields: tuple[str, ...] | None
+    connection: BaseDatabaseWrapper, rows: int, fields: tuple[str, ...] | None, guarded: bool
 ) -> str:
     """The PostgreSQL statement of `event_store`, one per shape (the number of meter values,
-    the transaction fields it updates)."""
-    sql = _EVENT_STORE_SQL.get((rows, fields))
+    the transaction fields it updates, with a guard or not)."""
+    key = (rows, fields, guarded)
+    sql = _EVENT_STORE_SQL.get(key)
     if sql is None:
-        sql = _EVENT_STORE_SQL[(rows, fields)] = _build_event_store(
-            Names(connection), connection, rows, fields
+        sql = _EVENT_STORE_SQL[key] = _build_event_store(
+            Names(connection), connection, rows, fields, guarded
         )
     return sql
 
@@ -348,13 +362,26 @@ def _build_event_store(
     connection: BaseDatabaseWrapper,
     rows: int,
     fields: tuple[str, ...] | None,
+    guarded: bool,
 ) -> str:
+    clauses = []
     event_fields = INSERT_EVENT.fields
-    sql = (
-        f"WITH e AS (INSERT INTO {names.table(TransactionEvent)} "
-        f"({', '.join(names.col(TransactionEvent, f.name) for f in event_fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(event_fields))}) ON CONFLICT DO NOTHING "
-        f"RETURNING {names.col(TransactionEvent, 'id')})"
+    event_columns = ", ".join(names.col(TransactionEvent, f.name) for f in event_fields)
+    if guarded:
+        # The event (and so the rest) only if the transaction is as read, and then locked;
+        # a concurrent writer's change is seen here once it commits.
+        clauses.append(
+            f"g AS (SELECT 1 FROM {names.table(Transaction)} "
+            f"WHERE {names.col(Transaction, 'id')} = %s "
+            f"AND {names.col(Transaction, 'updated')} = %s FOR UPDATE)"
+        )
+        values = ", ".join(f"%s::{_cast_type(f, connection)}" for f in event_fields)
+        source = f"SELECT {values} FROM g"
+    else:
+        source = f"VALUES ({', '.join(['%s'] * len(event_fields))})"
+    clauses.append(
+        f"e AS (INSERT INTO {names.table(TransactionEvent)} ({event_columns}) {source} "
+        f"ON CONFLICT DO NOTHING RETURNING {names.col(TransactionEvent, 'id')})"
     )
     if rows:
         # Each meter value joined to the event inserted (none if it was a repeat).
@@ -367,18 +394,22 @@ def _build_event_store(
             f"%s::{_cast_type(f, connection)}" for f in value_fields if f.name != "event"
         )
         aliases = ", ".join(f"c{i}" for i, f in enumerate(value_fields) if f.name != "event")
-        sql += (
-            f", m AS (INSERT INTO {names.table(MeterValue)} "
+        clauses.append(
+            f"m AS (INSERT INTO {names.table(MeterValue)} "
             f"({', '.join(names.col(MeterValue, f.name) for f in value_fields)}) "
             f"SELECT {', '.join(selected)} FROM e CROSS JOIN "
             f"(VALUES {', '.join([f'({row})'] * rows)}) AS v({aliases}))"
         )
     if fields is not None:
-        sql += (
-            f", u AS (UPDATE {names.table(Transaction)} SET {names.assign(Transaction, fields)} "
+        clauses.append(
+            f"u AS (UPDATE {names.table(Transaction)} SET {names.assign(Transaction, fields)} "
             f"WHERE {names.col(Transaction, 'id')} = %s AND EXISTS (SELECT 1 FROM e))"
         )
-    return sql + f" SELECT {names.col(TransactionEvent, 'id')} FROM e"
+    found = "EXISTS (SELECT 1 FROM g)" if guarded else "TRUE"
+    return (
+        f"WITH {', '.join(clauses)} "
+        f"SELECT (SELECT {names.col(TransactionEvent, 'id')} FROM e), {found}"
+    )
 
 
 def event_store(
@@ -386,21 +417,31 @@ def event_store(
     rows: Sequence[MeterValue],
     update: Statement | None = None,
     update_values: Sequence[Any] = (),
+    *,
+    guard: tuple[int, Any] | None = None,
     using: str = DEFAULT_DB_ALIAS,
-) -> bool:
+) -> bool | None:
     """Store a message's event and its meter values, and run `update` (a
-    `transaction_update`) with `update_values`: all of it, or nothing and False when the
-    event's business key shows the message was stored before.
+    `transaction_update`) with `update_values`: all of it (True), or nothing and False when
+    the event's business key shows the message was stored before.
+
+    With `guard`, the primary key of a transaction and its `updated` as read without a
+    lock, all of it only if the transaction is still as read, and None (nothing stored)
+    if it changed meanwhile: the caller then reads it again, locked, and applies the
+    message to what it finds.
 
     On PostgreSQL this is one statement (data-modifying WITH clauses) for up to
     ONE_STATEMENT_ROWS values: a MeterValues in a transaction was an INSERT of its event,
     one of its values and an UPDATE of the transaction, three round trips, each with its
-    share of the server's and the database's CPU; outside a transaction it needs no BEGIN
-    and COMMIT either. Elsewhere (SQLite, in process) the statements run in a savepoint.
+    share of the server's and the database's CPU, and with the guard it needs no BEGIN,
+    lock and COMMIT either. Elsewhere (SQLite, in process) the statements run in a
+    savepoint.
     """
     connection = connections[using]
     if connection.vendor != "postgresql" or len(rows) > ONE_STATEMENT_ROWS:
         with transaction.atomic(using=using):
+            if guard is not None and TX_UNCHANGED.first(list(guard), using) is None:
+                return None
             if not INSERT_EVENT.one(event, using):
                 return False
             for row in rows:
@@ -412,8 +453,9 @@ def event_store(
     fields = None
     if update is not None:
         fields = tuple(field.name for field in update.fields()[:-1])
-    sql = _event_store_sql(connection, len(rows), fields)
-    params = INSERT_EVENT._values(event, connection)
+    sql = _event_store_sql(connection, len(rows), fields, guard is not None)
+    params = TX_UNCHANGED._prepare(guard, connection) if guard is not None else []
+    params += INSERT_EVENT._values(event, connection)
     event_column = next(i for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name == "event")
     for row in rows:
         values = INSERT_METER_VALUES._values(row, connection)
@@ -423,10 +465,12 @@ def event_store(
         params += update._prepare(update_values, connection)
     with hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
-        stored = cursor.fetchone()
+        stored, found = cursor.fetchone()
+    if not found:
+        return None
     if stored is None:
         return False
-    event.pk = stored[0]
+    event.pk = stored
     event._state.adding = False
     event._state.db = using
     for meter_value in rows:

@@ -14,6 +14,7 @@ from django.db import close_old_connections, connection
 from ocpp_router.datetimes import to_ocpp, utcnow
 from stations.models import ChargingStation
 from transactions import services
+from transactions.choices import Anomaly
 from transactions.models import MeterValue, Transaction, TransactionEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,9 +25,14 @@ T0 = utcnow().replace(microsecond=0)
 
 def at_once(func, **kwargs):
     """Run `func(**kwargs)` in COPIES threads released together; their results."""
-    barrier = threading.Barrier(COPIES)
+    return each_at_once(func, [kwargs] * COPIES)
 
-    def run():
+
+def each_at_once(func, calls):
+    """Run `func(**kwargs)` for each of `calls` in a thread of its own, released together."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(kwargs):
         barrier.wait()
         try:
             return func(**kwargs)
@@ -34,8 +40,8 @@ def at_once(func, **kwargs):
             close_old_connections()
             connection.close()
 
-    with ThreadPoolExecutor(COPIES) as pool:
-        return [f.result() for f in [pool.submit(run) for _ in range(COPIES)]]
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result() for f in [pool.submit(run, kwargs) for kwargs in calls]]
 
 
 @pytest.fixture
@@ -121,3 +127,105 @@ def test_concurrent_duplicate_16_stops_stop_once(station):
     tx = Transaction.objects.get(pk=start.transaction_pk)
     assert tx.energy_wh == 800 and tx.event_count == 2
     assert MeterValue.objects.filter(transaction=tx).count() == 1
+
+
+def test_concurrent_meter_values_of_one_transaction_are_all_applied(station):
+    # Each is stored in one statement if the transaction is as it read it, else applied
+    # again under a lock: none may overwrite another's update.
+    start = services.transaction_start_16(
+        station_pk=station.pk,
+        connector_id=1,
+        id_tag="TAG",
+        meter_start=1000,
+        timestamp=T0,
+        reservation_id=None,
+        payload={},
+    )
+    calls = [
+        {
+            "station_pk": station.pk,
+            "connector_id": 1,
+            "transaction_id": start.answer["transactionId"],
+            "meter_value": [
+                {
+                    "timestamp": to_ocpp(T0 + timedelta(minutes=n)),
+                    "sampledValue": [{"value": str(1000 + 100 * n)}],
+                }
+            ],
+            "payload": {"n": n},
+        }
+        for n in range(1, COPIES * 2 + 1)
+    ]
+    outcomes = each_at_once(services.meter_values_record_16, calls)
+    assert not any(o.duplicate for o in outcomes)
+    tx = Transaction.objects.get(pk=start.transaction_pk)
+    assert tx.event_count == 1 + len(calls)
+    assert tx.energy_wh == 100 * len(calls)
+    assert tx.meter_values.count() == len(calls)
+
+
+def test_concurrent_transaction_events_of_one_transaction_are_all_applied(station):
+    services.transaction_event_record(
+        station_pk=station.pk,
+        version="2.0.1",
+        payload={
+            "eventType": "Started",
+            "timestamp": to_ocpp(T0),
+            "triggerReason": "CablePluggedIn",
+            "seqNo": 0,
+            "transactionInfo": {"transactionId": "RACE-2"},
+            "meterValue": [{"timestamp": to_ocpp(T0), "sampledValue": [{"value": 1000}]}],
+        },
+    )
+    calls = [
+        {
+            "station_pk": station.pk,
+            "version": "2.0.1",
+            "payload": {
+                "eventType": "Updated",
+                "timestamp": to_ocpp(T0 + timedelta(minutes=n)),
+                "triggerReason": "MeterValuePeriodic",
+                "seqNo": n,
+                "transactionInfo": {"transactionId": "RACE-2"},
+                "meterValue": [
+                    {
+                        "timestamp": to_ocpp(T0 + timedelta(minutes=n)),
+                        "sampledValue": [{"value": 1000 + 100 * n}],
+                    }
+                ],
+            },
+        }
+        for n in range(1, COPIES * 2 + 1)
+    ]
+    outcomes = each_at_once(services.transaction_event_record, calls)
+    assert not any(o.duplicate for o in outcomes)
+    tx = Transaction.objects.get(station=station)
+    assert (tx.event_count, tx.min_seq_no, tx.max_seq_no) == (1 + len(calls), 0, len(calls))
+    assert tx.energy_wh == 100 * len(calls)
+    assert Anomaly.SEQ_GAP not in tx.anomalies
+    assert TransactionEvent.objects.filter(transaction=tx).count() == 1 + len(calls)
+
+
+def test_concurrent_duplicate_meter_values_of_a_transaction_count_once(station):
+    start = services.transaction_start_16(
+        station_pk=station.pk,
+        connector_id=1,
+        id_tag="TAG",
+        meter_start=1000,
+        timestamp=T0,
+        reservation_id=None,
+        payload={},
+    )
+    outcomes = at_once(
+        services.meter_values_record_16,
+        station_pk=station.pk,
+        connector_id=1,
+        transaction_id=start.answer["transactionId"],
+        meter_value=[
+            {"timestamp": to_ocpp(T0 + timedelta(minutes=1)), "sampledValue": [{"value": "1500"}]}
+        ],
+        payload={},
+    )
+    assert sum(not o.duplicate for o in outcomes) == 1
+    tx = Transaction.objects.get(pk=start.transaction_pk)
+    assert (tx.event_count, tx.energy_wh, tx.meter_values.count()) == (2, 500, 1)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import DataError, connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from ocpp_router.datetimes import to_ocpp, utcnow
@@ -123,7 +124,7 @@ def test_insert_ignoring_conflicts_tells_a_repeat_from_a_new_row(station):
     assert TransactionEvent.objects.get().payload == {"connectorId": 1}
 
 
-def test_meter_values_on_a_known_transaction_lock_then_store_in_one_statement(station):
+def test_meter_values_on_a_known_transaction_read_then_store_in_one_statement(station):
     start = services.transaction_start_16(
         station_pk=station.pk,
         connector_id=1,
@@ -148,14 +149,16 @@ def test_meter_values_on_a_known_transaction_lock_then_store_in_one_statement(st
             payload={},
             identity=station.identity,
         )
-    # The test runs in a transaction: the service's atomic block is a savepoint here.
+    # The test runs in a transaction: an atomic block is a savepoint here.
     statements_run = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert "FOR UPDATE" not in statements_run[0]
     if connection.vendor == "postgresql":
-        # Lock; then the event, its values and the transaction's UPDATE in one statement.
+        # Read; then, if the transaction is unchanged, the event, its values and the
+        # transaction's UPDATE in one statement.
         assert [sql.split()[0] for sql in statements_run] == ["SELECT", "WITH"]
         update = statements_run[-1].split("UPDATE", 1)[1]
     else:
-        expected = ["SELECT", "INSERT", "INSERT", "UPDATE"]
+        expected = ["SELECT", "SELECT", "INSERT", "INSERT", "UPDATE"]
         assert [sql.split()[0] for sql in statements_run] == expected
         update = statements_run[-1]
     assert "energy_wh" in update and "event_count" in update
@@ -265,3 +268,92 @@ def test_event_store_without_values_stores_the_event(station):
     event = _meter_event(station, key="")
     assert statements.event_store(event, [])
     assert TransactionEvent.objects.get().pk == event.pk
+
+
+def test_event_store_with_a_guard_stores_nothing_once_the_transaction_changed(station):
+    tx = Transaction.objects.create(
+        station=station, ocpp_version="1.6", transaction_id="9", event_count=1
+    )
+    read = statements.transaction_lock(statements.TX_BY_ID_16_READ, [station.pk, "1.6", "9"])
+    Transaction.objects.get(pk=tx.pk).save()  # an operator's save: `updated` moves on
+    changed = read.transaction
+    changed.event_count = 2
+    update = statements.transaction_update(("event_count",))
+
+    stored = statements.event_store(
+        _meter_event(station, transaction=changed),
+        _meter_rows(station, changed),
+        update,
+        statements.update_values(changed, update),
+        guard=(tx.pk, read.loaded["updated"]),
+    )
+
+    assert stored is None
+    assert not TransactionEvent.objects.exists() and not MeterValue.objects.exists()
+    tx.refresh_from_db()
+    assert tx.event_count == 1
+
+
+def test_event_store_with_a_guard_stores_all_while_the_transaction_is_as_read(station):
+    Transaction.objects.create(station=station, ocpp_version="1.6", transaction_id="10")
+    read = statements.transaction_lock(statements.TX_BY_ID_16_READ, [station.pk, "1.6", "10"])
+    read.transaction.event_count = 4
+    update = statements.transaction_update(("event_count",))
+    event = _meter_event(station, transaction=read.transaction)
+
+    stored = statements.event_store(
+        event,
+        _meter_rows(station, read.transaction),
+        update,
+        statements.update_values(read.transaction, update),
+        guard=(read.transaction.pk, read.loaded["updated"]),
+    )
+
+    assert stored is True and event.pk is not None
+    assert MeterValue.objects.filter(event=event).count() == 2
+    assert Transaction.objects.get().event_count == 4
+
+
+def test_meter_values_are_applied_under_a_lock_when_the_transaction_changed_after_the_read(
+    station, monkeypatch
+):
+    start = services.transaction_start_16(
+        station_pk=station.pk,
+        connector_id=1,
+        id_tag="TAG",
+        meter_start=1000,
+        timestamp=T0,
+        reservation_id=None,
+        payload={},
+    )
+    read = statements.transaction_lock
+    queries = []
+
+    def read_then_another_writer(query, values):
+        queries.append(query)
+        found = read(query, values)
+        if query is statements.TX_BY_ID_16_READ:
+            # Another writer commits between our read and our store.
+            Transaction.objects.filter(pk=start.transaction_pk).update(
+                event_count=F("event_count") + 5, updated=utcnow()
+            )
+        return found
+
+    monkeypatch.setattr(statements, "transaction_lock", read_then_another_writer)
+    outcome = services.meter_values_record_16(
+        station_pk=station.pk,
+        connector_id=1,
+        transaction_id=start.answer["transactionId"],
+        meter_value=[
+            {"timestamp": to_ocpp(T0 + timedelta(minutes=1)), "sampledValue": [{"value": "1500"}]}
+        ],
+        payload={},
+    )
+
+    assert queries == [statements.TX_BY_ID_16_READ, statements.TX_BY_ID_16]
+    assert not outcome.duplicate
+    tx = Transaction.objects.get(pk=start.transaction_pk)
+    # The other writer's change kept, this message applied on top of it, once.
+    assert (tx.event_count, tx.energy_wh) == (1 + 5 + 1, Decimal(500))
+    assert TransactionEvent.objects.filter(kind="Meter16").count() == 1
+    assert tx.meter_values.count() == 1
