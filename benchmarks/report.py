@@ -6,6 +6,7 @@ python benchmarks/report.py benchmarks/results/after-matrix.json [more.json ...]
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,39 @@ def get(result: dict[str, Any], *path: str) -> Any:
             return None
         result = result[key]
     return result
+
+
+ROUND_FIGURES = [
+    ("mix HB+Status: msg/s", ("mix", "msg_per_s")),
+    ("mix +MeterValues: msg/s", ("mix-meter", "msg_per_s")),
+    ("mix with transactions: msg/s", ("mix-tx", "msg_per_s")),
+    ("commands: calls/s", ("commands", "calls_per_s")),
+]
+
+
+def render_rounds(rounds: list[dict[str, Any]]) -> list[str]:
+    """Each round's ratio to the floor of the same round, and their median."""
+    names = [name for name in rounds[0] if name != "floor"]
+    out = ["", f"Ratio to the floor of the same round, {len(rounds)} rounds (median):", ""]
+    out.append("| figure | " + " | ".join(names) + " |")
+    out.append("|---" * (len(names) + 1) + "|")
+    for label, path in ROUND_FIGURES:
+        cells = []
+        for name in names:
+            ratios = []
+            for results in rounds:
+                value = get(results.get(name, {}), *path)
+                floor = get(results.get("floor", {}), *path)
+                if value and floor:
+                    ratios.append(value / floor)
+            if ratios:
+                listed = ", ".join(f"{r:.0%}" for r in ratios)
+                cells.append(f"{listed} ({statistics.median(ratios):.0%})")
+            else:
+                cells.append("")
+        if any(cells):
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out
 
 
 def render(report: dict[str, Any]) -> str:
@@ -90,6 +124,10 @@ def render(report: dict[str, Any]) -> str:
         out.append(
             f"1-minute load average at the end of each scenario: {min(loads)} to {max(loads)}."
         )
+    if len(report.get("rounds", [])) > 1 and "floor" in results:
+        out.append("")
+        out.append("The table above is the first round.")
+        out += render_rounds(report["rounds"])
     return "\n".join(out)
 
 

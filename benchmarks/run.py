@@ -325,9 +325,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="csms-bench-") as tmp:
         workdir = Path(args.workdir or tmp)
-        for name in args.configs:
-            report["results"][name] = await run_config(name, args, workdir)
-            await asyncio.sleep(5)  # let TIME_WAIT sockets and the database settle
+        rounds = []
+        for number in range(args.rounds):
+            results: dict[str, Any] = {}
+            for name in args.configs:
+                if args.rounds > 1:
+                    print(f"round {number + 1} of {args.rounds}", file=sys.stderr, flush=True)
+                results[name] = await run_config(name, args, workdir)
+                await asyncio.sleep(5)  # let TIME_WAIT sockets and the database settle
+            rounds.append(results)
+        report["results"] = rounds[0]
+        if args.rounds > 1:
+            # Each round runs every configuration once, the floor first: a ratio to the
+            # floor is taken within a round, minutes apart, not across the whole run.
+            report["rounds"] = rounds
     return report
 
 
@@ -369,6 +380,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--channel-prefix", default="csmsbench")
     parser.add_argument("--workdir", default="")
     parser.add_argument("--out", default="", help="Write the JSON report here.")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Run every configuration this many times, in turn; the report gives each "
+        "round's ratios to the floor and their median (this machine's speed drifts).",
+    )
     args = parser.parse_args()
     if args.workdir:
         os.makedirs(args.workdir, exist_ok=True)
@@ -378,6 +396,8 @@ def parse_args() -> argparse.Namespace:
         if name not in CONFIGS:
             raise SystemExit(f"Unknown config {name!r}; one of {', '.join(CONFIGS)}")
     loadgen.session_plan(parse_mix(args.mix_tx))  # refuses unknown counts before any server
+    if not 1 <= args.rounds <= 10:
+        raise SystemExit("--rounds: 1 to 10")
     return args
 
 
