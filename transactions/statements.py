@@ -341,6 +341,8 @@ def _cast_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -
 ONE_STATEMENT_ROWS = 100
 
 _EVENT_STORE_SQL: dict[tuple[int, tuple[str, ...] | None, bool], str] = {}
+# A meter value's event column: the statement takes it from the event it inserts.
+_EVENT_COLUMN = next(i for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name == "event")
 
 
 def _event_store_sql(
@@ -456,10 +458,9 @@ def event_store(
     sql = _event_store_sql(connection, len(rows), fields, guard is not None)
     params = TX_UNCHANGED._prepare(guard, connection) if guard is not None else []
     params += INSERT_EVENT._values(event, connection)
-    event_column = next(i for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name == "event")
     for row in rows:
         values = INSERT_METER_VALUES._values(row, connection)
-        del values[event_column]
+        del values[_EVENT_COLUMN]
         params += values
     if update is not None:
         params += update._prepare(update_values, connection)

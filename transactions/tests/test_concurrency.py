@@ -16,6 +16,7 @@ from stations.models import ChargingStation
 from transactions import services
 from transactions.choices import Anomaly
 from transactions.models import MeterValue, Transaction, TransactionEvent
+from transactions.tests.factories import start_16
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,15 +102,7 @@ def test_concurrent_duplicate_16_meter_values_store_one_set_of_rows(station):
 
 
 def test_concurrent_duplicate_16_stops_stop_once(station):
-    start = services.transaction_start_16(
-        station_pk=station.pk,
-        connector_id=1,
-        id_tag="TAG",
-        meter_start=0,
-        timestamp=T0,
-        reservation_id=None,
-        payload={},
-    )
+    start = start_16(station, T0, meter_start=0)
     outcomes = at_once(
         services.transaction_stop_16,
         station_pk=station.pk,
@@ -132,15 +125,7 @@ def test_concurrent_duplicate_16_stops_stop_once(station):
 def test_concurrent_meter_values_of_one_transaction_are_all_applied(station):
     # Each is stored in one statement if the transaction is as it read it, else applied
     # again under a lock: none may overwrite another's update.
-    start = services.transaction_start_16(
-        station_pk=station.pk,
-        connector_id=1,
-        id_tag="TAG",
-        meter_start=1000,
-        timestamp=T0,
-        reservation_id=None,
-        payload={},
-    )
+    start = start_16(station, T0)
     calls = [
         {
             "station_pk": station.pk,
@@ -207,15 +192,7 @@ def test_concurrent_transaction_events_of_one_transaction_are_all_applied(statio
 
 
 def test_concurrent_duplicate_meter_values_of_a_transaction_count_once(station):
-    start = services.transaction_start_16(
-        station_pk=station.pk,
-        connector_id=1,
-        id_tag="TAG",
-        meter_start=1000,
-        timestamp=T0,
-        reservation_id=None,
-        payload={},
-    )
+    start = start_16(station, T0)
     outcomes = at_once(
         services.meter_values_record_16,
         station_pk=station.pk,

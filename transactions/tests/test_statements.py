@@ -15,6 +15,7 @@ from ocpp_router.datetimes import to_ocpp, utcnow
 from stations.models import ChargingStation
 from transactions import services, statements
 from transactions.models import IdToken, MeterValue, Tariff, Transaction, TransactionEvent
+from transactions.tests.factories import start_16
 
 pytestmark = pytest.mark.django_db
 
@@ -125,15 +126,7 @@ def test_insert_ignoring_conflicts_tells_a_repeat_from_a_new_row(station):
 
 
 def test_meter_values_on_a_known_transaction_read_then_store_in_one_statement(station):
-    start = services.transaction_start_16(
-        station_pk=station.pk,
-        connector_id=1,
-        id_tag="TAG",
-        meter_start=1000,
-        timestamp=T0,
-        reservation_id=None,
-        payload={},
-    )
+    start = start_16(station, T0)
     meter_value = [
         {
             "timestamp": to_ocpp(T0 + timedelta(minutes=1)),
@@ -317,15 +310,7 @@ def test_event_store_with_a_guard_stores_all_while_the_transaction_is_as_read(st
 def test_meter_values_are_applied_under_a_lock_when_the_transaction_changed_after_the_read(
     station, monkeypatch
 ):
-    start = services.transaction_start_16(
-        station_pk=station.pk,
-        connector_id=1,
-        id_tag="TAG",
-        meter_start=1000,
-        timestamp=T0,
-        reservation_id=None,
-        payload={},
-    )
+    start = start_16(station, T0)
     read = statements.transaction_lock
     queries = []
 
