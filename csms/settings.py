@@ -182,7 +182,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "ocpp_router.layers.CancelSafeRedisChannelLayer",
             "CONFIG": {
                 # redis-py's default 5 s socket timeout equals channels_redis' 5 s blocking
                 # read: an idle consumer's receive then fails with TimeoutError and the

@@ -1,0 +1,58 @@
+"""The Redis channel layer, with the process-wide read made safe against cancellation.
+
+channels_redis reads every process-local channel (one per station socket, one per
+pending message-API reply) through a single blocking BZPOPMIN on the process's
+specific channel, run by whichever `receive()` holds the layer's receive lock. If that
+caller is cancelled while the pop is in flight (its station disconnects, or an
+`asyncio.wait_for` around `receive()` times out), redis-py abandons the reply: the
+message has left Redis and reaches nobody. That message may be another station's
+CALL or an API reply, which then times out for no reason.
+
+Here the read runs in a task of its own. A cancelled caller stops waiting for it but
+never stops it; the next caller to take the receive lock waits for that same read, so
+the message is handed on as channels_redis would have done, and there is never more
+than one read in flight per channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer
+
+
+class CancelSafeRedisChannelLayer(RedisChannelLayer):
+    """`RedisChannelLayer` whose process-wide read survives the cancellation of its reader."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reads: dict[str, asyncio.Task[Any]] = {}
+
+    async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
+        if "!" not in channel:
+            # A general channel: a plain read with nothing shared across callers.
+            plain: tuple[Any, dict[str, Any]] = await super().receive_single(channel)
+            return plain
+        read = self._reads.get(channel)
+        if read is None or read.get_loop() is not asyncio.get_running_loop():
+            # No read in flight, or one left behind by an event loop that has ended.
+            read = asyncio.ensure_future(super().receive_single(channel))
+            self._reads[channel] = read
+        try:
+            result: tuple[Any, dict[str, Any]] = await asyncio.shield(read)
+        except asyncio.CancelledError:
+            # The caller stops waiting; the read goes on and the next caller takes its message.
+            # Only a read cancelled itself (its event loop is closing) is dropped.
+            if read.cancelled():
+                self._forget(channel, read)
+            raise
+        except BaseException:
+            self._forget(channel, read)
+            raise
+        self._forget(channel, read)
+        return result
+
+    def _forget(self, channel: str, read: asyncio.Task[Any]) -> None:
+        if self._reads.get(channel) is read:
+            del self._reads[channel]
