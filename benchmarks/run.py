@@ -41,6 +41,9 @@ CONFIGS = {
     "floor": {},
     "pg-log": {"db": "postgres", "log": True},
     "pg-nolog": {"db": "postgres", "log": False},
+    # One process per core: `serve --workers 2` on one port (SO_REUSEPORT).
+    "pg-log-2w": {"db": "postgres", "log": True, "workers": 2},
+    "pg-nolog-2w": {"db": "postgres", "log": False, "workers": 2},
     "sqlite-log": {"db": "sqlite", "log": True},
     "sqlite-nolog": {"db": "sqlite", "log": False},
 }
@@ -74,18 +77,44 @@ def machine() -> dict[str, Any]:
     }
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its child processes (the workers of `serve --workers`)."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            pids.append(int(entry.name))
+    return pids
+
+
 def cpu_seconds_of(pid: int) -> float:
-    """User + system CPU time of a process: a cost per message that a busy machine does not
-    distort as much as wall-clock throughput."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a server (its workers included): a cost per message that a
+    busy machine does not distort as much as wall-clock throughput."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_of(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    """Resident memory of a server, its workers included."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) * 1024 for line in lines if line.startswith("VmRSS:"))
+    return total
 
 
 class Server:
@@ -126,6 +155,8 @@ class Server:
             "127.0.0.1",
             "--port",
             str(self.port),
+            "--workers",
+            str(self.config.get("workers", 1)),
         ]
 
     def start(self) -> None:

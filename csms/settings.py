@@ -323,6 +323,8 @@ CSMS_NODE_HEARTBEAT = env_float("CSMS_NODE_HEARTBEAT", 10.0)
 CSMS_NODE_TTL = env_int("CSMS_NODE_TTL", 30)
 # Length of the listen queue of the serve command's sockets (the kernel caps it at somaxconn).
 CSMS_LISTEN_BACKLOG = env_int("CSMS_LISTEN_BACKLOG", 4096)
+# `serve` processes sharing one port (ocpp_router.workers); more than one needs REDIS_URL.
+CSMS_WORKERS = env_int("CSMS_WORKERS", 1)
 # Store every OCPP frame in the message log.
 CSMS_MESSAGE_LOG = env_bool("CSMS_MESSAGE_LOG", True)
 # The message log is written in batches: at most this many frames or this many seconds.

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pprint
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +43,7 @@ from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from OpenSSL import SSL
 from twisted.internet import reactor, ssl
-from twisted.internet.endpoints import SSL4ServerEndpoint
+from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEndpoint
 from twisted.internet.interfaces import ISSLTransport
 
 logger = logging.getLogger(__name__)
@@ -322,6 +323,8 @@ class CsmsServer(Server):
         kwargs.setdefault("websocket_handshake_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
         kwargs.setdefault("websocket_connect_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
         ready = kwargs.pop("ready_callable", None)
+        # Sockets already listening (`serve --reuse-port`): served as they are.
+        shared: list[socket.socket] = kwargs.pop("sockets", [])
 
         def on_ready() -> None:
             from ocpp_router.nodes import NodeMonitor
@@ -334,6 +337,12 @@ class CsmsServer(Server):
                 listener.addCallback(self.listen_success)
                 listener.addErrback(self.listen_error)
                 self.listeners.append(listener)
+            for sock in shared:
+                adopted = AdoptedStreamServerEndpoint(reactor, sock.fileno(), sock.family)
+                listener = adopted.listen(self.http_factory)
+                listener.addCallback(self.listen_success)
+                listener.addErrback(self.listen_error)
+                self.listeners.append(listener)
             # Liveness of this process as a node of the fleet (ocpp_router.nodes); started
             # once the reactor's event loop runs.
             self.node_monitor = NodeMonitor()
@@ -341,6 +350,9 @@ class CsmsServer(Server):
             if ready:
                 ready()
 
+        # Daphne refuses to start without endpoint strings: the shared sockets count too.
+        own = [f"socket:{sock.fileno()}" for sock in shared]
+        kwargs["endpoints"] = [*kwargs.get("endpoints", []), *own]
         super().__init__(*args, ready_callable=on_ready, **kwargs)
         self._timeout_round: list[Any] = []
         self._timeout_next = 0
@@ -350,7 +362,7 @@ class CsmsServer(Server):
         # certificates: `mtls:` endpoints are ours.
         endpoints: list[str] = [str(e) for e in self.endpoints]  # type: ignore[has-type]
         self.mtls_endpoints: list[str] = [e for e in endpoints if e.startswith("mtls:")]
-        self.endpoints = [e for e in endpoints if not e.startswith("mtls:")]
+        self.endpoints = [e for e in endpoints if not e.startswith("mtls:") and e not in own]
 
     def timeout_checker(self) -> None:
         """Daphne's timeout and keep-alive ping check, spread over its 2 s period.

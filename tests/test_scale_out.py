@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -75,10 +76,19 @@ def server_env(prefix: str) -> dict[str, str]:
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], *options: str):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--bind", "127.0.0.1", "--port", str(self.port)],
+            [
+                sys.executable,
+                "manage.py",
+                "serve",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *options,
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -101,6 +111,25 @@ class ServerProcess:
             self.proc.kill()
         self.proc.wait(10)
         self.proc.stderr.close()
+
+    def stop_supervisor(self) -> None:
+        """SIGTERM, as an init system stops it: the supervisor stops its workers."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(40)
+        finally:
+            self.stop()
+
+    def children(self) -> set[int]:
+        """The pids of its child processes (the workers of `serve --workers`)."""
+        found = set()
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    found.add(int(entry.name))
+        return found
 
 
 @contextlib.asynccontextmanager
@@ -194,6 +223,55 @@ async def test_call_crosses_processes_and_a_dead_process_loses_its_stations(tran
     finally:
         server_a.stop()
         server_b.stop()
+
+
+async def test_workers_share_one_port_and_a_dead_worker_is_replaced(transactional_db):
+    env = server_env(os.environ.get("CSMS_CHANNEL_PREFIX", "csms"))
+    server = ServerProcess(env, "--workers", "2")
+    try:
+        await sync_to_async(server.wait_listening)()
+        identities = [f"WORKER-{n}" for n in range(12)]
+        async with contextlib.AsyncExitStack() as stack:
+            readers = {}
+            for identity in identities:
+                _, readers[identity] = await stack.enter_async_context(
+                    station_on(server.port, identity)
+                )
+            channels = {i: (await online_state(i))[1] for i in identities}
+            # The kernel spread the stations over both workers: two node ids.
+            nodes = {name.split("!")[0] for name in channels.values()}
+            assert len(nodes) == 2, channels
+
+            # A command from another process reaches a station on each worker.
+            for node in nodes:
+                identity = next(i for i, name in channels.items() if name.startswith(node))
+                code, answer = await ocpp_call(env, identity)
+                assert code == 0, answer
+                assert answer["response"]["configurationKey"][0]["value"] == identity
+
+            # One worker dies: its stations lose their sockets and are marked offline by
+            # the other; the supervisor starts a new worker in its place.
+            workers = server.children()
+            assert len(workers) == 2
+            victim = min(workers)
+            os.kill(victim, signal.SIGKILL)
+            await asyncio.wait(readers.values(), timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.sleep(1)  # the rest of its sockets close with the first
+            lost = [i for i, reader in readers.items() if reader.done()]
+            kept = [i for i in identities if i not in lost]
+            assert lost and kept
+            for identity in lost:
+                await eventually(lambda i=identity: _offline(i), timeout=20, interval=0.2)
+            assert all([(await online_state(i))[0] for i in kept])
+            await eventually(
+                lambda: len(server.children() - {victim}) == 2, timeout=20, interval=0.2
+            )
+
+        # The lost stations connect again, through the same port.
+        async with station_on(server.port, lost[0]):
+            assert (await online_state(lost[0]))[0]
+    finally:
+        server.stop_supervisor()
 
 
 async def _offline(identity: str) -> bool:

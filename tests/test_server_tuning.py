@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from ocpp_router import server as server_module
+from ocpp_router import workers as workers_module
+from ocpp_router.workers import Supervisor, reuse_port_socket
 from tests.live import raw_connect
 
 
@@ -52,6 +56,30 @@ def test_serve_listens_with_a_long_backlog(monkeypatch):
     monkeypatch.setattr("ocpp_router.management.commands.serve.CsmsServer", Recorder)
     call_command("serve", "--bind", "127.0.0.1", "--port", "9999")
     assert seen["endpoints"] == ["tcp:port=9999:interface=127.0.0.1:backlog=1234"]
+
+
+@override_settings(REDIS_URL="")
+def test_serve_workers_need_the_redis_channel_layer():
+    with pytest.raises(CommandError, match="needs REDIS_URL"):
+        call_command("serve", "--workers", "2")
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:6379/0")
+def test_serve_workers_share_only_the_plain_listener():
+    with pytest.raises(CommandError, match="terminate TLS at a proxy"):
+        call_command("serve", "--workers", "2", "-e", "ssl:9443:privateKey=k:certKey=c")
+
+
+def test_reuse_port_sockets_share_one_port():
+    first = reuse_port_socket("127.0.0.1", 0, 16)
+    try:
+        port = first.getsockname()[1]
+        second = reuse_port_socket("127.0.0.1", port, 16)
+        second.close()
+        with socket.socket() as plain, pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    finally:
+        first.close()
 
 
 @pytest.mark.parametrize("requested", [9, 15])
@@ -162,3 +190,29 @@ def test_xor_masker_unmasks_as_autobahn_does_whole_and_in_pieces(size):
     assert masker.pointer() == size
     masker.reset()
     assert masker.pointer() == 0
+
+
+def test_supervisor_restarts_a_worker_that_exits_later_each_time_it_fails_at_start():
+    supervisor = Supervisor([sys.executable, "-c", "raise SystemExit(3)"], 1)
+    worker = supervisor.workers[0]
+    supervisor._start(worker)
+    first = worker.proc
+    first.wait(10)
+    supervisor._tend()
+    # It failed at once: the next try waits twice as long as the first.
+    assert worker.restart_at is not None and worker.delay == 2 * workers_module.RESTART_DELAY
+    worker.restart_at = 0.0
+    supervisor._tend()
+    assert worker.proc is not first and worker.restart_at is None
+    worker.proc.wait(10)
+    supervisor._tend()
+    assert worker.delay == 4 * workers_module.RESTART_DELAY
+    supervisor._stop_all()
+
+
+def test_supervisor_stops_its_workers():
+    supervisor = Supervisor([sys.executable, "-c", "import time; time.sleep(60)"], 2)
+    for worker in supervisor.workers:
+        supervisor._start(worker)
+    supervisor._stop_all()
+    assert all(worker.proc.poll() is not None for worker in supervisor.workers)

@@ -2,18 +2,22 @@
 
 python manage.py serve --bind 0.0.0.0 --port 8000
 python manage.py serve -e "ssl:9443:privateKey=key.pem:certKey=cert.pem"
+python manage.py serve --workers 2          # one process per core, one port (needs REDIS_URL)
 """
 
 import logging
+import socket
+import sys
 from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import reactor
 
 from ocpp_router.gc_policy import GcPolicy
 from ocpp_router.server import CsmsServer
+from ocpp_router.workers import Supervisor, reuse_port_socket
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +46,30 @@ class Command(BaseCommand):
             action="store_true",
             help="Trust X-Forwarded-For/-Port/-Proto (only behind a proxy you run).",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.CSMS_WORKERS,
+            help="Server processes sharing --bind/--port, one per core (needs REDIS_URL).",
+        )
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="Listen on --bind/--port with SO_REUSEPORT, so that other processes may too.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from channels.routing import get_default_application
 
+        if options["workers"] != 1:
+            return self.supervise(options)
         endpoints = list(options["endpoints"])
-        if not options["no_plain"]:
+        shared: list[socket.socket] = []
+        if options["reuse_port"] and not options["no_plain"]:
+            shared.append(
+                reuse_port_socket(options["bind"], options["port"], settings.CSMS_LISTEN_BACKLOG)
+            )
+        elif not options["no_plain"]:
             # Twisted listens with a backlog of 50: a reconnect storm overflows it and
             # stations wait out SYN retransmissions (1 s, 3 s, 7 s ...).
             endpoints += [
@@ -56,7 +78,10 @@ class Command(BaseCommand):
                     host=options["bind"], port=options["port"]
                 )
             ]
-        logger.info("CSMS listening on %s", ", ".join(endpoints))
+        shown = list(endpoints)
+        if shared:
+            shown.append(f"{options['bind']}:{options['port']} (shared with other processes)")
+        logger.info("CSMS listening on %s", ", ".join(shown))
         proxy = options["proxy_headers"]
         # What is loaded by now (Django, the apps, compiled schemas) lives as long as the
         # process; connections are frozen as they age (ocpp_router.gc_policy).
@@ -73,4 +98,44 @@ class Command(BaseCommand):
             proxy_forwarded_port_header="X-Forwarded-Port" if proxy else None,
             proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy else None,
             verbosity=options["verbosity"],
+            sockets=shared,
         ).run()
+
+    def supervise(self, options: dict[str, Any]) -> None:
+        """Run `--workers` copies of this command on one port until SIGTERM or SIGINT."""
+        workers = options["workers"]
+        if workers < 1:
+            raise CommandError("--workers must be 1 or more")
+        if not settings.REDIS_URL:
+            raise CommandError(
+                "--workers needs REDIS_URL: the processes reach each other's stations "
+                "through the Redis channel layer"
+            )
+        if options["endpoints"] or options["no_plain"]:
+            raise CommandError(
+                "--workers shares only the --bind/--port listener; terminate TLS at a proxy "
+                "or run one serve process per --endpoint"
+            )
+        command = [
+            sys.executable,
+            str(settings.BASE_DIR / "manage.py"),
+            "serve",
+            "--bind",
+            options["bind"],
+            "--port",
+            str(options["port"]),
+            "--workers",
+            "1",
+            "--reuse-port",
+            "--verbosity",
+            str(options["verbosity"]),
+        ]
+        if options["proxy_headers"]:
+            command.append("--proxy-headers")
+        logger.info(
+            "CSMS listening on %s:%s with %d worker processes",
+            options["bind"],
+            options["port"],
+            workers,
+        )
+        Supervisor(command, workers).run()
