@@ -23,6 +23,7 @@ answers: how a second connection with the same id learns whether the first is al
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import pprint
 import socket
@@ -42,7 +43,7 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from OpenSSL import SSL
-from twisted.internet import reactor, ssl
+from twisted.internet import reactor, ssl, tcp
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEndpoint
 from twisted.internet.interfaces import ISSLTransport
 
@@ -122,7 +123,41 @@ def refusal_close_code(http_status: int) -> int:
     return REFUSAL_CLOSE_BASE + http_status
 
 
+def write_at_once(transport: tcp.Connection, data: bytes) -> None:
+    """`transport.write`, sending at once what fits in the socket when nothing is queued.
+
+    Twisted's write only queues: it registers the socket for writability (an epoll_ctl
+    call), sends on the next turn of the event loop, and unregisters it (another). Every
+    answer to a station paid those two system calls and an extra turn of the loop, about a
+    tenth of the event loop's time in a steady message flow. What does not fit, or anything
+    written while earlier data is still queued, takes Twisted's own path, in order.
+    """
+    if (
+        data
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not transport.TLS
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except OSError:
+            # Would block, or the socket failed: Twisted's write path sees and handles it.
+            sent = 0
+        if sent == len(data):
+            return
+        data = data[sent:]
+    tcp.Connection.write(transport, data)
+
+
 class CsmsWebSocketProtocol(WebSocketProtocol):
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        if isinstance(self.transport, tcp.Connection):
+            self.transport.write = functools.partial(write_at_once, self.transport)  # type: ignore[method-assign]
+
     def handle_reply(self, message: dict[str, Any]) -> None:
         if message.get("type") == "websocket.ping":
             if self.state == self.STATE_OPEN:

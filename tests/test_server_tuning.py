@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from twisted.internet import tcp
 
 from ocpp_router import server as server_module
 from ocpp_router import workers as workers_module
@@ -216,3 +218,52 @@ def test_supervisor_stops_its_workers():
         supervisor._start(worker)
     supervisor._stop_all()
     assert all(worker.proc.poll() is not None for worker in supervisor.workers)
+
+
+class _Reactor:
+    """What a Twisted transport asks of its reactor, recorded."""
+
+    def __init__(self):
+        self.writers = []
+
+    def addWriter(self, writer):
+        if writer not in self.writers:
+            self.writers.append(writer)
+
+    def removeWriter(self, writer):
+        if writer in self.writers:
+            self.writers.remove(writer)
+
+    def callLater(self, *args, **kwargs):
+        raise AssertionError("not expected")
+
+
+def test_frames_are_sent_at_once_and_what_does_not_fit_is_queued_in_order():
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    reactor = _Reactor()
+    transport = tcp.Connection(ours, protocol=None, reactor=reactor)
+    transport.connected = True
+    theirs.settimeout(1)
+    try:
+        server_module.write_at_once(transport, b"small frame")
+        # Sent without waiting for the event loop: no writer registered.
+        assert theirs.recv(100) == b"small frame"
+        assert reactor.writers == []
+
+        big = bytes(range(256)) * 4096  # 1 MiB: more than the socket takes at once
+        server_module.write_at_once(transport, big)
+        server_module.write_at_once(transport, b"next")  # queued behind the rest of `big`
+        assert reactor.writers == [transport]
+        received = bytearray()
+        theirs.setblocking(False)
+        while len(received) < len(big) + 4:
+            with contextlib.suppress(BlockingIOError):
+                received += theirs.recv(1 << 20)
+            if reactor.writers:
+                transport.doWrite()
+        assert bytes(received) == big + b"next"
+    finally:
+        ours.close()
+        theirs.close()
