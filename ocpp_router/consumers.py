@@ -188,8 +188,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         and channel-layer messages are dispatched one at a time, in arrival order.
 
         Channels waits on both sources with a new task and an `asyncio.wait` for every
-        message; here one long-lived task per source feeds one queue (a tenth of the event
-        loop's time per frame in a steady message flow).
+        message; here one long-lived task per source feeds one queue (about 0.03 ms less
+        server CPU per message in the benchmark's `mix`).
         """
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
