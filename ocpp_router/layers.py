@@ -53,6 +53,15 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         self._forget(channel, read)
         return result
 
+    async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A cancelled blocking read can come back empty (redis-py retries the command
+            # after the connection error the cancellation leaves behind), and channels_redis
+            # then reads again, for ever: honour the cancellation before the next read.
+            raise asyncio.CancelledError()
+        return await super()._brpop_with_clean(index, channel, timeout)
+
     def _forget(self, channel: str, read: asyncio.Task[Any]) -> None:
         if self._reads.get(channel) is read:
             del self._reads[channel]

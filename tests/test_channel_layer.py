@@ -81,6 +81,25 @@ async def test_read_of_a_cancelled_reader_serves_the_next_receive_on_that_channe
     assert layer._reads == {}
 
 
+async def test_a_failed_read_reaches_the_receiver_and_the_next_receive_reads_again(
+    layer, monkeypatch
+):
+    channel = await layer.new_channel()
+    pop = Redis.bzpopmin
+    failures = iter([ConnectionError("Redis went away")])
+
+    async def pop_once_failing(self: Redis, *args: Any, **kwargs: Any) -> Any:
+        for error in failures:
+            raise error
+        return await pop(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "bzpopmin", pop_once_failing)
+    with pytest.raises(ConnectionError, match="Redis went away"):
+        await asyncio.wait_for(layer.receive(channel), 10)
+    await layer.send(channel, {"type": "ocpp.close", "code": 1000})
+    assert (await asyncio.wait_for(layer.receive(channel), 10))["type"] == "ocpp.close"
+
+
 async def test_general_channels_read_as_before(layer):
     await layer.send("csms.general", {"type": "hello"})
     assert await asyncio.wait_for(layer.receive("csms.general"), 10) == {"type": "hello"}
