@@ -167,7 +167,36 @@ class _SourceFailed:
     error: BaseException
 
 
-async def _feed(source: Any, inbox: asyncio.Queue[Any]) -> None:
+class _Inbox:
+    """A consumer's queue of messages: many writers, one reader (its loop).
+
+    asyncio.Queue would do, at about a kilobyte more per connection (its getter and putter
+    deques, its Event) for features one reader never uses.
+    """
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: deque[Any] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.popleft()
+
+
+async def _feed(source: Any, inbox: _Inbox) -> None:
     """Put every message `source()` gives into `inbox`, until cancelled or it fails."""
     try:
         while True:
@@ -194,7 +223,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
-        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        inbox = _Inbox()
         sources = [receive]
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()

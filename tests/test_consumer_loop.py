@@ -7,7 +7,7 @@ from channels.exceptions import StopConsumer
 from channels.layers import InMemoryChannelLayer
 
 from ocpp_router import consumers
-from ocpp_router.consumers import OcppConsumer, _feed, _SourceFailed
+from ocpp_router.consumers import OcppConsumer, _feed, _Inbox, _SourceFailed
 
 
 async def test_a_source_is_fed_in_order_and_its_failure_is_passed_on():
@@ -19,11 +19,28 @@ async def test_a_source_is_fed_in_order_and_its_failure_is_passed_on():
         except StopIteration:
             raise ConnectionError("redis went away") from None
 
-    inbox = asyncio.Queue()
+    inbox = _Inbox()
     await asyncio.wait_for(_feed(source, inbox), 5)
-    assert [inbox.get_nowait() for _ in range(2)] == [{"n": 1}, {"n": 2}]
-    failed = inbox.get_nowait()
+    assert [await inbox.get() for _ in range(2)] == [{"n": 1}, {"n": 2}]
+    failed = await inbox.get()
     assert isinstance(failed, _SourceFailed) and isinstance(failed.error, ConnectionError)
+
+
+async def test_the_inbox_wakes_its_reader_in_order_and_a_cancelled_get_loses_nothing():
+    inbox = _Inbox()
+    waiting = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    inbox.put_nowait("first")
+    inbox.put_nowait("second")
+    assert await asyncio.wait_for(waiting, 1) == "first"
+    assert await asyncio.wait_for(inbox.get(), 1) == "second"
+    cancelled = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    inbox.put_nowait("third")
+    assert await asyncio.wait_for(inbox.get(), 1) == "third"
 
 
 class Recorder(OcppConsumer):

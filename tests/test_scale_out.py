@@ -230,6 +230,8 @@ async def test_workers_share_one_port_and_a_dead_worker_is_replaced(transactiona
     server = ServerProcess(env, "--workers", "2")
     try:
         await sync_to_async(server.wait_listening)()
+        # Both workers listen (the first to bind already answers).
+        await eventually(lambda: listening_sockets(server.port) == 2, timeout=30, interval=0.1)
         identities = [f"WORKER-{n}" for n in range(12)]
         async with contextlib.AsyncExitStack() as stack:
             readers = {}
@@ -272,6 +274,16 @@ async def test_workers_share_one_port_and_a_dead_worker_is_replaced(transactiona
             assert (await online_state(lost[0]))[0]
     finally:
         server.stop_supervisor()
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:`port` (several with SO_REUSEPORT)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            count += 1
+    return count
 
 
 async def _offline(identity: str) -> bool:
