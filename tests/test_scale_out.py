@@ -30,6 +30,7 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 
+from benchmarks.run import process_tree
 from stations.models import ChargingStation
 from tests.live import eventually
 
@@ -123,13 +124,7 @@ class ServerProcess:
 
     def children(self) -> set[int]:
         """The pids of its child processes (the workers of `serve --workers`)."""
-        found = set()
-        for entry in Path("/proc").iterdir():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    found.add(int(entry.name))
-        return found
+        return set(process_tree(self.proc.pid)) - {self.proc.pid}
 
 
 @contextlib.asynccontextmanager
