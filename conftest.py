@@ -7,10 +7,12 @@ costs milliseconds, so the teardown does that instead. Content types, permission
 (kept current by post_migrate) stay, as a flush followed by post_migrate would leave them.
 """
 
+import pytest
 from django.db import connections, transaction
 from django.test import TransactionTestCase
 
 from tests.conftest import csms, live_csms  # noqa: F401  (fixtures for every app's tests)
+from transactions.open_transactions import open_transactions
 
 KEPT_TABLES = frozenset(
     {
@@ -45,3 +47,9 @@ def _fixture_teardown(self: TransactionTestCase) -> None:
 
 
 TransactionTestCase._fixture_teardown = _fixture_teardown
+
+
+@pytest.fixture(autouse=True)
+def _forget_open_transactions() -> None:
+    """Primary keys come back after a test's rollback: no test finds another's transactions."""
+    open_transactions.clear()

@@ -437,6 +437,11 @@ CSMS_COST_UPDATE_INTERVAL = env_int("CSMS_COST_UPDATE_INTERVAL", 60)
 # A 1.6 StartTransaction is linked to a remote start for the same idTag made at most this
 # many seconds before.
 CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)
+# Open transactions kept by a server process after storing their messages, so that the next
+# MeterValues / TransactionEvent skips reading them (0: none), and for at most this many
+# seconds (transactions.open_transactions).
+CSMS_TRANSACTION_CACHE = env_int("CSMS_TRANSACTION_CACHE", 5000)
+CSMS_TRANSACTION_CACHE_SECONDS = env_float("CSMS_TRANSACTION_CACHE_SECONDS", 300.0)
 # --- API --------------------------------------------------------------------------------
 # Longest wait a message-API caller may ask for with ?timeout=, in seconds.
 CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)

@@ -180,6 +180,42 @@ async def test_16_full_session_authorize_start_meter_values_stop(csms, published
     assert ended.data["total_cost"] == "4.00"
 
 
+async def test_16_meter_values_use_the_transaction_kept_and_see_an_operator_change(csms):
+    """The server keeps the transaction it stored for the next MeterValues
+    (transactions.open_transactions); a change made meanwhile elsewhere is not lost."""
+    from transactions.open_transactions import open_transactions
+
+    await make_token("TAG-K")
+
+    def meter(tx_id, minutes, wh):
+        return call16.MeterValues(
+            connector_id=1,
+            transaction_id=tx_id,
+            meter_value=[{"timestamp": ts(minutes), "sampled_value": [sampled(wh, unit="Wh")]}],
+        )
+
+    @sync_to_async
+    def operator_edit(pk):
+        tx = Transaction.objects.get(pk=pk)
+        tx.anomalies = ["checked-by-operator"]
+        tx.save()
+
+    async with connect(csms, "TXKEEP", "1.6") as cp:
+        await cp.call(boot_call("1.6"))
+        start = await cp.call(
+            call16.StartTransaction(connector_id=1, id_tag="TAG-K", meter_start=0, timestamp=ts(0))
+        )
+        hits = open_transactions.hits
+        await cp.call(meter(start.transaction_id, 1, 1000))
+        await cp.call(meter(start.transaction_id, 2, 2000))
+        assert open_transactions.hits == hits + 2
+        await operator_edit(start.transaction_id)
+        await cp.call(meter(start.transaction_id, 3, 3000))
+    [tx] = await transactions_of("TXKEEP")
+    assert (tx.event_count, tx.energy_wh) == (4, 3000)
+    assert tx.anomalies == ["checked-by-operator"] and tx.is_active
+
+
 async def test_16_authorize_answers_each_status_in_the_16_enumeration(csms):
     await make_token("OK")
     await make_token("BLOCKED", status="Blocked")

@@ -55,6 +55,7 @@ from transactions.models import (
     Transaction,
     TransactionEvent,
 )
+from transactions.open_transactions import open_transactions
 
 logger = logging.getLogger(__name__)
 
@@ -484,6 +485,12 @@ def _store(
     return statements.event_store(event, rows, *_update(tx, loaded), guard=guard)
 
 
+def _keep(key: tuple[Any, ...], tx: Transaction, identity: str) -> None:
+    """Keep `tx`, as just stored, for its next message (`open_transactions`), once stored
+    for good: at once outside a database transaction, else when it commits."""
+    transaction.on_commit(lambda: open_transactions.keep(key, tx, identity))
+
+
 # --- transactions: 2.0.1 / 2.1 --------------------------------------------------------------
 
 
@@ -533,7 +540,9 @@ def transaction_event_record(
         # The most frequent event (it carries the session's meter values), as a 1.6
         # MeterValues: the transaction read without a lock and the event stored with its
         # update in one statement if the transaction is still as read; else as below.
-        read = statements.transaction_lock(statements.TX_BY_ID_READ, key)
+        read = open_transactions.take(tuple(key)) or statements.transaction_lock(
+            statements.TX_BY_ID_READ, key
+        )
         if read is not None:
             applied = _event_apply(
                 read.transaction, created=False, payload=payload, timestamp=timestamp, at=at
@@ -622,6 +631,7 @@ def _event_store(
         trigger_reason=event.trigger_reason,
         meter_values=len(applied.rows),
     )
+    _keep((tx.station_id, tx.transaction_id), tx, identity)
     return EventOutcome(answer, False, tx.pk, applied.cost_update)
 
 
@@ -835,6 +845,7 @@ def transaction_start_16(
             statements.update_values(tx, _START_16_LINKS),
         )
         _publish("transaction.started", tx, identity)
+        _keep((station_pk, V16, tx.transaction_id), tx, identity)
     return EventOutcome(answer, False, tx.pk)
 
 
@@ -857,6 +868,7 @@ def transaction_stop_16(
     transaction of its own, flagged, so its energy is not lost.
     """
     at = at or utcnow()
+    open_transactions.forget((station_pk, V16, str(transaction_id)))
     with transaction.atomic():
         locked = None
         if transaction_id > 0:
@@ -962,6 +974,8 @@ def meter_values_record_16(
         json.dumps([connector_id, transaction_id, meter_value], sort_keys=True).encode()
     ).hexdigest()
 
+    key = (station_pk, V16, str(transaction_id))
+
     def record(query: statements.Query | None) -> EventOutcome | None:
         """The message applied to the transaction `query` finds (None: no transaction)."""
         anomalies: list[str] = []
@@ -969,7 +983,11 @@ def meter_values_record_16(
         if transaction_id == -1:
             anomalies.append(Anomaly.NO_TRANSACTION_ID)
         elif query is not None:
-            found = statements.transaction_lock(query, [station_pk, V16, str(transaction_id)])
+            found = None
+            if query is statements.TX_BY_ID_16_READ:
+                found = open_transactions.take(key)
+            if found is None:
+                found = statements.transaction_lock(query, list(key))
             if found is None:
                 anomalies.append(Anomaly.UNKNOWN_TRANSACTION)
             else:
@@ -1011,6 +1029,7 @@ def meter_values_record_16(
             return EventOutcome({}, True, tx.pk if tx else None)
         if tx is not None:
             _publish("transaction.updated", tx, name, meter_values=len(rows))
+            _keep(key, tx, name)
         return EventOutcome({}, False, tx.pk if tx else None)
 
     if transaction_id is None or transaction_id == -1:

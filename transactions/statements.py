@@ -283,14 +283,19 @@ def transaction_lock(query: Query, values: Sequence[Any]) -> Locked | None:
     tariff_values = row[size + 1 :]
     tariff = load(Tariff, tariff_values) if tariff_values[0] is not None else None
     _TARIFF_FIELD.set_cached_value(tx, tariff)
-    loaded = {
-        attname: list(value) if isinstance(value, list) else value
-        for attname, value in zip(_TX_ATTNAMES, row[:size], strict=True)
-    }
-    return Locked(tx, row[size], loaded)
+    return Locked(tx, row[size], loaded_values(tx))
 
 
 _TX_ATTNAMES = [field.attname for field in Transaction._meta.concrete_fields]
+
+
+def loaded_values(tx: Transaction) -> dict[str, Any]:
+    """`tx`'s field values now (lists copied), for `changed` to compare with later."""
+    values = tx.__dict__
+    return {
+        attname: list(value) if isinstance(value := values[attname], list) else value
+        for attname in _TX_ATTNAMES
+    }
 
 
 def changed(tx: Transaction, loaded: dict[str, Any], fields: Sequence[str]) -> tuple[str, ...]:
