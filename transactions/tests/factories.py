@@ -7,7 +7,9 @@ from datetime import datetime
 from transactions import services
 
 
-def start_16(station, timestamp: datetime, meter_start: int = 1000) -> services.EventOutcome:
+def start_16(
+    station, timestamp: datetime, meter_start: int = 1000, identity: str = ""
+) -> services.EventOutcome:
     """A 1.6 StartTransaction on connector 1 with idTag TAG."""
     return services.transaction_start_16(
         station_pk=station.pk,
@@ -17,4 +19,5 @@ def start_16(station, timestamp: datetime, meter_start: int = 1000) -> services.
         timestamp=timestamp,
         reservation_id=None,
         payload={},
+        identity=identity,
     )

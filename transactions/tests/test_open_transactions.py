@@ -15,6 +15,7 @@ from stations.models import ChargingStation
 from transactions import services
 from transactions.models import IdToken, Tariff, Transaction
 from transactions.open_transactions import open_transactions
+from transactions.tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,21 +24,12 @@ T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
 
 @pytest.fixture
 def station():
-    IdToken.objects.create(value="TAG-1")
+    IdToken.objects.create(value="TAG")
     return ChargingStation.objects.create(identity="OPEN-1", protocol="1.6")
 
 
-def start_16(station, meter_start=1000):
-    return services.transaction_start_16(
-        station_pk=station.pk,
-        connector_id=1,
-        id_tag="TAG-1",
-        meter_start=meter_start,
-        timestamp=T0,
-        reservation_id=None,
-        payload={},
-        identity=station.identity,
-    )
+def start_16(station):
+    return factories.start_16(station, T0, identity=station.identity)
 
 
 def meter_16(station, tx_pk, minutes, wh):
