@@ -485,6 +485,12 @@ def _store(
     return statements.event_store(event, rows, *_update(tx, loaded), guard=guard)
 
 
+def _read_unlocked(query: statements.Query, key: tuple[Any, ...]) -> statements.Locked | None:
+    """The transaction `query` (a TX_BY_*_READ) finds for `key`: as this process last stored
+    it where it is kept (`open_transactions`), else read without a lock."""
+    return open_transactions.take(key) or statements.transaction_lock(query, list(key))
+
+
 def _keep(key: tuple[Any, ...], tx: Transaction, identity: str) -> None:
     """Keep `tx`, as just stored, for its next message (`open_transactions`), once stored
     for good: at once outside a database transaction, else when it commits."""
@@ -540,9 +546,7 @@ def transaction_event_record(
         # The most frequent event (it carries the session's meter values), as a 1.6
         # MeterValues: the transaction read without a lock and the event stored with its
         # update in one statement if the transaction is still as read; else as below.
-        read = open_transactions.take(tuple(key)) or statements.transaction_lock(
-            statements.TX_BY_ID_READ, key
-        )
+        read = _read_unlocked(statements.TX_BY_ID_READ, tuple(key))
         if read is not None:
             applied = _event_apply(
                 read.transaction, created=False, payload=payload, timestamp=timestamp, at=at
@@ -983,10 +987,9 @@ def meter_values_record_16(
         if transaction_id == -1:
             anomalies.append(Anomaly.NO_TRANSACTION_ID)
         elif query is not None:
-            found = None
             if query is statements.TX_BY_ID_16_READ:
-                found = open_transactions.take(key)
-            if found is None:
+                found = _read_unlocked(query, key)
+            else:
                 found = statements.transaction_lock(query, list(key))
             if found is None:
                 anomalies.append(Anomaly.UNKNOWN_TRANSACTION)
