@@ -442,6 +442,20 @@ CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)
 # seconds (transactions.open_transactions).
 CSMS_TRANSACTION_CACHE = env_int("CSMS_TRANSACTION_CACHE", 5000)
 CSMS_TRANSACTION_CACHE_SECONDS = env_float("CSMS_TRANSACTION_CACHE_SECONDS", 300.0)
+# --- Smart charging (load management of sites) ------------------------------------------
+# Seconds the CSMS waits after a session starts, stops or a limit changes before it
+# shares the site again (a burst of events makes one round).
+CSMS_SMART_CHARGING_DEBOUNCE = env_float("CSMS_SMART_CHARGING_DEBOUNCE", 0.5)
+# Least seconds between two charging profiles sent to one station (rate limit).
+CSMS_SMART_CHARGING_MIN_INTERVAL = env_float("CSMS_SMART_CHARGING_MIN_INTERVAL", 5.0)
+# Seconds between two rounds of every site even without events (grants timing out, meters).
+CSMS_SMART_CHARGING_INTERVAL = env_float("CSMS_SMART_CHARGING_INTERVAL", 30.0)
+# Seconds a grant stays counted for a station that is offline or refused its profile.
+CSMS_SMART_CHARGING_GRANT_TIMEOUT = env_int("CSMS_SMART_CHARGING_GRANT_TIMEOUT", 900)
+# A site meter's reading older than this many seconds is ignored.
+CSMS_SMART_CHARGING_METER_MAX_AGE = env_int("CSMS_SMART_CHARGING_METER_MAX_AGE", 300)
+# Stack level of the TxProfile and TxDefaultProfile the CSMS sends for load management.
+CSMS_SMART_CHARGING_STACK_LEVEL = env_int("CSMS_SMART_CHARGING_STACK_LEVEL", 1)
 # --- API --------------------------------------------------------------------------------
 # Longest wait a message-API caller may ask for with ?timeout=, in seconds.
 CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)

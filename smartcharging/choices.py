@@ -27,3 +27,15 @@ class ProfileKind(models.TextChoices):
     RECURRING = "Recurring"
     RELATIVE = "Relative"
     DYNAMIC = "Dynamic"
+
+
+class LimitUnit(models.TextChoices):
+    AMPERES = "A", "A per phase"
+    WATTS = "W", "W"
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "Pending", "sent, no answer yet"
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    FAILED = "Failed", "not delivered (offline, timeout, error)"

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from django.db import models
 
-from smartcharging.choices import ProfileKind, ProfilePurpose, ProfileStatus
+from smartcharging.choices import (
+    GrantStatus,
+    LimitUnit,
+    ProfileKind,
+    ProfilePurpose,
+    ProfileStatus,
+)
 from stations.models import ChargingStation
 
 
@@ -120,3 +126,160 @@ class EvChargingSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} EVSE {self.evse_id} EV schedule at {self.received:%Y-%m-%d %H:%M}"
+
+
+class Site(models.Model):
+    """A grid connection shared by charging stations: the CSMS keeps the sum of what it
+    grants their sessions under the site's limit (less the other consumption measured and a
+    safety margin), and under the limit of each group inside it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    limit = models.DecimalField(
+        max_digits=10, decimal_places=1, help_text="Grid connection limit, in the unit below."
+    )
+    unit = models.CharField(max_length=1, choices=LimitUnit.choices, default=LimitUnit.AMPERES)
+    safety_margin = models.DecimalField(
+        max_digits=10, decimal_places=1, default=0, help_text="Kept free, in the same unit."
+    )
+    voltage = models.PositiveIntegerField(
+        default=230, help_text="Nominal phase voltage, to turn amperes into watts."
+    )
+    phases = models.PositiveSmallIntegerField(
+        default=3, help_text="Phases a session uses when neither the station nor the EV says."
+    )
+    min_current = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        default=6,
+        help_text="A per phase below which a session is paused rather than slowed "
+        "(IEC 61851: 6 A); the schedule's minChargingRate or the EV's minimum if higher.",
+    )
+    max_current = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        default=32,
+        help_text="A per phase an EVSE can deliver; the EV's maximum if lower.",
+    )
+    fallback_current = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="TxDefaultProfile limit (A per phase) a station applies when it starts a "
+        "session or loses the CSMS; empty: the site's limit shared among all its EVSEs.",
+    )
+    meter_station = models.ForeignKey(
+        ChargingStation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="metered_sites",
+        help_text="A station whose MeterValues (Power.Active.Import) measure the site's other "
+        "consumption (the building without the chargers).",
+    )
+    meter_evse_id = models.PositiveIntegerField(default=0)
+    other_consumption = models.DecimalField(
+        max_digits=10,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Latest other consumption (site unit), from the meter or the API.",
+    )
+    other_consumption_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True, help_text="Off: the CSMS sends no profiles.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(limit__gte=0), name="site_limit_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.limit} {self.unit})"
+
+
+class SiteGroup(models.Model):
+    """A part of a site with its own limit (a feeder, a car park)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=100)
+    limit = models.DecimalField(max_digits=10, decimal_places=1)
+    unit = models.CharField(max_length=1, choices=LimitUnit.choices, default=LimitUnit.AMPERES)
+
+    class Meta:
+        ordering = ["site", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="unique_site_group_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.name} / {self.name}"
+
+
+class SiteMember(models.Model):
+    """A station (evse_id 0: all its EVSEs) or one EVSE in a site, and in one of its groups."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="members")
+    group = models.ForeignKey(
+        SiteGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="site_memberships"
+    )
+    evse_id = models.PositiveIntegerField(default=0, help_text="0: every EVSE of the station.")
+    # The offline fallback (TxDefaultProfile) the station holds for this site.
+    fallback_current = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    fallback_status = models.CharField(max_length=10, choices=GrantStatus.choices, blank=True)
+    fallback_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["site", "station"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "evse_id"], name="unique_site_member")
+        ]
+
+    def __str__(self) -> str:
+        where = f" EVSE {self.evse_id}" if self.evse_id else ""
+        return f"{self.station}{where} in {self.site.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.group_id is not None and self.group.site_id != self.site_id:
+            raise ValidationError({"group": "The group belongs to another site."})
+
+
+class Grant(models.Model):
+    """What the CSMS granted a charging session of a site (a TxProfile), and what came of it."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="grants")
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="grants")
+    transaction = models.OneToOneField(
+        "transactions.Transaction", on_delete=models.CASCADE, related_name="grant"
+    )
+    evse_id = models.PositiveIntegerField()
+    current = models.DecimalField(
+        max_digits=6, decimal_places=1, help_text="Last limit sent (A per phase)."
+    )
+    accepted_current = models.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Last limit the station accepted.",
+    )
+    status = models.CharField(max_length=10, choices=GrantStatus.choices)
+    profile_id = models.IntegerField()
+    resend = models.BooleanField(
+        default=False, help_text="Send again even if unchanged (an EV asked for a schedule)."
+    )
+    sent_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["site", "station", "evse_id"]
+        indexes = [models.Index(fields=["site", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.current} A to {self.station} EVSE {self.evse_id} ({self.status})"

@@ -101,9 +101,9 @@ def notify_ev_charging_needs(ctx: CallContext, payload: dict[str, Any]) -> dict[
         max_schedule_tuples=payload.get("maxScheduleTuples"),
         at=utcnow(),
     )
-    # OCPP 2.0.1 K15: Accepted means the CSMS will send a charging profile; we record the
-    # needs for the operator or an integrator to answer with SetChargingProfile.
-    return {"status": "Accepted"}
+    return services.ev_charging_needs_answer(
+        station_pk=ctx.station_pk, version=ctx.version, evse_id=payload["evseId"]
+    )
 
 
 @ocpp_handler(V201, "NotifyEVChargingSchedule")
@@ -116,4 +116,6 @@ def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any]) -> di
         schedule=payload["chargingSchedule"],
         at=utcnow(),
     )
-    return {"status": "Accepted"}
+    return services.ev_charging_schedule_check(
+        station_pk=ctx.station_pk, evse_id=payload["evseId"], schedule=payload["chargingSchedule"]
+    )

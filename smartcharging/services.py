@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 
 from ocpp_router.datetimes import from_ocpp
-from ocpp_router.rpc import V16
+from ocpp_router.rpc import V16, V21
 from smartcharging.choices import ProfileStatus
 from smartcharging.models import (
     ChargingLimit,
@@ -18,6 +19,7 @@ from smartcharging.models import (
     CompositeSchedule,
     EvChargingNeeds,
     EvChargingSchedule,
+    Site,
 )
 
 logger = logging.getLogger(__name__)
@@ -214,3 +216,91 @@ def ev_charging_schedule_record(
     return EvChargingSchedule.objects.create(
         station_id=station_pk, evse_id=evse_id, time_base=time_base, schedule=schedule, received=at
     )
+
+
+def ev_charging_needs_answer(*, station_pk: int, version: str, evse_id: int) -> dict[str, Any]:
+    """The answer to NotifyEVChargingNeeds: Accepted only when a schedule will follow.
+
+    OCPP 2.0.1 K15.FR.03: Accepted when the CSMS provides a schedule, which it sends at once
+    (a TxProfile within the EV's limits and the site's grant); K15.FR.05: Processing when it
+    will, later (the EVSE is in a site but its transaction has not started: the profile goes
+    out when it does); K15.FR.04: Rejected when it will not (the EVSE is in no site with
+    load management). OCPP 2.1 says NoChargingProfile for the last case.
+    """
+    from smartcharging import balancing
+    from transactions.models import Transaction
+
+    member = balancing.member_site(station_pk=station_pk, evse_id=evse_id)
+    if member is None:
+        status = "NoChargingProfile" if version == V21 else "Rejected"
+        return {
+            "status": status,
+            "statusInfo": {
+                "reasonCode": "NoLoadManagement",
+                "additionalInfo": "The EVSE is in no site with load management: the CSMS "
+                "sends no charging schedule",
+            },
+        }
+    active = Transaction.objects.filter(
+        station_id=station_pk, evse_id=evse_id, is_active=True
+    ).exists()
+    if not active:
+        return {"status": "Processing"}
+    balancing.grant_resend(station_pk=station_pk, evse_id=evse_id)
+    site_changed(site_pk=member.site_id)
+    return {"status": "Accepted"}
+
+
+def ev_charging_schedule_check(
+    *, station_pk: int, evse_id: int, schedule: dict[str, Any]
+) -> dict[str, Any]:
+    """Check the schedule the EV chose (NotifyEVChargingSchedule) against the session's
+    grant (K15.FR.11 Accepted within it); beyond it, Rejected and the CSMS sends its
+    profile again, which makes the station renegotiate with the EV (K16)."""
+    from smartcharging import balancing
+    from smartcharging.models import Grant
+
+    grant = (
+        Grant.objects.filter(station_id=station_pk, evse_id=evse_id, transaction__is_active=True)
+        .select_related("site")
+        .first()
+    )
+    if grant is None:
+        return {"status": "Accepted"}
+    site = grant.site
+    allowed = float(grant.current)
+    for period in schedule.get("chargingSchedulePeriod", []):
+        limit = float(period["limit"])
+        if schedule.get("chargingRateUnit") == "W":
+            limit /= site.voltage * (period.get("numberPhases") or site.phases)
+        if limit > allowed + 0.05:
+            balancing.grant_resend(station_pk=station_pk, evse_id=evse_id)
+            site_changed(site_pk=site.pk)
+            return {
+                "status": "Rejected",
+                "statusInfo": {
+                    "reasonCode": "ExceedsGrant",
+                    "additionalInfo": f"{limit:.1f} A per phase at {period['startPeriod']} s "
+                    f"exceeds the {allowed:.1f} A the site grants; a new profile follows",
+                },
+            }
+    return {"status": "Accepted"}
+
+
+def site_changed(*, site_pk: int) -> None:
+    """A site, its groups or its members changed: share it again once this commits."""
+    from smartcharging import engine
+
+    transaction.on_commit(lambda: engine.notify_site(site_pk))
+
+
+def site_consumption_report(*, site_pk: int, value: Decimal, at: datetime) -> Site:
+    """Record the site's other consumption (the building without the chargers, in the
+    site's unit), as an energy manager posts it; the site is shared again at once."""
+    with transaction.atomic():
+        site = Site.objects.select_for_update().get(pk=site_pk)
+        site.other_consumption = value
+        site.other_consumption_at = at
+        site.save(update_fields=["other_consumption", "other_consumption_at"])
+        site_changed(site_pk=site_pk)
+    return site

@@ -186,7 +186,8 @@ async def test_k09_2_0_1_reported_profiles_limits_and_ev_needs_are_stored(csms):
                 },
             )
         )
-        assert answer.status == "Accepted"
+        # In no site with load management: no schedule will follow (K15.FR.04).
+        assert answer.status == "Rejected"
         needs = await sync_to_async(EvChargingNeeds.objects.get)(station__identity="SC-201")
         assert needs.needs["acChargingParameters"]["evMaxCurrent"] == 32
 
