@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "csms",
     "dashboard",
     "ocpp_router",
+    "server_runtime",
     "stations",
     "transactions",
     "smartcharging",
@@ -318,12 +319,12 @@ CSMS_DB_CHECK_INTERVAL = env_float("CSMS_DB_CHECK_INTERVAL", 5.0)
 CSMS_WS_HANDSHAKE_TIMEOUT = env_int("CSMS_WS_HANDSHAKE_TIMEOUT", 60)
 # Each serving process is a node of the fleet: it refreshes its liveness key in Redis every
 # CSMS_NODE_HEARTBEAT seconds (0: off) with this time-to-live, and marks offline the stations
-# of nodes whose key expired (ocpp_router.nodes).
+# of nodes whose key expired (server_runtime.nodes).
 CSMS_NODE_HEARTBEAT = env_float("CSMS_NODE_HEARTBEAT", 10.0)
 CSMS_NODE_TTL = env_int("CSMS_NODE_TTL", 30)
 # Length of the listen queue of the serve command's sockets (the kernel caps it at somaxconn).
 CSMS_LISTEN_BACKLOG = env_int("CSMS_LISTEN_BACKLOG", 4096)
-# `serve` processes sharing one port (ocpp_router.workers); more than one needs REDIS_URL.
+# `serve` processes sharing one port (server_runtime.workers); more than one needs REDIS_URL.
 CSMS_WORKERS = env_int("CSMS_WORKERS", 1)
 # Store every OCPP frame in the message log.
 CSMS_MESSAGE_LOG = env_bool("CSMS_MESSAGE_LOG", True)
@@ -335,7 +336,7 @@ CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
 # Last-seen and heartbeat times are written in batches this often (stations.liveness).
 CSMS_LIVENESS_FLUSH_SECONDS = env_float("CSMS_LIVENESS_FLUSH_SECONDS", 1.0)
 # `serve`: objects are frozen out of the garbage collector's sight this often, and a full
-# collection runs this often (ocpp_router.gc_policy); 0 keeps CPython's own policy.
+# collection runs this often (server_runtime.gc_policy); 0 keeps CPython's own policy.
 CSMS_GC_FREEZE_SECONDS = env_float("CSMS_GC_FREEZE_SECONDS", 60)
 CSMS_GC_FULL_SECONDS = env_float("CSMS_GC_FULL_SECONDS", 1800)
 

@@ -27,9 +27,9 @@ from django.conf import settings
 
 from csms.conf import hot_settings
 from ocpp_router import dispatch, errors, rpc, validation
+from ocpp_router.extensions import PING, refusal_close_code
 from ocpp_router.outbound import COMPLETED, ERROR, TIMEOUT, Outcome
 from ocpp_router.registry import HOOKS, REGISTRIES
-from ocpp_router.server import refusal_close_code
 from ocpp_router.session import Handshake, LogEntry, Session, uuid7
 
 logger = logging.getLogger(__name__)
@@ -550,7 +550,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.send(message["reply_to"], {"type": "ocpp.probe.ack"})
         alive = False
         if self.session is not None:
-            if "websocket.ping" in (self.scope.get("extensions") or {}):
+            if PING in (self.scope.get("extensions") or {}):
                 self._pong = asyncio.Event()
                 await self.base_send({"type": "websocket.ping"})
                 try:

@@ -6,8 +6,8 @@ class StationsConfig(AppConfig):
     verbose_name = "Charging stations"
 
     def ready(self) -> None:
-        from ocpp_router.nodes import set_node_sweeper
         from ocpp_router.registry import add_message_sink, set_connection_gate
+        from server_runtime.nodes import set_node_sweeper
         from stations import services
         from stations.connection import StationGate
         from stations.message_log import message_log

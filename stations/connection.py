@@ -42,7 +42,7 @@ def connection_security(handshake: Handshake) -> tuple[services.ConnectionSecuri
     """What the handshake proves, and the address the station connects from.
 
     TLS and the client certificate come from our own TLS endpoint (`scope["extensions"]`,
-    set by ocpp_router.server) or, only when the socket's peer is one of
+    set by server_runtime.server) or, only when the socket's peer is one of
     CSMS_TRUSTED_PROXIES, from the proxy's X-Forwarded-Proto and client-certificate header.
     """
     extensions: dict[str, Any] = handshake.scope.get("extensions") or {}

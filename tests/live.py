@@ -63,7 +63,7 @@ def start_server() -> tuple[LiveServer, Any]:
     from channels.routing import get_default_application
     from twisted.internet import reactor
 
-    from ocpp_router.server import CsmsServer
+    from server_runtime.server import CsmsServer
 
     server = CsmsServer(
         application=get_default_application(),

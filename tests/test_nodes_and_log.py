@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from ocpp_router.datetimes import utcnow
-from ocpp_router.nodes import channel_prefix
 from ocpp_router.session import LogEntry, uuid7
+from server_runtime.nodes import channel_prefix
 from stations.message_log import BatchedMessageLog
 from stations.models import ChargingStation, OcppMessage
 from stations.services import station_sweep_offline

@@ -1,4 +1,4 @@
-"""Several server processes serve one fleet over Redis and PostgreSQL (ocpp_router.nodes).
+"""Several server processes serve one fleet over Redis and PostgreSQL (server_runtime.nodes).
 
 Two `manage.py serve` subprocesses share the test database and a Redis channel layer: a call
 sent by a third process (`manage.py ocpp_call`) reaches the station on whichever process holds

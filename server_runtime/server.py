@@ -1,4 +1,8 @@
-"""Daphne as OCPP needs it.
+"""Daphne as OCPP needs it (the ASGI extensions of ocpp_router.extensions).
+
+Importing this module adjusts autobahn for every server of the process (lazy debug
+formatting, a cheaper frame unmasker): only the server runtime imports it, never the
+transport.
 
 Stock Daphne (4.2) closes every websocket after a day, refuses every upgrade with 403 and
 never negotiates permessage-deflate. `CsmsServer` keeps station sockets open for as long as
@@ -47,10 +51,10 @@ from twisted.internet import reactor, ssl, tcp
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEndpoint
 from twisted.internet.interfaces import ISSLTransport
 
+from ocpp_router.extensions import PEER, PING, REFUSAL_CLOSE_BASE, TLS
+
 logger = logging.getLogger(__name__)
 
-# A consumer refusing a handshake closes with 4000 + the HTTP status it wants answered.
-REFUSAL_CLOSE_BASE = 4000
 # Payload of the pings a consumer asks for, so that Daphne's own keep-alive pongs are not
 # mistaken for answers.
 PROBE_PING = b"csms-probe"
@@ -117,10 +121,6 @@ class XorMasker:
 
 
 autobahn_protocol.create_xor_masker = XorMasker  # type: ignore[attr-defined]
-
-
-def refusal_close_code(http_status: int) -> int:
-    return REFUSAL_CLOSE_BASE + http_status
 
 
 def write_at_once(transport: tcp.Connection, data: bytes) -> None:
@@ -362,7 +362,7 @@ class CsmsServer(Server):
         shared: list[socket.socket] = kwargs.pop("sockets", [])
 
         def on_ready() -> None:
-            from ocpp_router.nodes import NodeMonitor
+            from server_runtime.nodes import NodeMonitor
 
             self.ws_factory.protocol = CsmsWebSocketProtocol
             self.ws_factory.setProtocolOptions(perMessageCompressionAccept=accept_deflate)
@@ -378,7 +378,7 @@ class CsmsServer(Server):
                 listener.addCallback(self.listen_success)
                 listener.addErrback(self.listen_error)
                 self.listeners.append(listener)
-            # Liveness of this process as a node of the fleet (ocpp_router.nodes); started
+            # Liveness of this process as a node of the fleet (server_runtime.nodes); started
             # once the reactor's event loop runs.
             self.node_monitor = NodeMonitor()
             reactor.callLater(0, self.node_monitor.start)  # type: ignore[arg-type]
@@ -470,9 +470,9 @@ class CsmsServer(Server):
         if scope.get("type") == "websocket" and protocol.transport is not None:
             peer = protocol.transport.getPeer()
             extensions = scope.setdefault("extensions", {})
-            extensions["websocket.ping"] = {}
-            extensions["csms.peer"] = {"host": str(getattr(peer, "host", ""))}
+            extensions[PING] = {}
+            extensions[PEER] = {"host": str(getattr(peer, "host", ""))}
             tls = tls_scope(protocol.transport)
             if tls is not None:
-                extensions["tls"] = tls
+                extensions[TLS] = tls
         return super().create_application(protocol, scope)

@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from twisted.internet import tcp
 
-from ocpp_router import server as server_module
-from ocpp_router import workers as workers_module
-from ocpp_router.workers import Supervisor, reuse_port_socket
+from server_runtime import server as server_module
+from server_runtime import workers as workers_module
+from server_runtime.workers import Supervisor, reuse_port_socket
 from tests.live import raw_connect
 
 
@@ -55,7 +55,7 @@ def test_serve_listens_with_a_long_backlog(monkeypatch):
         def run(self):
             pass
 
-    monkeypatch.setattr("ocpp_router.management.commands.serve.CsmsServer", Recorder)
+    monkeypatch.setattr("server_runtime.management.commands.serve.CsmsServer", Recorder)
     call_command("serve", "--bind", "127.0.0.1", "--port", "9999")
     assert seen["endpoints"] == ["tcp:port=9999:interface=127.0.0.1:backlog=1234"]
 
@@ -97,7 +97,7 @@ def test_deflate_window_never_exceeds_what_the_station_asks(requested):
 
 def test_timeout_checks_visit_every_connection_once_per_period():
     """Daphne's all-at-once timeout and ping check is spread over its period."""
-    from ocpp_router import server
+    from server_runtime import server
 
     class Protocol:
         checked = 0
@@ -129,7 +129,7 @@ def test_timeout_checks_visit_every_connection_once_per_period():
 def test_finished_applications_of_closed_connections_are_reaped_in_slices():
     import asyncio
 
-    from ocpp_router import server
+    from server_runtime import server
 
     loop = asyncio.new_event_loop()
     try:

@@ -5,7 +5,7 @@ without a proxy in front, `serve --workers N` starts N `serve` processes that ea
 on the same address with SO_REUSEPORT, so that the kernel spreads new connections over
 them. They are nodes of one fleet like processes on different hosts: a command reaches a
 station through the Redis channel layer whichever process holds its socket, and the
-stations of a process that dies are marked offline by the others (`ocpp_router.nodes`).
+stations of a process that dies are marked offline by the others (`server_runtime.nodes`).
 
 The supervising process only starts, restarts and stops its workers: a worker that exits
 unexpectedly is started again (after 1 s, up to 30 s if it keeps failing at start), and

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import reactor
 
-from ocpp_router.gc_policy import GcPolicy
-from ocpp_router.server import CsmsServer
-from ocpp_router.workers import Supervisor, reuse_port_socket
+from server_runtime.gc_policy import GcPolicy
+from server_runtime.server import CsmsServer
+from server_runtime.workers import Supervisor, reuse_port_socket
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         logger.info("CSMS listening on %s", ", ".join(shown))
         proxy = options["proxy_headers"]
         # What is loaded by now (Django, the apps, compiled schemas) lives as long as the
-        # process; connections are frozen as they age (ocpp_router.gc_policy).
+        # process; connections are frozen as they age (server_runtime.gc_policy).
         GcPolicy(
             settings.CSMS_GC_FREEZE_SECONDS,
             settings.CSMS_GC_FULL_SECONDS,

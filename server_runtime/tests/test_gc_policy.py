@@ -1,4 +1,4 @@
-"""ocpp_router.gc_policy: aged objects frozen each period, one full collection per long one."""
+"""server_runtime.gc_policy: aged objects frozen each period, one full collection per long one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from ocpp_router.gc_policy import GcPolicy
+from server_runtime.gc_policy import GcPolicy
 
 
 class Cycle:
