@@ -253,6 +253,7 @@ SPECTACULAR_SETTINGS = {
         "IdTokenTypeEnum": "transactions.choices.IdTokenType",
         "AttributeTypeEnum": "devicemodel.choices.AttributeType",
         "MonitorTypeEnum": "devicemodel.choices.MonitorType",
+        "GrantStatusEnum": "smartcharging.choices.GrantStatus",
     },
 }
 
@@ -447,6 +448,8 @@ CSMS_TRANSACTION_CACHE_SECONDS = env_float("CSMS_TRANSACTION_CACHE_SECONDS", 300
 # Seconds the CSMS waits after a session starts, stops or a limit changes before it
 # shares the site again (a burst of events makes one round).
 CSMS_SMART_CHARGING_DEBOUNCE = env_float("CSMS_SMART_CHARGING_DEBOUNCE", 0.5)
+# Seconds between lowering some grants and raising others, for the EVs to follow.
+CSMS_SMART_CHARGING_SETTLE = env_float("CSMS_SMART_CHARGING_SETTLE", 5.0)
 # Least seconds between two charging profiles sent to one station (rate limit).
 CSMS_SMART_CHARGING_MIN_INTERVAL = env_float("CSMS_SMART_CHARGING_MIN_INTERVAL", 5.0)
 # Seconds between two rounds of every site even without events (grants timing out, meters).

@@ -381,13 +381,32 @@ class EmulatedStation:
             )
 
     def _power(self, connector: Connector) -> float:
+        """The power the connector draws: its rating, capped by the profiles it holds.
+
+        Per purpose the prevailing profile is the one of highest stack level, the
+        connector's own before connector 0's (1.6 section 3.13.1); a TxProfile of the
+        running transaction overrules the TxDefaultProfile; station-wide maximums cap both.
+        """
         power = self.config.power_w
+        prevailing: dict[str, dict[str, Any]] = {}
         for profile in self.profiles.values():
-            if profile["connector"] not in (0, connector.number):
+            if profile["connector"] not in (0, connector.number) or profile["limit_w"] is None:
                 continue
-            limit = profile["limit_w"]
-            if limit is not None:
-                power = min(power, limit)
+            purpose = profile["purpose"]
+            if purpose == "TxProfile" and (
+                connector.transaction_id is None
+                or profile["transaction_id"] not in ("", str(connector.transaction_id))
+            ):
+                continue
+            best = prevailing.get(purpose)
+            rank = (profile["connector"] != 0, profile["stack_level"])
+            if best is None or rank > (best["connector"] != 0, best["stack_level"]):
+                prevailing[purpose] = profile
+        tx = prevailing.pop("TxProfile", None) or prevailing.pop("TxDefaultProfile", None)
+        prevailing.pop("TxDefaultProfile", None)
+        for profile in [tx, *prevailing.values()]:
+            if profile is not None:
+                power = min(power, profile["limit_w"])
         return max(power, 0.0)
 
     def _meter_value(self, connector: Connector, power: float) -> list[dict[str, Any]]:
@@ -590,6 +609,10 @@ class EmulatedStation:
                 info={"stopped_reason": reason, "charging_state": "Idle"},
             )
         connector.transaction_id = None
+        # A TxProfile ends with its transaction (1.6 section 3.13.1).
+        for pid, profile in list(self.profiles.items()):
+            if profile["purpose"] == "TxProfile" and profile["connector"] == connector.number:
+                del self.profiles[pid]
 
     # --- calls from the CSMS ------------------------------------------------------------------
     def _later(self, coro_factory: Callable[[], Any]) -> None:
@@ -718,11 +741,18 @@ class EmulatedStation:
         limit = periods[0].get("limit")
         unit = schedule.get("charging_rate_unit", "W")
         limit_w = None if limit is None else float(limit) * (VOLTS * PHASES if unit == "A" else 1)
-        self.profiles[int(profile["id"])] = {
+        purpose = profile.get("charging_profile_purpose", "")
+        connector = self.connectors.get(number)
+        if purpose == "TxProfile" and (connector is None or connector.transaction_id is None):
+            return "Rejected"  # 1.6 section 3.13.1: no transaction on the connector
+        # 1.6 names it chargingProfileId, 2.x id.
+        profile_id = profile.get("id", profile.get("charging_profile_id"))
+        self.profiles[int(profile_id)] = {
             "connector": number,
-            "purpose": profile.get("charging_profile_purpose", ""),
+            "purpose": purpose,
             "stack_level": profile.get("stack_level", 0),
             "limit_w": limit_w,
+            "transaction_id": str(profile.get("transaction_id", "") or ""),
         }
         return "Accepted"
 

@@ -1,12 +1,29 @@
-from django.contrib import admin
+from datetime import timedelta
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from ocpp_router.datetimes import utcnow
+from smartcharging import selectors, services
+from smartcharging.charts import site_power_chart_html
 from smartcharging.models import (
     ChargingLimit,
     ChargingProfile,
     CompositeSchedule,
     EvChargingNeeds,
     EvChargingSchedule,
+    Grant,
+    Site,
+    SiteGroup,
+    SiteMember,
 )
+
+# Hours of power shown on a site's page.
+CHART_HOURS = 2
 
 
 @admin.register(ChargingProfile)
@@ -41,6 +58,45 @@ class CompositeScheduleAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["station__identity"]
+    readonly_fields = ["comparison"]
+
+    @admin.display(description="Expected by the CSMS beside reported by the station")
+    def comparison(self, reported: CompositeSchedule) -> str:
+        if reported.pk is None or not reported.schedule:
+            return "—"
+        result = selectors.composite_comparison(reported)
+        rows = format_html_join(
+            "",
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    mark_safe(' class="differs" style="background:#fff3bf"')
+                    if row["differs"]
+                    else "",
+                    row["start_period"],
+                    f"{row['at']:%Y-%m-%d %H:%M:%S}",
+                    "—" if row["expected"] is None else f"{row['expected']:g}",
+                    "—" if row["reported"] is None else f"{row['reported']:g}",
+                    "differs" if row["differs"] else "",
+                )
+                for row in result.rows
+            ),
+        )
+        summary = (
+            "The station's schedule differs from the one the CSMS expects from the profiles "
+            "it accepted: check the flagged periods (a local limit, or a profile the CSMS "
+            "does not know)."
+            if result.differs
+            else "The station applies the schedule the CSMS expects."
+        )
+        return format_html(
+            '<p>{}</p><table id="composite-comparison"><thead><tr><th>start (s)</th>'
+            "<th>at</th><th>expected ({})</th><th>reported</th><th></th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            summary,
+            result.expected.unit,
+            rows,
+        )
 
 
 @admin.register(ChargingLimit)
@@ -60,3 +116,132 @@ class EvChargingNeedsAdmin(admin.ModelAdmin):
 class EvChargingScheduleAdmin(admin.ModelAdmin):
     list_display = ["station", "evse_id", "time_base", "received"]
     search_fields = ["station__identity"]
+
+
+class SiteGroupInline(admin.TabularInline):
+    model = SiteGroup
+    extra = 0
+
+
+class SiteMemberInline(admin.TabularInline):
+    model = SiteMember
+    extra = 0
+    raw_id_fields = ["station"]
+    fields = ["station", "evse_id", "group", "fallback_current", "fallback_status"]
+    readonly_fields = ["fallback_current", "fallback_status"]
+
+
+class GrantInline(admin.TabularInline):
+    model = Grant
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "grants of active sessions"
+    fields = ["station", "evse_id", "transaction", "current", "accepted_current", "status"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Grant]:
+        return (
+            super()
+            .get_queryset(request)
+            .filter(transaction__is_active=True)
+            .select_related("station", "transaction")
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    """A site: its limit, groups and members; the power chart shows the last hours."""
+
+    list_display = ["name", "limit", "unit", "enabled", "member_count", "active_grants"]
+    list_filter = ["enabled"]
+    search_fields = ["name"]
+    raw_id_fields = ["meter_station"]
+    inlines = [SiteGroupInline, SiteMemberInline, GrantInline]
+    readonly_fields = ["power_chart", "other_consumption_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "enabled", "limit", "unit", "safety_margin"]}),
+        ("Power over time", {"fields": ["power_chart"]}),
+        (
+            "Sessions",
+            {"fields": ["min_current", "max_current", "fallback_current", "voltage", "phases"]},
+        ),
+        (
+            "Other consumption",
+            {
+                "fields": [
+                    "meter_station",
+                    "meter_evse_id",
+                    "other_consumption",
+                    "other_consumption_at",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_members=Count("members", distinct=True),
+                n_grants=Count(
+                    "grants", filter=Q(grants__transaction__is_active=True), distinct=True
+                ),
+            )
+        )
+
+    @admin.display(description="members", ordering="n_members")
+    def member_count(self, site: Site) -> int:
+        return getattr(site, "n_members", 0)
+
+    @admin.display(description="sessions", ordering="n_grants")
+    def active_grants(self, site: Site) -> int:
+        return getattr(site, "n_grants", 0)
+
+    @admin.display(description="Total power and limit")
+    def power_chart(self, site: Site) -> str:
+        if site.pk is None:
+            return "—"
+        end = utcnow()
+        start = end - timedelta(hours=CHART_HOURS)
+        power = selectors.site_power(site, start, end)
+        return format_html(
+            '<div id="site-chart">{}</div><p class="help">The sum of the latest power each '
+            "EVSE reported (Power.Active.Import) over the last {} hours; the dashed line is "
+            "the site's limit.</p>",
+            site_power_chart_html(
+                power,
+                limit_w=selectors.site_limit_watts(site),
+                start=start,
+                end=end,
+                title=f"{site.name}: total charging power",
+            ),
+            CHART_HOURS,
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        services.site_changed(site_pk=form.instance.pk)
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = [
+        "site",
+        "station",
+        "evse_id",
+        "current",
+        "accepted_current",
+        "status",
+        "sent_at",
+    ]
+    list_filter = ["status", "site"]
+    search_fields = ["station__identity"]
+    list_select_related = ["site", "station"]
+    readonly_fields = [f.name for f in Grant._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

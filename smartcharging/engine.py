@@ -5,9 +5,10 @@ of `csms.events`), a limit or a site's consumption changing: the site is marked 
 CSMS_SMART_CHARGING_DEBOUNCE seconds, one round runs on the server's event loop:
 
 1. `balancing.site_plan` reads the site and runs the allocation;
-2. profiles that lower a grant go out first and are awaited, then those that raise one,
-   so that the site's sum stays under its limit while stations change (a new session
-   draws its fallback, the TxDefaultProfile, until its own TxProfile arrives);
+2. profiles that lower a grant go out first and are awaited, then, after
+   CSMS_SMART_CHARGING_SETTLE seconds for the EVs to follow, those that raise one, so that
+   the site's sum stays under its limit while stations change (a new session draws its
+   fallback, the TxDefaultProfile, until its own TxProfile arrives);
 3. each profile is a command (`commands.services`, a Command record per call); a station
    gets at most one profile per CSMS_SMART_CHARGING_MIN_INTERVAL seconds (rate limit).
 
@@ -169,10 +170,27 @@ class Engine:
         )
         decreases = [send for send in plan.sends if send.decrease]
         increases = [send for send in plan.sends if not send.decrease]
-        for batch in (decreases, increases):
-            if batch:
-                await asyncio.gather(*(self._send(site_pk, send) for send in batch))
+        if decreases:
+            await asyncio.gather(*(self._send(site_pk, send) for send in decreases))
+            if increases and any(send.kind == "tx" for send in decreases):
+                # Let the EVs follow the lower limits before others draw more (IEC 61851-1
+                # gives an EV 5 s to follow a lower pilot signal). An event meanwhile (a
+                # session starting) ends the round: the next one lowers grants at once and
+                # raises what is left.
+                if await self._changed(site_pk, settings.CSMS_SMART_CHARGING_SETTLE):
+                    return plan
+        if increases:
+            await asyncio.gather(*(self._send(site_pk, send) for send in increases))
         return plan
+
+    async def _changed(self, site_pk: int, seconds: float) -> bool:
+        """Wait `seconds`; True as soon as the site is marked again."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if site_pk in self._pending:
+                return True
+            await asyncio.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+        return site_pk in self._pending
 
     async def _send(self, site_pk: int, send: balancing.Send) -> str:
         from commands.services import CommandRefused, command_create, command_execute

@@ -5,6 +5,8 @@ from smartcharging.api.views import (
     CompositeScheduleViewSet,
     EvChargingNeedsViewSet,
     EvChargingScheduleViewSet,
+    GrantViewSet,
+    SiteViewSet,
 )
 
 router = OptionalSlashRouter()
@@ -13,5 +15,7 @@ router.register("composite-schedules", CompositeScheduleViewSet, "composite-sche
 router.register("charging-limits", ChargingLimitViewSet, "charging-limit")
 router.register("ev-charging-needs", EvChargingNeedsViewSet, "ev-charging-needs")
 router.register("ev-charging-schedules", EvChargingScheduleViewSet, "ev-charging-schedule")
+router.register("sites", SiteViewSet, "site")
+router.register("grants", GrantViewSet, "grant")
 
 urlpatterns = router.urls

@@ -1,15 +1,28 @@
 """Read-only data API of smart charging; profiles are set through the message API
 (`POST /api/stations/{id}/commands/SetChargingProfile`), which records them here."""
 
+from datetime import timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from csms.api.stations import StationFilterSet
+from ocpp_router.datetimes import utcnow
+from smartcharging import selectors, services
 from smartcharging.api.serializers import (
     ChargingLimitSerializer,
     ChargingProfileSerializer,
+    CompositeComparisonSerializer,
     CompositeScheduleSerializer,
+    ConsumptionSerializer,
     EvChargingNeedsSerializer,
     EvChargingScheduleSerializer,
+    GrantSerializer,
+    SitePowerSerializer,
+    SiteSerializer,
 )
 from smartcharging.models import (
     ChargingLimit,
@@ -17,6 +30,8 @@ from smartcharging.models import (
     CompositeSchedule,
     EvChargingNeeds,
     EvChargingSchedule,
+    Grant,
+    Site,
 )
 
 
@@ -50,6 +65,26 @@ class CompositeScheduleViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CompositeScheduleSerializer
     filterset_class = CompositeScheduleFilter
     ordering_fields = ["received"]
+
+    @extend_schema(responses=CompositeComparisonSerializer)
+    @action(detail=True, methods=["get"])
+    def comparison(self, request, pk=None):
+        """The schedule the station reported beside the one the CSMS expects from the
+        profiles the station accepted (K08 rules), period by period; `differs` flags a
+        difference of more than 0.1 A (or 10 W)."""
+        reported = self.get_object()
+        if not reported.schedule:
+            raise ValidationError({"schedule": "The station reported no schedule to compare"})
+        result = selectors.composite_comparison(reported)
+        evse_id = reported.evse_id
+        return Response(
+            {
+                "unit": result.expected.unit,
+                "differs": result.differs,
+                "expected": result.expected.as_ocpp(reported.station.protocol, evse_id),
+                "rows": result.rows,
+            }
+        )
 
 
 class ChargingLimitViewSet(viewsets.ReadOnlyModelViewSet):
@@ -89,3 +124,68 @@ class EvChargingScheduleViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = EvChargingScheduleFilter
     ordering_fields = ["received"]
     ordering = ["-received", "-id"]
+
+
+class SiteViewSet(viewsets.ReadOnlyModelViewSet):
+    """Sites under load management (configured in the admin); an energy manager posts the
+    site's other consumption, and the site's total power is read over time."""
+
+    queryset = Site.objects.prefetch_related("groups", "members__station")
+    serializer_class = SiteSerializer
+    filterset_fields = ["enabled"]
+    ordering_fields = ["name"]
+
+    @extend_schema(request=ConsumptionSerializer, responses=SiteSerializer)
+    @action(detail=True, methods=["post"])
+    def consumption(self, request, pk=None):
+        """The site's other consumption now (the building without the chargers), in the
+        site's unit: the available capacity is the limit less this and the safety margin."""
+        site = self.get_object()
+        body = ConsumptionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        site = services.site_consumption_report(
+            site_pk=site.pk,
+            value=body.validated_data["value"],
+            at=body.validated_data.get("at") or utcnow(),
+        )
+        return Response(SiteSerializer(site).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("hours", int, description="window, default 2")],
+        responses=SitePowerSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def power(self, request, pk=None):
+        """Total charging power of the site over time (W), from the stored meter values."""
+        site = self.get_object()
+        try:
+            hours = min(max(float(request.query_params.get("hours", 2)), 0.01), 24 * 7)
+        except ValueError:
+            raise ValidationError({"hours": "A number of hours, e.g. 2"}) from None
+        end = utcnow()
+        start = end - timedelta(hours=hours)
+        points = selectors.site_power(site, start, end)
+        return Response(
+            {
+                "limit_w": selectors.site_limit_watts(site),
+                "start": start,
+                "end": end,
+                "points": [{"at": at, "watts": watts} for at, watts in points],
+            }
+        )
+
+
+class GrantFilter(StationFilterSet):
+    class Meta:
+        model = Grant
+        fields = ["site", "status", "evse_id"]
+
+
+class GrantViewSet(viewsets.ReadOnlyModelViewSet):
+    """What the CSMS granted each session of a site, and what the station answered."""
+
+    queryset = Grant.objects.select_related("station", "transaction")
+    serializer_class = GrantSerializer
+    filterset_class = GrantFilter
+    ordering_fields = ["sent_at"]
+    ordering = ["-sent_at", "-id"]

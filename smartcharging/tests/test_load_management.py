@@ -35,6 +35,7 @@ async def fast_rounds(settings, csms):
     engine's rounds end with the test."""
     settings.CSMS_SMART_CHARGING_DEBOUNCE = 0.05
     settings.CSMS_SMART_CHARGING_MIN_INTERVAL = 0.2
+    settings.CSMS_SMART_CHARGING_SETTLE = 0.05
     settings.CSMS_SMART_CHARGING_INTERVAL = 3600
     yield settings
     await csms.run(engine.engine.stop())
