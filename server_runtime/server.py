@@ -15,7 +15,9 @@ which client certificate it presented; Daphne puts neither in the ASGI scope. `C
 adds `scope["extensions"]["tls"]` (see `tls_scope`) and the peer address the socket really
 comes from (`scope["extensions"]["csms.peer"]`, before any X-Forwarded-For rewriting). It
 also serves `mtls:` endpoints: TLS that asks every client for a certificate and verifies it
-against a CA file (`mtls:port=9443:privateKey=key.pem:certKey=cert.pem:caCerts=ca.pem`).
+against a CA file (`mtls:port=9443:privateKey=key.pem:certKey=cert.pem:caCerts=ca.pem`),
+optionally with a second certificate of the other key type (`secondPrivateKey=`,
+`secondCertKey=`) so that both ECDSA and RSA cipher suites handshake (A00.FR.318).
 A certificate that fails verification does not fail the TLS handshake: the verdict goes into
 the scope, so that the connection gate refuses the upgrade with 401 and records why.
 
@@ -46,7 +48,7 @@ from autobahn.websocket.types import ConnectionDeny
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
-from OpenSSL import SSL
+from OpenSSL import SSL, crypto
 from twisted.internet import reactor, ssl, tcp
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEndpoint
 from twisted.internet.interfaces import ISSLTransport
@@ -228,10 +230,24 @@ def _record_verification(
 
 
 class ClientCertificateOptions(ssl.CertificateOptions):
-    """TLS context asking for (not requiring) a client certificate, checked against the CA file."""
+    """TLS context asking for (not requiring) a client certificate, checked against the CA file.
+
+    `second_identity` is a certificate and key of the other key type (RSA beside ECDSA):
+    OpenSSL keeps one certificate per key type and picks the one the client's cipher suite
+    needs. OCPP 2.0.1 A00.FR.318 requires the CSMS to offer two ECDHE-ECDSA and two plain
+    RSA suites, which no single certificate can serve.
+    """
+
+    def __init__(self, *args: Any, second_identity: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.second_identity = second_identity
 
     def _makeContext(self, skipCiphers: bool = False) -> SSL.Context:
         context = super()._makeContext(skipCiphers)
+        if self.second_identity is not None:
+            context.use_certificate(self.second_identity.original)
+            context.use_privatekey(self.second_identity.privateKey.original)
+            context.check_privatekey()
         # Profile 2 stations on the same port send no certificate: request, do not require.
         context.set_verify(SSL.VERIFY_PEER, _record_verification)
         return context
@@ -255,10 +271,31 @@ def parse_mtls_endpoint(description: str) -> dict[str, str]:
     return fields
 
 
+def _identity(cert_path: str, key_path: str) -> ssl.PrivateCertificate:
+    with open(cert_path, "rb") as cert_file, open(key_path, "rb") as key_file:
+        return ssl.PrivateCertificate.loadPEM(cert_file.read() + b"\n" + key_file.read())
+
+
+def _key_type(identity: ssl.PrivateCertificate) -> str:
+    return {crypto.TYPE_RSA: "RSA", crypto.TYPE_EC: "ECDSA"}.get(
+        identity.privateKey.original.type(), "other"
+    )
+
+
 def mtls_endpoint(description: str) -> SSL4ServerEndpoint:
     fields = parse_mtls_endpoint(description)
-    with open(fields["certKey"], "rb") as cert_file, open(fields["privateKey"], "rb") as key_file:
-        identity = ssl.PrivateCertificate.loadPEM(cert_file.read() + b"\n" + key_file.read())
+    identity = _identity(fields["certKey"], fields["privateKey"])
+    second_identity = None
+    if fields.get("secondPrivateKey"):
+        second_identity = _identity(
+            fields.get("secondCertKey", fields["secondPrivateKey"]), fields["secondPrivateKey"]
+        )
+        if _key_type(second_identity) == _key_type(identity):
+            raise ValueError(
+                "mtls endpoint: secondPrivateKey/secondCertKey must be of the other key type "
+                f"than privateKey/certKey (both are {_key_type(identity)}); give one RSA and "
+                "one ECDSA certificate"
+            )
     with open(fields["caCerts"], "rb") as ca_file:
         ca_pem = ca_file.read()
     marker = b"-----END CERTIFICATE-----"
@@ -283,6 +320,7 @@ def mtls_endpoint(description: str) -> SSL4ServerEndpoint:
         caCerts=authorities,
         requireCertificate=False,
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+        second_identity=second_identity,
     )
     return SSL4ServerEndpoint(
         reactor, int(fields["port"]), options, interface=fields.get("interface", "")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
@@ -57,8 +57,12 @@ class Authority:
         self.path = directory / f"{name}.pem"
         self.path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, common_name: str, *, server: bool = False) -> Issued:
-        key = ec.generate_private_key(ec.SECP256R1())
+    def issue(self, common_name: str, *, server: bool = False, rsa_key: bool = False) -> Issued:
+        key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+        if rsa_key:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        else:
+            key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
         builder = (
             x509.CertificateBuilder()
@@ -88,7 +92,7 @@ class Authority:
                 critical=False,
             )
         cert = builder.sign(self.key, hashes.SHA256())
-        stem = self.directory / f"{self.name}-{common_name}"
+        stem = self.directory / f"{self.name}-{common_name}{'-rsa' if rsa_key else ''}"
         cert_path = stem.with_suffix(".crt")
         key_path = stem.with_suffix(".key")
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

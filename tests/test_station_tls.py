@@ -46,6 +46,7 @@ class Pki:
     def __init__(self, directory: Path):
         self.ca = Authority(directory, "csms-ca")
         self.server = self.ca.issue("localhost", server=True)
+        self.rsa_server = self.ca.issue("localhost", server=True, rsa_key=True)
         self.rogue_ca = Authority(directory, "rogue-ca")
 
     def client_context(self, cert=None) -> ssl.SSLContext:
@@ -69,6 +70,7 @@ def tls_server(django_db_setup, tmp_path_factory):
     endpoint = (
         f"mtls:port={tls_port}:interface=127.0.0.1:privateKey={pki.server.key}"
         f":certKey={pki.server.cert}:caCerts={pki.ca.path}"
+        f":secondPrivateKey={pki.rsa_server.key}:secondCertKey={pki.rsa_server.cert}"
     )
     # Twisted's own TLS endpoint (profile 2 only: it asks for no client certificate).
     ssl_endpoint = f"ssl:{ssl_port}:interface=127.0.0.1:privateKey={pki.server.key}" + (
@@ -243,3 +245,62 @@ async def test_profile2_over_twisted_ssl_endpoint_and_profile3_refused_there(
     assert status == "Accepted"
     cert = pki.ca.issue("SSL-3")
     assert await refused_status(pki.ssl_url, "SSL-3", ssl=pki.client_context(cert)) == 401
+
+
+# OCPP 2.0.1 A00.FR.318: the four cipher suites the CSMS SHALL offer (OpenSSL names).
+A00_FR_318_SUITES = {
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+}
+
+
+@pytest.mark.parametrize("suite", sorted(A00_FR_318_SUITES))
+async def test_a00_fr_318_each_required_cipher_suite_handshakes(
+    tls_server, transactional_db, suite
+):
+    """A station whose TLS 1.2 client offers only one of the required suites boots over
+    the one `mtls:` endpoint, which holds an ECDSA and an RSA certificate."""
+    pki, wss, _ws = tls_server
+    identity = f"A00-{suite[4:20]}"
+    await make_station(identity, 2, PASSWORD)
+    context = pki.client_context()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(A00_FR_318_SUITES[suite])
+    async with websockets.connect(
+        f"{wss}/ocpp/{identity}",
+        subprotocols=["ocpp2.0.1"],
+        ssl=context,
+        additional_headers=basic(identity, PASSWORD),
+    ) as ws:
+        negotiated = ws.transport.get_extra_info("ssl_object")
+        assert negotiated.cipher()[0] == A00_FR_318_SUITES[suite]
+        assert negotiated.version() == "TLSv1.2"
+        cp = ChargePoint201(identity, ws, response_timeout=10)
+        task = asyncio.create_task(cp.start())
+        try:
+            assert (await cp.call(boot_call("2.0.1"))).status == "Accepted"
+        finally:
+            task.cancel()
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+async def test_a00_fr_318_tls_below_1_2_is_refused(tls_server, transactional_db, version):
+    """A client that speaks only TLS 1.0 or 1.1 (its own security level lowered so that it
+    offers them) is refused by the server with a protocol_version alert."""
+    pki, wss, _ws = tls_server
+    await make_station("A00-OLD-TLS", 2, PASSWORD)
+    context = pki.client_context()
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    context.minimum_version = version
+    context.maximum_version = version
+    with pytest.raises(ssl.SSLError) as refused:
+        await websockets.connect(
+            f"{wss}/ocpp/A00-OLD-TLS",
+            subprotocols=["ocpp2.0.1"],
+            ssl=context,
+            additional_headers=basic("A00-OLD-TLS", PASSWORD),
+        )
+    assert "PROTOCOL_VERSION" in str(refused.value).upper()
