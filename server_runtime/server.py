@@ -273,7 +273,10 @@ def parse_mtls_endpoint(description: str) -> dict[str, str]:
 
 def _identity(cert_path: str, key_path: str) -> ssl.PrivateCertificate:
     with open(cert_path, "rb") as cert_file, open(key_path, "rb") as key_file:
-        return ssl.PrivateCertificate.loadPEM(cert_file.read() + b"\n" + key_file.read())
+        identity: ssl.PrivateCertificate = ssl.PrivateCertificate.loadPEM(
+            cert_file.read() + b"\n" + key_file.read()
+        )
+    return identity
 
 
 def _key_type(identity: ssl.PrivateCertificate) -> str:

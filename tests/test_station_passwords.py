@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import asyncio
 import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Permission, User
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
 from ocpp.v201 import ChargePoint as ChargePoint201
@@ -288,3 +289,71 @@ async def test_admin_action_sets_a_generated_password_on_the_charger(csms):
         # Shown nowhere: the station has it, the database only its hash.
         assert password not in response.content.decode()
     assert passwords.password_matches(password.encode(), await stored_hash("ADMIN-PW"))
+
+
+async def _reconnects_at_once(csms, identity: str, version: str, station_class: type) -> str:
+    """A profile 1 station answers the password change Accepted and, in the same instant,
+    drops its connection and connects again with the new password; the status of the
+    boot on that second connection."""
+    old = "Old-Password-Of-The-Station-1"
+    await sync_to_async(ChargingStation.objects.filter(identity=identity).update)(
+        security_profile=1, password_hash=passwords.password_hash(old)
+    )
+    header = {"Authorization": "Basic " + base64.b64encode(f"{identity}:{old}".encode()).decode()}
+    reconnected: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    class Reconnecting(station_class):  # type: ignore[misc, valid-type]
+        @after("SetVariables")
+        async def reconnect_201(self, **kwargs):
+            await self.reconnect()
+
+        @after("ChangeConfiguration")
+        async def reconnect_16(self, **kwargs):
+            await self.reconnect()
+
+        async def reconnect(self):
+            await self._connection.close()
+            new = cp_password(self)
+            token = base64.b64encode(f"{identity}:{new}".encode()).decode()
+            try:
+                async with connect(
+                    csms, identity, version, additional_headers={"Authorization": f"Basic {token}"}
+                ) as again:
+                    reconnected.set_result((await again.call(boot_call(version))).status)
+            except Exception as refused:
+                reconnected.set_result(repr(refused))
+
+    async with connect(
+        csms, identity, version, charge_point_class=Reconnecting, additional_headers=header
+    ) as cp:
+        await cp.call(boot_call(version))
+        response = await csms.run(
+            sync_to_async(_post_as_operator, thread_sensitive=False)(
+                identity, {"setOnCharger": True}
+            )
+        )
+        assert response.status_code == 200, response.json()
+        status = await asyncio.wait_for(reconnected, 10)
+    assert passwords.password_matches(
+        response.json()["password"].encode(), await stored_hash(identity)
+    )
+    return status
+
+
+def cp_password(cp) -> str:
+    received = cp.received
+    if isinstance(received, tuple):  # 1.6 (AuthorizationKey, hex)
+        return bytes.fromhex(received[1]).decode()
+    return received[0]["attribute_value"]
+
+
+async def test_a01_station_reconnecting_at_once_with_the_new_password_is_admitted(csms):
+    """OCPP 2.0.1 A01.FR.11-12: after answering Accepted the station reconnects with the
+    new password; it is admitted even when it is faster than the CSMS storing the answer."""
+    await sync_to_async(ChargingStation.objects.create)(identity="A01-FAST")
+    assert await _reconnects_at_once(csms, "A01-FAST", "2.0.1", Station201) == "Accepted"
+
+
+async def test_a01_16_station_reconnecting_at_once_with_the_new_key_is_admitted(csms):
+    await sync_to_async(ChargingStation.objects.create)(identity="A01-FAST-16")
+    assert await _reconnects_at_once(csms, "A01-FAST-16", "1.6", Station16) == "Accepted"
