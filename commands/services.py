@@ -102,6 +102,12 @@ def _check(station: ChargingStation, action: str, payload: Any) -> None:
             version=version,
         )
     _validate(version, action, payload)
+    check = REGISTRIES[version].request_checks.get(action)
+    if check is not None:
+        try:
+            check(station.pk, payload)
+        except ValueError as exc:
+            raise PayloadInvalid(str(exc), path="$", version=version) from None
 
 
 def _validate(version: str, action: str, payload: Any) -> None:

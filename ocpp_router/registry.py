@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 Payload = dict[str, Any]
 Handler = Callable[["CallContext", Payload], Payload | None]
 ResultHook = Callable[["ResultContext", Payload, Payload], None]
+RequestCheck = Callable[[int, Payload], None]
 # Async; returns the answer payload to send instead of our handler's, or None to let the
 # handler run. May raise an OcppError to answer a CALLERROR.
 CallInterceptor = Callable[["CallContext", Payload], Awaitable[Payload | None]]
@@ -44,6 +45,8 @@ class VersionRegistry:
     inline: set[str] = field(default_factory=set)
     sendable: set[str] = field(default_factory=set)
     result_hooks: dict[str, ResultHook] = field(default_factory=dict)
+    # Checks of a command's payload against the station's state before it is sent.
+    request_checks: dict[str, RequestCheck] = field(default_factory=dict)
 
 
 REGISTRIES: dict[str, VersionRegistry] = {version: VersionRegistry(version) for version in VERSIONS}
@@ -87,6 +90,17 @@ def ocpp_handler(
 def ocpp_sendable(version: str, *actions: str) -> None:
     """Declare CSMS-initiated actions we send on `version` connections."""
     _registry(version).sendable.update(actions)
+
+
+def ocpp_request_check(version: str, action: str) -> Callable[[RequestCheck], RequestCheck]:
+    """Register a check run before `action` is sent to a station: `check(station_pk, payload)`
+    raises ValueError, with the reason for the operator, to refuse the command."""
+
+    def register(func: RequestCheck) -> RequestCheck:
+        _registry(version).request_checks[action] = func
+        return func
+
+    return register
 
 
 def ocpp_result(version: str, action: str) -> Callable[[ResultHook], ResultHook]:

@@ -38,6 +38,14 @@ class ChargingStation(models.Model):
     # in plain text.
     password_hash = models.CharField(max_length=128, blank=True, editable=False)
     password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A password sent to the station and not yet confirmed (OCPP 2.0.1 A01): a station may
+    # answer Accepted and reconnect with it before the CSMS has stored its answer.
+    password_pending_hash = models.CharField(max_length=128, blank=True, editable=False)
+    # A higher profile the station accepted in SetNetworkProfile (OCPP 2.0.1 B09, A05): the
+    # stored profile is raised to it once the station connects meeting it, never before.
+    security_profile_pending = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False
+    )
 
     # Boot configuration (OCPP 2.0.1 B01-B04): the answer to the next BootNotification.
     # Empty / null values fall back to the CSMS_BOOT_* settings.

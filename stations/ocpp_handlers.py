@@ -7,9 +7,9 @@ from typing import Any
 
 from ocpp_router.datetimes import from_ocpp, ocpp_now, utcnow
 from ocpp_router.outbound import Outcome
-from ocpp_router.registry import ocpp_handler, ocpp_sendable
+from ocpp_router.registry import ocpp_handler, ocpp_request_check, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
-from ocpp_router.session import CallContext
+from ocpp_router.session import CallContext, ResultContext
 from stations import services
 
 
@@ -133,3 +133,22 @@ for _version in (V201, V21):
 # admin sends it to every protocol.
 for _version in (V16, V201, V21):
     ocpp_sendable(_version, "ClearCache")
+
+
+# --- B09 SetNetworkProfile, A05 security profile upgrade ---------------------------------
+
+
+def _network_profile_check(station_pk: int, payload: dict[str, Any]) -> None:
+    services.network_profile_check(station_pk=station_pk, payload=payload)
+
+
+def _network_profile_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    if response.get("status") == "Accepted":
+        services.security_profile_pending_set(
+            station_pk=ctx.station_pk, profile=int(request["connectionData"]["securityProfile"])
+        )
+
+
+for _version in (V201, V21):
+    ocpp_request_check(_version, "SetNetworkProfile")(_network_profile_check)
+    ocpp_result(_version, "SetNetworkProfile")(_network_profile_result)

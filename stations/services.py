@@ -81,10 +81,70 @@ def station_admit(
             logger.info("Registered new station %s on its first connection", identity)
     if not station.enabled:
         raise StationRefused(REFUSED, "the station is disabled", "StationDisabled", station)
+    pending = station.security_profile_pending
+    if pending is not None and pending > station.security_profile:
+        if not _profile_problem(station, security, profile=pending)[0]:
+            return _security_profile_raise(station, pending)
     problem, event_type = _profile_problem(station, security)
     if problem:
         raise StationRefused(REFUSED, problem, event_type, station)
     return station
+
+
+def _security_profile_raise(station: ChargingStation, profile: int) -> ChargingStation:
+    """OCPP 2.0.1 A05.FR.04-05: the station came back meeting the profile it accepted in
+    SetNetworkProfile; that profile is now the least it may connect with."""
+    with transaction.atomic():
+        locked = ChargingStation.objects.select_for_update().get(pk=station.pk)
+        if (locked.security_profile_pending or 0) > locked.security_profile:
+            previous = locked.security_profile
+            locked.security_profile = profile
+            locked.security_profile_pending = None
+            locked.save(update_fields=["security_profile", "security_profile_pending", "updated"])
+            logger.info(
+                "Station %s connected on security profile %s as its new network profile "
+                "asked: raised from %s, connections below it are refused from now on",
+                station.identity,
+                profile,
+                previous,
+            )
+    station.security_profile = profile
+    station.security_profile_pending = None
+    return station
+
+
+def security_profile_pending_set(*, station_pk: int, profile: int) -> None:
+    """The station accepted a network profile with `profile` (B09): raise on its reconnect."""
+    with transaction.atomic():
+        station = ChargingStation.objects.select_for_update().get(pk=station_pk)
+        if profile > station.security_profile:
+            station.security_profile_pending = profile
+            station.save(update_fields=["security_profile_pending", "updated"])
+            logger.info(
+                "Station %s accepted a network profile with security profile %s; its stored "
+                "profile %s is raised once it connects that way",
+                station.identity,
+                profile,
+                station.security_profile,
+            )
+
+
+class SecurityProfileLowered(ValueError):
+    """A network profile below the station's security profile (A05: never lowered)."""
+
+
+def network_profile_check(*, station_pk: int, payload: dict[str, Any]) -> None:
+    """Refuse a SetNetworkProfile that would lower the station's security profile.
+
+    OCPP 2.0.1 A05.FR.02/B09: a station SHALL reject a lower profile; the CSMS does not ask.
+    """
+    profile = int((payload.get("connectionData") or {}).get("securityProfile", 0))
+    current = ChargingStation.objects.values_list("security_profile", flat=True).get(pk=station_pk)
+    if profile < current:
+        raise SecurityProfileLowered(
+            f"the network profile has security profile {profile}, below the station's "
+            f"{current}: security profiles are never lowered (OCPP A05); use {current} or higher"
+        )
 
 
 # What admission reads, looked up without compiling a query per call: a reconnect storm
@@ -98,6 +158,8 @@ _ADMISSION = Lookup(
         "enabled",
         "security_profile",
         "password_hash",
+        "password_pending_hash",
+        "security_profile_pending",
         "registration_status",
         "is_online",
         "channel_name",
@@ -110,13 +172,17 @@ def _station_by_identity(identity: str) -> ChargingStation | None:
     return station
 
 
-def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> tuple[str, str]:
-    """Why the connection does not meet the station's security profile, and the event type.
+def _profile_problem(
+    station: ChargingStation, security: ConnectionSecurity, profile: int | None = None
+) -> tuple[str, str]:
+    """Why the connection does not meet the station's security profile (or `profile`), and
+    the event type.
 
     The profile is what the operator set; a connection below it is refused, never served at
     a lower profile (1.6 security whitepaper, OCPP 2.0.1 A05.FR.09, OCTT TC_A_19_CSMS).
     """
-    profile = station.security_profile
+    if profile is None:
+        profile = station.security_profile
     if profile == 0:
         return "", ""
     if profile >= 2 and not security.tls:
@@ -136,10 +202,13 @@ def _profile_problem(station: ChargingStation, security: ConnectionSecurity) -> 
         return f"security profile {profile}: no Basic credentials", "InvalidCredentials"
     if security.username != station.identity:
         return "Basic auth username is not the station id", "InvalidCredentials"
-    if not station.password_hash:
+    if not station.password_hash and not station.password_pending_hash:
         return "the station has no password set", "InvalidCredentials"
     if not passwords.password_matches(security.password, station.password_hash):
-        return "wrong Basic auth password", "InvalidCredentials"
+        # OCPP 2.0.1 A01: the password just sent, which the station may use as soon as it
+        # has answered Accepted (before the CSMS has stored that answer).
+        if not passwords.password_matches(security.password, station.password_pending_hash):
+            return "wrong Basic auth password", "InvalidCredentials"
     return "", ""
 
 
@@ -583,13 +652,26 @@ def station_password_set(
         problem = passwords.password_problem(password)
         if problem:
             raise passwords.PasswordRejected(problem)
+    encoded = passwords.password_hash(password)
     if set_on_charger:
-        _password_push(station, password)
+        # Admitted while the call is under way: the station may reconnect with it at once.
+        ChargingStation.objects.filter(pk=station.pk).update(password_pending_hash=encoded)
+        try:
+            _password_push(station, password)
+        except BaseException:
+            ChargingStation.objects.filter(pk=station.pk, password_pending_hash=encoded).update(
+                password_pending_hash=""
+            )
+            raise
     with transaction.atomic():
         station = ChargingStation.objects.select_for_update().get(pk=station.pk)
-        station.password_hash = passwords.password_hash(password)
+        station.password_hash = encoded
         station.password_changed_at = utcnow()
-        station.save(update_fields=["password_hash", "password_changed_at", "updated"])
+        fields = ["password_hash", "password_changed_at", "updated"]
+        if station.password_pending_hash == encoded:
+            station.password_pending_hash = ""
+            fields.append("password_pending_hash")
+        station.save(update_fields=fields)
     logger.info(
         "New Basic-auth password stored for station %s%s",
         identity,
