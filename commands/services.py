@@ -19,9 +19,10 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
-from commands import conveniences
+from commands import conveniences, splitting
 from commands.choices import CommandStatus
 from commands.models import CallbackDelivery, Command
+from devicemodel.selectors import message_limits
 from ocpp_router import errors, outbound, validation
 from ocpp_router.datetimes import utcnow
 from ocpp_router.registry import REGISTRIES
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 OFFLINE = "StationOffline"
 NOT_SENDABLE = "NotSendable"
+# A single item larger than the station's BytesPerMessage (commands.splitting).
+TOO_LARGE = "RequestTooLarge"
 
 
 class CommandRefused(Exception):
@@ -247,12 +250,7 @@ def command_finish(*, command_id: int, outcome: outbound.Outcome | None, error: 
 async def command_execute(command: Command, *, timeout: float | None = None) -> Command:
     """Send a stored command, await the station's answer, record it; then the callback."""
     try:
-        outcome = await station_call_async(
-            identity=command.station.identity,
-            action=command.action,
-            payload=command.request,
-            timeout=timeout,
-        )
+        outcome = await _call_in_parts(command, timeout=timeout)
     except StationNotConnected as exc:
         finished = await db(command_finish)(
             command_id=command.pk,
@@ -264,6 +262,63 @@ async def command_execute(command: Command, *, timeout: float | None = None) -> 
     if finished.callback_url:
         spawn(callback_deliver(finished.pk))
     return finished
+
+
+async def _call_in_parts(command: Command, *, timeout: float | None) -> outbound.Outcome:
+    """The command's call, in as many requests as the station's announced limits need
+    (commands.splitting), one after the other; the answers merged into one outcome."""
+    station = command.station
+    identity, action, request = station.identity, command.action, command.request
+    spec = splitting.splittable(station.protocol, action)
+    parts = [request]
+    if spec is not None and isinstance(request, dict):
+        max_items, max_bytes = await db(message_limits)(
+            station_pk=station.pk, version=station.protocol, action=action
+        )
+        try:
+            parts = splitting.split(action, request, spec, max_items=max_items, max_bytes=max_bytes)
+        except splitting.TooLarge as exc:
+            return outbound.Outcome(
+                status=outbound.ERROR,
+                action=action,
+                request=request,
+                error_code=TOO_LARGE,
+                error_description=str(exc),
+            )
+    if len(parts) == 1 or spec is None:
+        return await station_call_async(
+            identity=identity, action=action, payload=parts[0], timeout=timeout
+        )
+    answers = []
+    for index, part in enumerate(parts):
+        if action == "GetReport":
+            # Each part is a report of its own: requestId, requestId + 1, ...
+            part = {**part, "requestId": request["requestId"] + index}
+        outcome = await station_call_async(
+            identity=identity, action=action, payload=part, timeout=timeout
+        )
+        if not outcome.ok:
+            outcome.request = request
+            outcome.error_description = (
+                f"part {index + 1} of {len(parts)}: {outcome.error_description}"
+            ).strip()
+            if answers:
+                outcome.response = splitting.merge(spec, answers)
+            return outcome
+        answers.append(outcome.response or {})
+    logger.info(
+        "%s to station %s sent in %d parts to fit its ItemsPerMessage/BytesPerMessage",
+        action,
+        identity,
+        len(parts),
+    )
+    return outbound.Outcome(
+        status=outbound.COMPLETED,
+        action=action,
+        request=request,
+        response=splitting.merge(spec, answers),
+        message_id=outcome.message_id,
+    )
 
 
 async def command_execute_many(
