@@ -117,6 +117,19 @@ def hash_data(certificate_pem: str) -> HashData:
     )
 
 
+def issued_hash_data(certificate: x509.Certificate, issuer: x509.Certificate) -> HashData:
+    """Hash data of a certificate with its issuer's key hash (OCSP CertID, RFC 6960)."""
+    issuer_spki = issuer.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return HashData(
+        hash_algorithm="SHA256",
+        issuer_name_hash=hashlib.sha256(certificate.issuer.public_bytes()).hexdigest(),
+        issuer_key_hash=hashlib.sha256(_subject_public_key_bits(issuer_spki)).hexdigest(),
+        serial_number=format(certificate.serial_number, "x"),
+    )
+
+
 def _subject_public_key_bits(spki_der: bytes) -> bytes:
     """The subjectPublicKey BIT STRING contents of a DER SubjectPublicKeyInfo."""
 

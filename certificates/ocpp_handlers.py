@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from certificates import services
+from certificates import plug_and_charge, services
 from ocpp_router.registry import ocpp_handler, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext, ResultContext
@@ -104,3 +104,12 @@ def get_certificate_status(ctx: CallContext, payload: dict[str, Any]) -> dict[st
 
 for _version in ALL:
     ocpp_sendable(_version, "CertificateSigned")
+
+
+@ocpp_handler(V201, "Get15118EVCertificate")
+@ocpp_handler(V21, "Get15118EVCertificate")
+def get_15118_ev_certificate(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """OCPP 2.0.1 M01/M02: relayed to the contract-certificate service (EXI unchanged)."""
+    return plug_and_charge.ev_certificate_get(
+        identity=ctx.session.station_id, version=ctx.version, payload=payload
+    )

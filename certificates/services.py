@@ -11,7 +11,7 @@ from cryptography import x509
 from django.conf import settings
 from django.db import transaction
 
-from certificates import ca
+from certificates import ca, plug_and_charge
 from certificates.choices import CsrStatus
 from certificates.models import CertificateSigningRequest, InstalledCertificate
 from ocpp_router.datetimes import utcnow
@@ -36,7 +36,21 @@ def certificate_sign_request(
     certificate = None
     signing_ca = None
     if certificate_type == "V2GCertificate":
-        reason = "V2G certificates are signed by the V2G PKI, not by this CSMS"
+        # OCPP 2.0.1 A02/A03 with ISO 15118: the SECC certificate comes from the V2G PKI.
+        if not (settings.CSMS_V2G_CA_CERT_FILE and settings.CSMS_V2G_CA_KEY_FILE):
+            reason = "no V2G sub-CA is configured (CSMS_V2G_CA_CERT_FILE, CSMS_V2G_CA_KEY_FILE)"
+        else:
+            signing_ca = plug_and_charge.v2g_ca(
+                settings.CSMS_V2G_CA_CERT_FILE,
+                settings.CSMS_V2G_CA_KEY_FILE,
+                settings.CSMS_V2G_CA_KEY_PASSWORD,
+            )
+            try:
+                certificate = plug_and_charge.sign_v2g_csr(
+                    csr, signer=signing_ca, validity_days=settings.CSMS_V2G_CERT_VALIDITY_DAYS
+                )
+            except ca.CsrRefused as refused:
+                reason = str(refused)
     elif not (settings.CSMS_CA_CERT_FILE and settings.CSMS_CA_KEY_FILE):
         reason = "no signing CA is configured (CSMS_CA_CERT_FILE, CSMS_CA_KEY_FILE)"
     else:

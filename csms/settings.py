@@ -349,6 +349,18 @@ CSMS_CA_KEY_PASSWORD = env_str("CSMS_CA_KEY_PASSWORD")
 # Days a signed station certificate is valid; the organization its CSR must name (if set).
 CSMS_CERT_VALIDITY_DAYS = env_int("CSMS_CERT_VALIDITY_DAYS", 365)
 CSMS_CERT_ORGANIZATION = env_str("CSMS_CERT_ORGANIZATION")
+# Plug & Charge (ISO 15118). The V2G sub-CA that signs the stations' SECC certificates
+# (SignCertificate V2GCertificate): its certificate first, then its issuers; unset, refused.
+CSMS_V2G_CA_CERT_FILE = env_str("CSMS_V2G_CA_CERT_FILE")
+CSMS_V2G_CA_KEY_FILE = env_str("CSMS_V2G_CA_KEY_FILE")
+CSMS_V2G_CA_KEY_PASSWORD = env_str("CSMS_V2G_CA_KEY_PASSWORD")
+CSMS_V2G_CERT_VALIDITY_DAYS = env_int("CSMS_V2G_CERT_VALIDITY_DAYS", 365)
+# MO/V2G root certificates (PEM) a contract certificate in Authorize must chain to.
+CSMS_CONTRACT_ROOT_CERTS = env_str("CSMS_CONTRACT_ROOT_CERTS")
+# Contract-certificate service Get15118EVCertificate is relayed to (HTTP POST, JSON);
+# unset, the station is answered Failed.
+CSMS_CONTRACT_CERTIFICATE_URL = env_str("CSMS_CONTRACT_CERTIFICATE_URL")
+CSMS_CONTRACT_CERTIFICATE_TIMEOUT = env_float("CSMS_CONTRACT_CERTIFICATE_TIMEOUT", 10.0)
 # --- Files: firmware images and uploaded logs ------------------------------------------
 # Where files are kept: "local" (a folder, CSMS_MEDIA_ROOT), "s3" (any S3-compatible
 # service) or "gcs" (Google Cloud Storage).
