@@ -1,7 +1,7 @@
 """(d) for the CSMS: send one CSMS-initiated call to many connected stations at once.
 
 Runs in its own process, over the Redis channel layer, exactly as the API or the admin of
-another replica would (`stations.services.station_call_async`). Prints JSON timings.
+another replica would (`commands.services.command_send_async`). Prints JSON timings.
 
 DATABASE_URL=... REDIS_URL=... python benchmarks/fanout.py --identities-file ids.txt \
     --action GetConfiguration --payload '{}'
@@ -24,7 +24,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csms.settings")
 async def fan_out(
     identities: list[str], action: str, payload: dict, timeout: float, concurrency: int
 ) -> dict:
-    from stations.services import StationNotConnected, station_call_async
+    from commands.services import StationNotConnected, command_send_async
 
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -36,8 +36,12 @@ async def fan_out(
         started = time.perf_counter()
         try:
             async with semaphore:
-                outcome = await station_call_async(
-                    identity=identity, action=action, payload=payload, timeout=timeout
+                outcome = await command_send_async(
+                    identity=identity,
+                    action=action,
+                    payload=payload,
+                    origin="benchmark",
+                    timeout=timeout,
                 )
         except StationNotConnected:
             status = "not_connected"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from certificates import plug_and_charge, services
+from commands.services import command_after_reply
 from ocpp_router.registry import ocpp_handler, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext, ResultContext
@@ -35,7 +36,7 @@ def sign_certificate(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any
     signed = {"certificateChain": outcome.certificate_chain}
     if ctx.version != V16 and certificate_type:
         signed["certificateType"] = certificate_type
-    ctx.send_after_reply("CertificateSigned", signed)
+    command_after_reply(ctx, action="CertificateSigned", payload=signed, origin="certificates")
     return {"status": "Accepted"}
 
 

@@ -12,8 +12,8 @@ class CallbackDeliveryInline(admin.TabularInline):
 
 @admin.register(Command)
 class CommandAdmin(admin.ModelAdmin):
-    list_display = ["created", "station", "action", "status", "created_by", "completed"]
-    list_filter = ["status", "action", "protocol"]
+    list_display = ["created", "station", "action", "status", "origin", "created_by", "completed"]
+    list_filter = ["status", "origin", "action", "protocol"]
     search_fields = ["station__identity", "action"]
     list_select_related = ["station", "created_by"]
     date_hierarchy = "created"

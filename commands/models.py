@@ -7,7 +7,11 @@ from commands.choices import CommandStatus
 
 
 class Command(models.Model):
-    """A CSMS-initiated OCPP call sent through the API: who sent what, and what came back."""
+    """A CSMS-initiated OCPP call: who or what sent it, what was sent, and what came back.
+
+    Every call to a station has one (`commands.services`): from the message API, the admin,
+    a management command or an internal flow (`origin` names which; `created_by` the user,
+    where one sent it)."""
 
     station = models.ForeignKey(
         "stations.ChargingStation", on_delete=models.CASCADE, related_name="commands"
@@ -27,6 +31,13 @@ class Command(models.Model):
         null=True,
         on_delete=models.SET_NULL,
         related_name="ocpp_commands",
+    )
+    origin = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="What sent it: api, admin, manage.py, or the internal flow (smartcharging, "
+        "firmware, transactions, ...).",
     )
     callback_url = models.URLField(max_length=2000, blank=True)
     created = models.DateTimeField()

@@ -1,33 +1,60 @@
-"""Commands: CSMS-initiated OCPP calls sent through the API, their records and callbacks.
+"""Commands: every CSMS-initiated OCPP call, sent one way and recorded as a `Command`.
 
-A command is checked and stored (`command_create*`), then sent and awaited
-(`command_execute`, a coroutine: the wait never holds a worker thread, let alone Django's
-single thread-sensitive executor). Database work runs in threads that are not
-thread-sensitive. A finished command with a callback URL is POSTed there
-(`callback_deliver`), retried with exponential back-off, every attempt recorded.
+How to send a call to a station (the only way; nothing else calls `ocpp_router.outbound`):
+
+    from commands.services import StationNotConnected, command_send, command_send_async
+
+    outcome = command_send(                      # sync code: services, admin, manage.py
+        identity="CP-1", action="Reset", payload={"type": "OnIdle"}, origin="firmware"
+    )
+    outcome = await command_send_async(...)      # async code, same keywords
+    if outcome.ok: outcome.response              # else outcome.status / error_code
+
+- `origin` names what sent it: "api", "admin", "manage.py", or the internal flow
+  ("smartcharging", "transactions", "firmware", ...). `user` is who, where a person did;
+  left out, it is the authenticated user of the HTTP request being served (the admin's or
+  the API's, see `commands.middleware`), else none.
+- It raises `StationNotConnected` for an unknown or offline station (nothing recorded); any
+  other end (answer, CALLERROR, timeout, refusal by the connection) is the returned
+  `ocpp_router.outbound.Outcome`, also written to the command record.
+- Requests larger than the station announced (ItemsPerMessage/BytesPerMessage) are sent in
+  parts and the answers merged (`commands.splitting`).
+- A module keeping the old `station_call` shape binds its origin once:
+  `station_call = command_sender("transactions")`.
+- From an OCPP handler, a call that must follow our answer: `command_after_reply(ctx, ...)`.
+
+The message API checks what it is given first (`command_create*`: unknown station 404,
+offline or unsendable 409, payload outside the schema 400), stores the command, then sends
+and awaits it (`command_execute`, a coroutine: the wait never holds a worker thread, let
+alone Django's single thread-sensitive executor). Database work from async code runs in
+threads that are not thread-sensitive. A finished command with a callback URL is POSTed
+there (`callback_deliver`), retried with exponential back-off, every attempt recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Protocol
 
 import httpx
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
 from commands import conveniences, splitting
 from commands.choices import CommandStatus
+from commands.middleware import request_user
 from commands.models import CallbackDelivery, Command
 from devicemodel.selectors import message_limits
 from ocpp_router import errors, outbound, validation
 from ocpp_router.datetimes import utcnow
 from ocpp_router.registry import REGISTRIES
+from ocpp_router.session import CallContext
+from stations.message_log import redact
 from stations.models import ChargingStation
-from stations.services import StationNotConnected, station_call_async
+from stations.services import StationNotConnected as StationNotConnected
 
 logger = logging.getLogger(__name__)
 
@@ -127,16 +154,29 @@ def _validate(version: str, action: str, payload: Any) -> None:
 
 
 def command_create(
-    *, identity: str, action: str, payload: Any, user: Any, callback_url: str = ""
+    *,
+    identity: str,
+    action: str,
+    payload: Any,
+    user: Any,
+    callback_url: str = "",
+    origin: str = "api",
 ) -> Command:
-    """Check and store a command for `identity` (raises CommandRefused)."""
+    """Check and store a command for `identity` (raises CommandRefused); send it with
+    `command_execute`."""
     station = _station(identity)
     _check(station, action, payload)
-    return _store(station, action, payload, user, callback_url)
+    return _store(station, action, payload, user, callback_url, origin)
 
 
 def command_create_operation(
-    *, identity: str, operation: str, params: dict[str, Any], user: Any, callback_url: str = ""
+    *,
+    identity: str,
+    operation: str,
+    params: dict[str, Any],
+    user: Any,
+    callback_url: str = "",
+    origin: str = "api",
 ) -> Command:
     """Check and store a version-agnostic operation, as the action of the station's version."""
     station = _station(identity)
@@ -147,21 +187,38 @@ def command_create_operation(
     except conveniences.OperationInvalid as exc:
         raise PayloadInvalid(exc.message, field=exc.field, version=station.protocol) from None
     _check(station, action, payload)
-    return _store(station, action, payload, user, callback_url)
+    return _store(station, action, payload, user, callback_url, origin)
+
+
+def _user(user: Any) -> Any:
+    """`user` if authenticated; when None, the authenticated user of the request served."""
+    if user is None:
+        user = request_user()
+    return user if user is not None and user.is_authenticated else None
 
 
 def _store(
-    station: ChargingStation, action: str, payload: dict, user: Any, callback_url: str
+    station: ChargingStation,
+    action: str,
+    payload: dict,
+    user: Any,
+    callback_url: str,
+    origin: str,
 ) -> Command:
-    return Command.objects.create(
+    # A station password is never stored in plain text (OCPP 2.0.1 A01): not in the
+    # record; the instance keeps the request as it is sent.
+    command = Command.objects.create(
         station=station,
         action=action,
         protocol=station.protocol,
-        request=payload,
-        created_by=user if user is not None and user.is_authenticated else None,
+        request=redact(action, payload),
+        created_by=_user(user),
+        origin=origin,
         callback_url=callback_url,
         created=utcnow(),
     )
+    command.request = payload
+    return command
 
 
 def command_create_many(
@@ -171,6 +228,7 @@ def command_create_many(
     payloads: dict[str, Any],
     user: Any,
     callback_url: str = "",
+    origin: str = "api",
 ) -> list[Command]:
     """One command per station; `payloads` maps an OCPP version (or "*") to its payload.
 
@@ -200,112 +258,143 @@ def command_create_many(
                         station=station,
                         action=action,
                         protocol=station.protocol,
-                        request=payload if isinstance(payload, dict) else {},
+                        request=redact(action, payload) if isinstance(payload, dict) else {},
                         status=CommandStatus.ERROR,
                         error={
                             "code": exc.code,
                             "description": exc.message,
                             "details": exc.details,
                         },
-                        created_by=user if user is not None and user.is_authenticated else None,
+                        created_by=_user(user),
+                        origin=origin,
                         callback_url=callback_url,
                         created=now,
                         completed=now,
                     )
                 )
                 continue
-            commands.append(_store(station, action, payload, user, callback_url))
+            commands.append(_store(station, action, payload, user, callback_url, origin))
     return commands
+
+
+def _result_fields(
+    action: str, outcome: outbound.Outcome | None, error: dict | None
+) -> dict[str, Any]:
+    """The columns of a finished command: the station's answer (passwords redacted), its
+    CALLERROR, our timeout, or `error` (ours) when there is no outcome."""
+    fields: dict[str, Any] = {"response": None, "error": None, "completed": utcnow()}
+    if outcome is None:
+        fields.update(status=CommandStatus.ERROR, error=error)
+    elif outcome.status == outbound.COMPLETED:
+        fields.update(status=CommandStatus.COMPLETED, response=redact(action, outcome.response))
+    elif outcome.status == outbound.TIMEOUT:
+        fields.update(
+            status=CommandStatus.TIMEOUT,
+            error={
+                "code": "Timeout",
+                "description": "The station did not answer in time",
+                "details": {},
+            },
+        )
+    else:
+        fields.update(
+            status=CommandStatus.ERROR,
+            response=outcome.response,
+            error={
+                "code": outcome.error_code,
+                "description": outcome.error_description,
+                "details": outcome.error_details,
+            },
+        )
+    return fields
+
+
+def _finish(command: Command, outcome: outbound.Outcome | None, error: dict | None) -> Command:
+    for name, value in _result_fields(command.action, outcome, error).items():
+        setattr(command, name, value)
+    command.save(update_fields=["status", "response", "error", "completed"])
+    return command
 
 
 def command_finish(*, command_id: int, outcome: outbound.Outcome | None, error: dict | None = None):
     """Record how a command ended: the station's answer, its CALLERROR, or our timeout."""
     command = Command.objects.select_related("station", "created_by").get(pk=command_id)
-    if outcome is None:
-        command.status = CommandStatus.ERROR
-        command.error = error
-    elif outcome.status == outbound.COMPLETED:
-        command.status = CommandStatus.COMPLETED
-        command.response = outcome.response
-    elif outcome.status == outbound.TIMEOUT:
-        command.status = CommandStatus.TIMEOUT
-        command.error = {
-            "code": "Timeout",
-            "description": "The station did not answer in time",
-            "details": {},
-        }
-    else:
-        command.status = CommandStatus.ERROR
-        command.response = outcome.response
-        command.error = {
-            "code": outcome.error_code,
-            "description": outcome.error_description,
-            "details": outcome.error_details,
-        }
-    command.completed = utcnow()
-    command.save(update_fields=["status", "response", "error", "completed"])
-    return command
+    return _finish(command, outcome, error)
 
 
-async def command_execute(command: Command, *, timeout: float | None = None) -> Command:
-    """Send a stored command, await the station's answer, record it; then the callback."""
-    try:
-        outcome = await _call_in_parts(command, timeout=timeout)
-    except StationNotConnected as exc:
-        finished = await db(command_finish)(
-            command_id=command.pk,
-            outcome=None,
-            error={"code": OFFLINE, "description": str(exc), "details": {}},
-        )
-    else:
-        finished = await db(command_finish)(command_id=command.pk, outcome=outcome)
-    if finished.callback_url:
-        spawn(callback_deliver(finished.pk))
-    return finished
+def _offline(exc: Exception) -> dict[str, Any]:
+    return {"code": OFFLINE, "description": str(exc), "details": {}}
 
 
-async def _call_in_parts(command: Command, *, timeout: float | None) -> outbound.Outcome:
-    """The command's call, in as many requests as the station's announced limits need
-    (commands.splitting), one after the other; the answers merged into one outcome."""
-    station = command.station
-    identity, action, request = station.identity, command.action, command.request
+# --- the one way to send ------------------------------------------------------------------
+
+Parts = list[dict[str, Any]] | outbound.Outcome
+
+
+def _connected(identity: str) -> ChargingStation:
+    station = (
+        ChargingStation.objects.filter(identity=identity)
+        .only("pk", "identity", "protocol", "is_online", "channel_name")
+        .first()
+    )
+    if station is None:
+        raise StationNotConnected(f"Unknown station {identity!r}")
+    if not station.is_online or not station.channel_name:
+        raise StationNotConnected(f"Station {identity!r} is not connected")
+    return station
+
+
+def _parts(station: ChargingStation, action: str, request: Any) -> Parts:
+    """The requests `request` goes out as, to fit the limits the station announced
+    (commands.splitting); or the error outcome when one item alone is too large."""
     spec = splitting.splittable(station.protocol, action)
-    parts = [request]
-    if spec is not None and isinstance(request, dict):
-        max_items, max_bytes = await db(message_limits)(
-            station_pk=station.pk, version=station.protocol, action=action
+    if spec is None or not isinstance(request, dict):
+        return [request]
+    max_items, max_bytes = message_limits(
+        station_pk=station.pk, version=station.protocol, action=action
+    )
+    try:
+        return splitting.split(action, request, spec, max_items=max_items, max_bytes=max_bytes)
+    except splitting.TooLarge as exc:
+        return outbound.Outcome(
+            status=outbound.ERROR,
+            action=action,
+            request=request,
+            error_code=TOO_LARGE,
+            error_description=str(exc),
         )
-        try:
-            parts = splitting.split(action, request, spec, max_items=max_items, max_bytes=max_bytes)
-        except splitting.TooLarge as exc:
-            return outbound.Outcome(
-                status=outbound.ERROR,
-                action=action,
-                request=request,
-                error_code=TOO_LARGE,
-                error_description=str(exc),
-            )
-    if len(parts) == 1 or spec is None:
-        return await station_call_async(
-            identity=identity, action=action, payload=parts[0], timeout=timeout
-        )
-    answers = []
-    for index, part in enumerate(parts):
-        if action == "GetReport":
-            # Each part is a report of its own: requestId, requestId + 1, ...
-            part = {**part, "requestId": request["requestId"] + index}
-        outcome = await station_call_async(
-            identity=identity, action=action, payload=part, timeout=timeout
-        )
-        if not outcome.ok:
-            outcome.request = request
-            outcome.error_description = (
-                f"part {index + 1} of {len(parts)}: {outcome.error_description}"
-            ).strip()
-            if answers:
-                outcome.response = splitting.merge(spec, answers)
-            return outcome
-        answers.append(outcome.response or {})
+
+
+async def _deliver(
+    command: Command, channel_name: str, parts: Parts, timeout: float | None
+) -> outbound.Outcome:
+    """Send the command's call in its parts, one after the other; the answers merged into
+    one outcome. Raises StationNotConnected when no live connection takes it."""
+    if isinstance(parts, outbound.Outcome):
+        return parts
+    identity, action, request = command.station.identity, command.action, command.request
+    try:
+        if len(parts) == 1:
+            return await outbound.call(channel_name, action, parts[0], timeout=timeout)
+        spec = splitting.splittable(command.protocol, action)
+        assert spec is not None
+        answers = []
+        for index, part in enumerate(parts):
+            if action == "GetReport":
+                # Each part is a report of its own: requestId, requestId + 1, ...
+                part = {**part, "requestId": request["requestId"] + index}
+            outcome = await outbound.call(channel_name, action, part, timeout=timeout)
+            if not outcome.ok:
+                outcome.request = request
+                outcome.error_description = (
+                    f"part {index + 1} of {len(parts)}: {outcome.error_description}"
+                ).strip()
+                if answers:
+                    outcome.response = splitting.merge(spec, answers)
+                return outcome
+            answers.append(outcome.response or {})
+    except outbound.StationOffline as exc:
+        raise StationNotConnected(f"Station {identity!r} is not connected: {exc}") from None
     logger.info(
         "%s to station %s sent in %d parts to fit its ItemsPerMessage/BytesPerMessage",
         action,
@@ -319,6 +408,140 @@ async def _call_in_parts(command: Command, *, timeout: float | None) -> outbound
         response=splitting.merge(spec, answers),
         message_id=outcome.message_id,
     )
+
+
+def _prepare(
+    *, identity: str, action: str, payload: dict[str, Any], origin: str, user: Any
+) -> tuple[Command, str, Parts]:
+    station = _connected(identity)
+    command = _store(station, action, payload, user, "", origin)
+    return command, station.channel_name, _parts(station, action, payload)
+
+
+def command_send(
+    *,
+    identity: str,
+    action: str,
+    payload: dict[str, Any],
+    origin: str,
+    user: Any = None,
+    timeout: float | None = None,
+) -> outbound.Outcome:
+    """Send `action` to a connected station, wait for its answer, record both as a Command.
+
+    From synchronous code (services, the admin, management commands); see the module
+    docstring. Raises StationNotConnected when the station is unknown or offline.
+    """
+    command, channel_name, parts = _prepare(
+        identity=identity, action=action, payload=payload, origin=origin, user=user
+    )
+    try:
+        outcome = async_to_sync(_deliver)(command, channel_name, parts, timeout)
+    except StationNotConnected as exc:
+        _finish(command, None, _offline(exc))
+        raise
+    _finish(command, outcome, None)
+    return outcome
+
+
+async def command_send_async(
+    *,
+    identity: str,
+    action: str,
+    payload: dict[str, Any],
+    origin: str,
+    user: Any = None,
+    timeout: float | None = None,
+) -> outbound.Outcome:
+    """`command_send` for async code."""
+    command, channel_name, parts = await db(_prepare)(
+        identity=identity, action=action, payload=payload, origin=origin, user=user
+    )
+    try:
+        outcome = await _deliver(command, channel_name, parts, timeout)
+    except StationNotConnected as exc:
+        await db(_finish)(command, None, _offline(exc))
+        raise
+    await db(_finish)(command, outcome, None)
+    return outcome
+
+
+class Sender(Protocol):
+    def __call__(
+        self,
+        *,
+        identity: str,
+        action: str,
+        payload: dict[str, Any],
+        timeout: float | None = None,
+    ) -> outbound.Outcome: ...
+
+
+def command_sender(origin: str) -> Sender:
+    """`command_send` with its origin bound, for a module that sends many calls."""
+
+    def send(
+        *, identity: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> outbound.Outcome:
+        return command_send(
+            identity=identity, action=action, payload=payload, origin=origin, timeout=timeout
+        )
+
+    return send
+
+
+def command_after_reply(
+    ctx: CallContext,
+    *,
+    action: str,
+    payload: dict[str, Any],
+    origin: str,
+    on_outcome: Callable[[outbound.Outcome], None] | None = None,
+) -> None:
+    """From an OCPP handler: send `action` to the calling station once our answer is out
+    (`CallContext.send_after_reply`), recorded as a Command when it ends: one write, after
+    the answer, so the message path pays nothing before it. `on_outcome(outcome)` runs
+    after that in a worker thread."""
+    station_pk, version, created = ctx.station_pk, ctx.version, utcnow()
+
+    def recorded(outcome: outbound.Outcome) -> None:
+        try:
+            Command.objects.create(
+                station_id=station_pk,
+                action=action,
+                protocol=version,
+                request=redact(action, payload),
+                origin=origin,
+                created=created,
+                **_result_fields(action, outcome, None),
+            )
+        except Exception:
+            logger.exception("Recording %s to station %s failed", action, station_pk)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    ctx.send_after_reply(action, payload, on_outcome=recorded)
+
+
+def _channel_and_parts(command: Command) -> tuple[str, Parts]:
+    station = _connected(command.station.identity)
+    return station.channel_name, _parts(station, command.action, command.request)
+
+
+async def command_execute(command: Command, *, timeout: float | None = None) -> Command:
+    """Send a stored command, await the station's answer, record it; then the callback."""
+    try:
+        channel_name, parts = await db(_channel_and_parts)(command)
+        outcome = await _deliver(command, channel_name, parts, timeout)
+    except StationNotConnected as exc:
+        finished = await db(command_finish)(
+            command_id=command.pk, outcome=None, error=_offline(exc)
+        )
+    else:
+        finished = await db(command_finish)(command_id=command.pk, outcome=outcome)
+    if finished.callback_url:
+        spawn(callback_deliver(finished.pk))
+    return finished
 
 
 async def command_execute_many(

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
+from commands.services import StationNotConnected, command_send
 from firmware import links
 from firmware.choices import FirmwareUpdateKind, LogRequestKind, LogType
 from firmware.models import FirmwareFile, FirmwarePublication, FirmwareUpdate, LogRequest
@@ -21,7 +22,6 @@ from ocpp_router.datetimes import from_ocpp, to_ocpp, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from stations.services import StationNotConnected, station_call
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,12 @@ def _connected_station(identity: str) -> ChargingStation:
 
 def _send(identity: str, prepared: Prepared, timeout: float | None) -> Outcome:
     try:
-        outcome = station_call(
-            identity=identity, action=prepared.action, payload=prepared.payload, timeout=timeout
+        outcome = command_send(
+            origin="firmware",
+            identity=identity,
+            action=prepared.action,
+            payload=prepared.payload,
+            timeout=timeout,
         )
     except StationNotConnected:
         type(prepared.record).objects.filter(pk=prepared.record.pk).update(

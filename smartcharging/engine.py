@@ -208,6 +208,7 @@ class Engine:
                 action="SetChargingProfile",
                 payload=send.payload,
                 user=None,
+                origin="smartcharging",
             )
         except CommandRefused as exc:
             logger.info("Profile for %s not sent: %s", send.identity, exc.message)

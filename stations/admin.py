@@ -9,6 +9,7 @@ read-only here: the station is the source of truth. Commands go to the station t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -21,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from commands import conveniences
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations import admin_commands, admin_panels, passwords, services
@@ -110,61 +112,44 @@ class EvseInline(admin.TabularInline):
 
 
 def _command_actions() -> list[Any]:
-    """Admin actions sending one command to every selected station, each in its protocol."""
+    """Admin actions sending one command to every selected station, each in its protocol:
+    the version-agnostic operations of the message API (`commands.conveniences`)."""
 
-    def make(name: str, description: str, action: str, payloads: dict[str, dict[str, Any]]):
+    def make(name: str, description: str, operation: str, params: dict[str, Any]):
         def run(modeladmin: ChargingStationAdmin, request: HttpRequest, queryset) -> None:
-            modeladmin.send_to_selected(request, queryset, action, payloads)
+            modeladmin.send_to_selected(
+                request, queryset, lambda version: conveniences.build(operation, version, params)
+            )
 
         run.__name__ = name
         return admin.action(description=description, permissions=["change"])(run)
 
-    v2 = ("2.0.1", "2.1")
-
-    def both(v16: dict[str, Any], v2x: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        return {V16: v16, **dict.fromkeys(v2, v2x)}
+    def clear_cache(modeladmin: ChargingStationAdmin, request: HttpRequest, queryset) -> None:
+        modeladmin.send_to_selected(request, queryset, lambda version: ("ClearCache", {}))
 
     return [
-        make(
-            "reset_soft",
-            "Reset (soft / on idle)",
-            "Reset",
-            both({"type": "Soft"}, {"type": "OnIdle"}),
-        ),
-        make(
-            "reset_hard",
-            "Reset (hard / immediately)",
-            "Reset",
-            both({"type": "Hard"}, {"type": "Immediate"}),
-        ),
+        make("reset_soft", "Reset (soft / on idle)", "reset", {"type": "soft"}),
+        make("reset_hard", "Reset (hard / immediately)", "reset", {"type": "hard"}),
         make(
             "make_operative",
             "Change availability: operative",
-            "ChangeAvailability",
-            both({"connectorId": 0, "type": "Operative"}, {"operationalStatus": "Operative"}),
+            "change-availability",
+            {"operative": True},
         ),
         make(
             "make_inoperative",
             "Change availability: inoperative",
-            "ChangeAvailability",
-            both({"connectorId": 0, "type": "Inoperative"}, {"operationalStatus": "Inoperative"}),
+            "change-availability",
+            {"operative": False},
         ),
         make(
             "trigger_status",
             "Trigger StatusNotification",
-            "TriggerMessage",
-            both(
-                {"requestedMessage": "StatusNotification"},
-                {"requestedMessage": "StatusNotification"},
-            ),
+            "trigger-message",
+            {"message": "StatusNotification"},
         ),
-        make(
-            "trigger_heartbeat",
-            "Trigger Heartbeat",
-            "TriggerMessage",
-            both({"requestedMessage": "Heartbeat"}, {"requestedMessage": "Heartbeat"}),
-        ),
-        make("clear_cache", "Clear authorization cache", "ClearCache", both({}, {})),
+        make("trigger_heartbeat", "Trigger Heartbeat", "trigger-message", {"message": "Heartbeat"}),
+        admin.action(description="Clear authorization cache", permissions=["change"])(clear_cache),
     ]
 
 
@@ -475,7 +460,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
             )
             if form.is_valid():
                 result = admin_commands.send_command(
-                    station.identity, action, form.cleaned_data["payload"]
+                    station.identity, action, form.cleaned_data["payload"], user=request.user
                 )
                 level = messages.SUCCESS if result.ok else messages.WARNING
                 self.message_user(request, result.summary, level)
@@ -539,11 +524,13 @@ class ChargingStationAdmin(admin.ModelAdmin):
         self,
         request: HttpRequest,
         queryset: QuerySet[ChargingStation],
-        action: str,
-        payloads: dict[str, dict[str, Any]],
+        call: Callable[[str], tuple[str, dict[str, Any]]],
     ) -> None:
+        """Send `call(version)` (an action and its payload) to each selected station."""
         calls = []
         for station in queryset:
+            # A station that never connected is offline; its action is named as in 1.6.
+            action, payload = call(station.protocol or V16)
             if not station.is_online:
                 self.message_user(
                     request, f"{station}: offline, {action} not sent.", messages.WARNING
@@ -555,8 +542,8 @@ class ChargingStationAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
             else:
-                calls.append((station.identity, action, payloads[station.protocol]))
-        for result in admin_commands.send_commands(calls):
+                calls.append((station.identity, action, payload))
+        for result in admin_commands.send_commands(calls, user=request.user):
             self.message_user(
                 request, result.summary, messages.SUCCESS if result.ok else messages.WARNING
             )
@@ -567,19 +554,12 @@ class ChargingStationAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{station}: has never connected, nothing sent.", messages.WARNING
             )
-        for version, action in (
-            (V16, "GetConfiguration"),
-            ("2.0.1", "GetBaseReport"),
-            ("2.1", "GetBaseReport"),
-        ):
-            selected = queryset.filter(protocol=version)
-            if selected.exists():
-                self.send_to_selected(
-                    request,
-                    selected,
-                    action,
-                    {version: admin_commands.default_payload(version, action)},
-                )
+
+        def inventory(version: str) -> tuple[str, dict[str, Any]]:
+            action = "GetConfiguration" if version == V16 else "GetBaseReport"
+            return action, admin_commands.default_payload(version, action)
+
+        self.send_to_selected(request, queryset.exclude(protocol=""), inventory)
 
     @admin.action(
         description="Generate a new Basic-auth password and set it on the charger",

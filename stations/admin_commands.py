@@ -26,12 +26,13 @@ from asgiref.sync import async_to_sync
 from django import forms
 from django.conf import settings
 
+from commands import conveniences
+from commands.services import StationNotConnected, command_send_async
 from ocpp_router import errors, validation
 from ocpp_router.outbound import Outcome
 from ocpp_router.registry import REGISTRIES
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from stations.services import StationNotConnected, station_call_async
 
 Defaults = Callable[[str, ChargingStation | None], dict[str, Any]]
 _defaults: dict[str, Defaults] = {}
@@ -73,16 +74,15 @@ def request_id() -> int:
     return secrets.randbelow(2**31 - 1) + 1
 
 
+# Reset and ChangeAvailability in each version's words: commands.conveniences, once.
 @command_defaults("Reset")
 def _reset(version: str, station: ChargingStation | None) -> dict[str, Any]:
-    return {"type": "Soft"} if version == V16 else {"type": "OnIdle"}
+    return conveniences.reset(version, {"type": "soft"})[1]
 
 
 @command_defaults("ChangeAvailability")
 def _change_availability(version: str, station: ChargingStation | None) -> dict[str, Any]:
-    if version == V16:
-        return {"connectorId": 0, "type": "Operative"}
-    return {"operationalStatus": "Operative"}
+    return conveniences.change_availability(version, {"operative": True})[1]
 
 
 @command_defaults("UnlockConnector")
@@ -395,24 +395,33 @@ def admin_timeout() -> float:
     return float(settings.CSMS_ADMIN_CALL_TIMEOUT)
 
 
-async def _send(identity: str, action: str, payload: dict[str, Any], timeout: float):
+async def _send(identity: str, action: str, payload: dict[str, Any], timeout: float, user: Any):
     try:
-        outcome = await station_call_async(
-            identity=identity, action=action, payload=payload, timeout=timeout
+        outcome = await command_send_async(
+            identity=identity,
+            action=action,
+            payload=payload,
+            origin="admin",
+            user=user,
+            timeout=timeout,
         )
     except StationNotConnected as exc:
         return CommandResult(identity, action, payload, problem=str(exc), timeout=timeout)
     return CommandResult(identity, action, payload, outcome=outcome, timeout=timeout)
 
 
-async def _send_all(calls: list[tuple[str, str, dict[str, Any]]], timeout: float):
-    return await asyncio.gather(*(_send(i, a, p, timeout) for i, a, p in calls))
+async def _send_all(calls: list[tuple[str, str, dict[str, Any]]], timeout: float, user: Any):
+    return await asyncio.gather(*(_send(i, a, p, timeout, user) for i, a, p in calls))
 
 
 def send_commands(
-    calls: Iterable[tuple[str, str, dict[str, Any]]], timeout: float | None = None
+    calls: Iterable[tuple[str, str, dict[str, Any]]],
+    timeout: float | None = None,
+    *,
+    user: Any = None,
 ) -> list[CommandResult]:
-    """Send (identity, action, payload) calls at once and wait for every answer.
+    """Send (identity, action, payload) calls at once and wait for every answer, each
+    recorded as a Command sent by `user` from the admin (`commands.services`).
 
     Synchronous for the admin's views; under ASGI the calls run on the server's event loop,
     so the admin waits at most `timeout` (CSMS_ADMIN_CALL_TIMEOUT) whatever the count.
@@ -420,10 +429,16 @@ def send_commands(
     calls = list(calls)
     if not calls:
         return []
-    return async_to_sync(_send_all)(calls, admin_timeout() if timeout is None else timeout)
+    timeout = admin_timeout() if timeout is None else timeout
+    return async_to_sync(_send_all)(calls, timeout, user)
 
 
 def send_command(
-    identity: str, action: str, payload: dict[str, Any], timeout: float | None = None
+    identity: str,
+    action: str,
+    payload: dict[str, Any],
+    timeout: float | None = None,
+    *,
+    user: Any = None,
 ) -> CommandResult:
-    return send_commands([(identity, action, payload)], timeout)[0]
+    return send_commands([(identity, action, payload)], timeout, user=user)[0]

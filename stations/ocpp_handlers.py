@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from commands.services import command_after_reply
 from ocpp_router.datetimes import from_ocpp, ocpp_now, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.registry import ocpp_handler, ocpp_request_check, ocpp_result, ocpp_sendable
@@ -28,11 +29,19 @@ def _boot_answer(ctx: CallContext, decision: services.BootDecision) -> dict[str,
                 services.station_inventory_received(station_pk=station_pk, at=utcnow())
 
         if ctx.version == V16:
-            ctx.send_after_reply("GetConfiguration", {}, on_outcome=received)
+            command_after_reply(
+                ctx,
+                action="GetConfiguration",
+                payload={},
+                origin="stations.boot",
+                on_outcome=received,
+            )
         else:
-            ctx.send_after_reply(
-                "GetBaseReport",
-                {"requestId": secrets.randbelow(2**31), "reportBase": "FullInventory"},
+            command_after_reply(
+                ctx,
+                action="GetBaseReport",
+                payload={"requestId": secrets.randbelow(2**31), "reportBase": "FullInventory"},
+                origin="stations.boot",
                 on_outcome=received,
             )
     return {"status": decision.status, "currentTime": ocpp_now(), "interval": decision.interval}

@@ -12,7 +12,6 @@ from django.db import transaction
 
 from csms import events
 from csms.sql import Lookup, Statement
-from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations import liveness, passwords
 from stations.choices import RegistrationStatus
@@ -544,44 +543,6 @@ class StationNotConnected(Exception):
     """The station is unknown or has no live connection."""
 
 
-def _channel_of(identity: str) -> str:
-    row = ChargingStation.objects.filter(identity=identity).values("is_online", "channel_name")
-    station = row.first()
-    if station is None:
-        raise StationNotConnected(f"Unknown station {identity!r}")
-    if not station["is_online"] or not station["channel_name"]:
-        raise StationNotConnected(f"Station {identity!r} is not connected")
-    return station["channel_name"]
-
-
-def station_call(
-    *, identity: str, action: str, payload: dict[str, Any], timeout: float | None = None
-) -> outbound.Outcome:
-    """Send a CSMS-initiated OCPP call to a connected station and wait for its answer.
-
-    Works from any process sharing the channel layer. Raises StationNotConnected when no
-    live connection takes the call.
-    """
-    channel_name = _channel_of(identity)
-    try:
-        return outbound.call_sync(channel_name, action, payload, timeout=timeout)
-    except outbound.StationOffline as exc:
-        raise StationNotConnected(f"Station {identity!r} is not connected: {exc}") from None
-
-
-async def station_call_async(
-    *, identity: str, action: str, payload: dict[str, Any], timeout: float | None = None
-) -> outbound.Outcome:
-    """`station_call` for async code."""
-    from asgiref.sync import sync_to_async
-
-    channel_name = await sync_to_async(_channel_of, thread_sensitive=False)(identity)
-    try:
-        return await outbound.call(channel_name, action, payload, timeout=timeout)
-    except outbound.StationOffline as exc:
-        raise StationNotConnected(f"Station {identity!r} is not connected: {exc}") from None
-
-
 def security_event_record(
     *,
     type: str,
@@ -681,6 +642,10 @@ def station_password_set(
 
 
 def _password_push(station: ChargingStation, password: str) -> None:
+    # Imported here: commands depends on stations (a command belongs to a station).
+    from commands.services import command_sender
+
+    station_call = command_sender("stations.password")
     if station.protocol == "1.6":
         outcome = station_call(
             identity=station.identity,

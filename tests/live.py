@@ -52,10 +52,12 @@ class LiveServer:
         self, identity: str, action: str, payload: dict[str, Any], timeout: float | None = None
     ):
         """A CSMS-initiated call through the same service the API and admin use."""
-        from stations.services import station_call_async
+        from commands.services import command_send_async
 
         return await self.run(
-            station_call_async(identity=identity, action=action, payload=payload, timeout=timeout)
+            command_send_async(
+                identity=identity, action=action, payload=payload, origin="test", timeout=timeout
+            )
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from commands.services import command_after_reply
 from ocpp_router.datetimes import from_ocpp, utcnow
 from ocpp_router.registry import ocpp_handler, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
@@ -98,7 +99,9 @@ def transaction_event(ctx: CallContext, payload: dict[str, Any]) -> dict[str, An
         identity=ctx.session.station_id,
     )
     if outcome.cost_update:
-        ctx.send_after_reply("CostUpdated", outcome.cost_update)
+        command_after_reply(
+            ctx, action="CostUpdated", payload=outcome.cost_update, origin="transactions"
+        )
     return outcome.answer
 
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
+from commands.services import StationNotConnected, command_send
 from ocpp_router.datetimes import utcnow
-from stations.services import StationNotConnected, station_call
 from transactions.models import Transaction
 from transactions.services import cost_compute
 
@@ -62,7 +62,8 @@ def cost_updates_send(*, at: datetime | None = None) -> int:
         if not claimed:
             continue
         try:
-            outcome = station_call(
+            outcome = command_send(
+                origin="transactions.running_cost",
                 identity=tx.station.identity,
                 action="CostUpdated",
                 payload={"totalCost": float(total), "transactionId": tx.transaction_id},

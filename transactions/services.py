@@ -26,12 +26,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from commands.services import StationNotConnected, command_sender
 from csms import events
 from ocpp_router.datetimes import to_ocpp, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from stations.services import StationNotConnected, station_call
 from transactions import answers, selectors, statements
 from transactions.answers import TokenInfo
 from transactions.choices import (
@@ -56,6 +56,9 @@ from transactions.models import (
     TransactionEvent,
 )
 from transactions.open_transactions import open_transactions
+
+# Every call this module sends is recorded as a Command sent by "transactions".
+station_call = command_sender("transactions")
 
 logger = logging.getLogger(__name__)
 

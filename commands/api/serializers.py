@@ -44,6 +44,7 @@ class CommandSerializer(serializers.ModelSerializer):
             "created",
             "completed",
             "created_by",
+            "origin",
             "callback_url",
         ]
         read_only_fields = fields

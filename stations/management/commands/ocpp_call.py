@@ -13,7 +13,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from stations.services import StationNotConnected, station_call
+from commands.services import StationNotConnected, command_send
 
 
 class Command(BaseCommand):
@@ -33,7 +33,8 @@ class Command(BaseCommand):
         if not isinstance(payload, dict):
             raise CommandError("The payload must be a JSON object")
         try:
-            outcome = station_call(
+            outcome = command_send(
+                origin="manage.py",
                 identity=options["identity"],
                 action=options["action"],
                 payload=payload,
