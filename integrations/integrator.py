@@ -19,7 +19,7 @@ import httpx
 
 from integrations import config, services
 from integrations.choices import AuthType, FailureMode
-from ocpp_router import errors, validation
+from ocpp_router import errors, gate, validation
 from ocpp_router.datetimes import utcnow
 from ocpp_router.dispatch import run_in_worker
 from ocpp_router.session import CallContext
@@ -161,4 +161,4 @@ async def _apply_boot(ctx: CallContext, payload: dict[str, Any], answer: dict[st
             at=utcnow(),
         )
     )
-    ctx.session.registration = status
+    gate.booted(ctx.session, status)

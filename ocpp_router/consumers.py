@@ -26,7 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from csms.conf import hot_settings
-from ocpp_router import dispatch, errors, rpc, validation
+from ocpp_router import dispatch, errors, gate, rpc, validation
 from ocpp_router.extensions import PING, refusal_close_code
 from ocpp_router.outbound import COMPLETED, ERROR, TIMEOUT, Outcome
 from ocpp_router.registry import HOOKS, REGISTRIES
@@ -40,48 +40,6 @@ _background: set[asyncio.Future[Any]] = set()
 MAX_STATION_ID = 48
 # Characters that cannot stand in one path segment once decoded.
 FORBIDDEN_ID_CHARACTERS = frozenset("/\\?#")
-
-# OCPP 2.0.1 B02.FR.05 / errata 2023-12: while Pending the CSMS sends only what configures
-# or inventories the station; to a Rejected station it sends nothing.
-SENDABLE_WHILE_PENDING = frozenset(
-    {
-        "GetBaseReport",
-        "GetReport",
-        "GetMonitoringReport",
-        "GetVariables",
-        "SetVariables",
-        "SetNetworkProfile",
-        "GetConfiguration",
-        "ChangeConfiguration",
-        "TriggerMessage",
-        "ExtendedTriggerMessage",
-        "DataTransfer",
-    }
-)
-
-# What a station may send while Pending because the CSMS asked for it (OCPP 2.0.1 B02.FR.02,
-# 1.6 section 4.2.1: "unless it has been instructed by the Central System to do so").
-REPORTS_REQUESTED_BY = {
-    "GetBaseReport": "NotifyReport",
-    "GetReport": "NotifyReport",
-    "GetMonitoringReport": "NotifyMonitoringReport",
-}
-# TriggerMessage requestedMessage values that name another action than themselves.
-TRIGGERED_ACTIONS = {
-    "SignChargingStationCertificate": "SignCertificate",
-    "SignV2GCertificate": "SignCertificate",
-    "SignCombinedCertificate": "SignCertificate",
-}
-
-
-def solicited_by(action: str, payload: dict[str, Any]) -> str:
-    """The station request our call `action` asks for, or ""."""
-    if action in REPORTS_REQUESTED_BY:
-        return REPORTS_REQUESTED_BY[action]
-    if action in ("TriggerMessage", "ExtendedTriggerMessage"):
-        requested = str(payload.get("requestedMessage", ""))
-        return TRIGGERED_ACTIONS.get(requested, requested)
-    return ""
 
 
 def station_path(raw_path: bytes | str) -> tuple[str, str] | None:
@@ -606,15 +564,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             validation.check(session.version, pending.action, "request", pending.payload)
         except errors.OcppError as exc:
             return exc
-        if session.registration == "Rejected":
-            return errors.SecurityError(
-                "The station's registration is Rejected: nothing is sent to it"
-            )
-        if not session.accepted and pending.action not in SENDABLE_WHILE_PENDING:
-            return errors.SecurityError(
-                f"{pending.action} cannot be sent before the station is accepted"
-            )
-        return None
+        return gate.send_refusal(session, pending.action)
 
     async def _pump(self) -> None:
         session = self.session
@@ -629,10 +579,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             pending.message_id = str(uuid.uuid4())
             call = rpc.Call(pending.message_id, pending.action, pending.payload)
             pending.log_id = await self._send_frame(call, action=pending.action)
-            if not session.accepted:
-                solicited = solicited_by(pending.action, pending.payload)
-                if solicited:
-                    session.solicited.add(solicited)
+            gate.sent(session, pending.action, pending.payload)
             self.in_flight = pending
             pending.timer = asyncio.get_running_loop().call_later(
                 remaining, self._schedule_expiry, pending

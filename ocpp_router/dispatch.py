@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
 from csms.conf import hot_settings
-from ocpp_router import errors, validation
+from ocpp_router import errors, gate, validation
 from ocpp_router.registry import HOOKS, REGISTRIES, CallInterceptor, Handler
 from ocpp_router.rpc import Call, CallError, CallResult, error_frame
 from ocpp_router.session import CallContext, ResultContext, Session
@@ -30,13 +30,6 @@ from ocpp_router.session import CallContext, ResultContext, Session
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# OCPP 2.0.1 B02.FR.09 / B03.FR.07, OCTT TC_B_30_CSMS; 1.6 section 4.2.1: until the station
-# is Accepted it may only boot. While Pending it may also send what the CSMS asked for
-# (B02.FR.02; 1.6: "unless instructed by the Central System with a TriggerMessage.req"):
-# NotifyReport after GetBaseReport/GetReport, the message a TriggerMessage names. An
-# unsolicited Heartbeat, StatusNotification or SecurityEventNotification gets SecurityError.
-BEFORE_BOOT = frozenset({"BootNotification"})
 
 
 class HandlerPool:
@@ -153,14 +146,6 @@ def _in_worker(loop: asyncio.AbstractEventLoop, func: Callable[..., T], args: tu
     return _with_connections(func, *args)
 
 
-def gate_allows(session: Session, action: str) -> bool:
-    if session.accepted or action in BEFORE_BOOT:
-        return True
-    if session.registration == "Pending":
-        return action in session.solicited
-    return False
-
-
 async def handle_call(session: Session, call: Call) -> tuple[CallResult | CallError, CallContext]:
     """Answer one station CALL. Never raises: every failure becomes the CALLERROR it names."""
     version = session.version
@@ -186,11 +171,8 @@ async def _answer(ctx: CallContext, call: Call) -> dict[str, Any]:
         if not interceptors:
             raise _not_supported(call.action, version)
     validation.check(version, call.action, "request", call.payload)
-    if not gate_allows(ctx.session, call.action):
-        raise errors.SecurityError(
-            f"{call.action} refused: the station is not accepted "
-            f"(registration {ctx.session.registration or 'none'}); send BootNotification first"
-        )
+    if not gate.may_receive(ctx.session, call.action):
+        raise gate.receive_refusal(ctx.session, call.action)
     answer = await _intercepted(interceptors, ctx, call.payload)
     if answer is None:
         if handler is None:

@@ -63,7 +63,8 @@ class Session:
     connected_at: datetime | None = None
     last_seen_recorded: float = 0.0
     # Station requests the CSMS asked for while the station is not Accepted (NotifyReport
-    # after GetBaseReport, what a TriggerMessage names): the boot gate lets these through.
+    # after GetBaseReport, what a TriggerMessage names): the boot gate (ocpp_router.gate)
+    # lets these through.
     solicited: set[str] = field(default_factory=set)
     # Channel of another connection the database says holds this station (see the consumer's
     # duplicate check); "" if none.

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from commands.services import command_after_reply
+from ocpp_router import gate
 from ocpp_router.datetimes import from_ocpp, ocpp_now, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.registry import ocpp_handler, ocpp_request_check, ocpp_result, ocpp_sendable
@@ -15,8 +16,7 @@ from stations import services
 
 
 def _boot_answer(ctx: CallContext, decision: services.BootDecision) -> dict[str, Any]:
-    ctx.session.registration = decision.status
-    ctx.session.solicited.clear()
+    gate.booted(ctx.session, decision.status)
     if decision.fetch_inventory:
         # OCPP 2.0.1 B02.FR.01 (1.6 section 4.2.1): while Pending the CSMS may retrieve
         # the station's configuration; once the station takes the request its next boot is
