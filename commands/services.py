@@ -39,14 +39,15 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol
 
 import httpx
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 
 from commands import conveniences, splitting
 from commands.choices import CommandStatus
 from commands.middleware import request_user
 from commands.models import CallbackDelivery, Command
+from csms.db import db
 from devicemodel.selectors import message_limits
 from ocpp_router import errors, outbound, validation
 from ocpp_router.datetimes import utcnow
@@ -88,23 +89,6 @@ class CommandConflict(CommandRefused):
 
 class PayloadInvalid(CommandRefused):
     status = 400
-
-
-def db(func):
-    """Run ORM work from async code in a thread that is not Django's thread-sensitive one.
-
-    Like Channels' `database_sync_to_async`, it drops expired or broken connections before
-    and after (the pool threads outlive requests, so nothing else would).
-    """
-
-    def run(*args, **kwargs):
-        close_old_connections()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(run, thread_sensitive=False)
 
 
 def sendable_actions() -> dict[str, list[str]]:

@@ -15,12 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
-
-from ocpp_router.datetimes import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +28,7 @@ class Event:
     kind: str
     station: str
     data: dict[str, Any]
-    timestamp: datetime = field(default_factory=utcnow)
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 Subscriber = Callable[[Event], None]

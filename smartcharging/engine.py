@@ -49,7 +49,7 @@ MEMBERSHIP_TTL = 5.0
 
 
 def _db(func):
-    from commands.services import db
+    from csms.db import db
 
     return db(func)
 

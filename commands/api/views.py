@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from commands import services
 from commands.api import serializers
 from commands.api.filters import CommandFilter
+from commands.api.permissions import CanSendCommands
 from commands.models import Command
-from csms.api.permissions import CanSendCommands
 from csms.api.views import AsyncAPIView
 from stations.api.filters import StationFilter
 from stations.models import ChargingStation

@@ -162,3 +162,26 @@ async def test_call_sent_by_a_service_below_an_api_view_names_the_requests_user(
         assert response.status_code == 200, response.content
     [command] = await commands_of("REC-API")
     assert (command.origin, command.created_by.username) == ("stations.password", "api-op")
+
+
+def test_only_the_commands_service_sends_calls():
+    """Nothing but commands.services hands a call to the transport (ocpp_router.outbound)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = {root / "commands" / "services.py", root / "ocpp_router" / "outbound.py"}
+    offenders = []
+    tops = [top for top in root.iterdir() if top.is_dir() and not top.name.startswith(".")]
+    for path in [path for top in tops for path in top.rglob("*.py")]:
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("call", "call_sync"):
+                if isinstance(node.value, ast.Name) and node.value.id == "outbound":
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module == "ocpp_router.outbound":
+                names = {alias.name for alias in node.names}
+                if names & {"call", "call_sync"}:
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []

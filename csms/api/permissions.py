@@ -1,10 +1,10 @@
-"""API permissions: no anonymous access; reading needs `view_*`, writing the model's perms."""
+"""API permissions: no anonymous access; reading needs `view_*`, writing the model's perms.
+
+Permissions of one app live in that app (`commands.api.permissions.CanSendCommands`)."""
 
 from __future__ import annotations
 
-from rest_framework.permissions import BasePermission, DjangoModelPermissions
-
-from commands.groups import SEND_COMMAND
+from rest_framework.permissions import DjangoModelPermissions
 
 
 class ModelPermissions(DjangoModelPermissions):
@@ -16,13 +16,3 @@ class ModelPermissions(DjangoModelPermissions):
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
-
-
-class CanSendCommands(BasePermission):
-    """Sending OCPP calls to stations is for operators (`commands.send_command`)."""
-
-    message = "You may read but not send commands (permission commands.send_command)."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(SEND_COMMAND))

@@ -13,7 +13,7 @@ import inspect
 
 from rest_framework.views import APIView
 
-from commands.services import db
+from csms.db import db
 
 
 class AsyncAPIView(APIView):
