@@ -26,7 +26,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from csms.conf import hot_settings
-from ocpp_router import dispatch, errors, gate, rpc, validation
+from ocpp_router import dispatch, errors, rpc, validation
+from ocpp_router import gate as boot_gate  # the B02 rules; `gate` below is the connection gate
 from ocpp_router.extensions import PING, refusal_close_code
 from ocpp_router.outbound import COMPLETED, ERROR, TIMEOUT, Outcome
 from ocpp_router.registry import HOOKS, REGISTRIES
@@ -564,7 +565,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             validation.check(session.version, pending.action, "request", pending.payload)
         except errors.OcppError as exc:
             return exc
-        return gate.send_refusal(session, pending.action)
+        return boot_gate.send_refusal(session, pending.action)
 
     async def _pump(self) -> None:
         session = self.session
@@ -579,7 +580,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             pending.message_id = str(uuid.uuid4())
             call = rpc.Call(pending.message_id, pending.action, pending.payload)
             pending.log_id = await self._send_frame(call, action=pending.action)
-            gate.sent(session, pending.action, pending.payload)
+            boot_gate.sent(session, pending.action, pending.payload)
             self.in_flight = pending
             pending.timer = asyncio.get_running_loop().call_later(
                 remaining, self._schedule_expiry, pending

@@ -1,6 +1,7 @@
 """CSMS -> station calls through the channel layer, one in flight per station.
 
-The caller (a REST view, the admin, a management command, on any process) sends an
+The caller, `commands.services` (the one way to send a call, which records it; the API, the
+admin, management commands and internal flows on any process go through it), sends an
 `ocpp.call` message to the channel of the consumer holding the station's websocket and waits
 on a reply channel: first for an acknowledgement (no acknowledgement means no live
 connection: `StationOffline`), then for the station's answer or our timeout. The consumer
@@ -14,7 +15,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -93,10 +93,3 @@ async def call(
     except TimeoutError:
         return Outcome(status=TIMEOUT, action=action, request=payload)
     return Outcome.from_message(message)
-
-
-def call_sync(
-    channel_name: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
-) -> Outcome:
-    """`call` for synchronous code (views, admin, management commands)."""
-    return async_to_sync(call)(channel_name, action, payload, timeout=timeout)

@@ -55,12 +55,18 @@ def test_b02_an_accepted_station_may_send_anything_and_asks_for_nothing():
 
 
 def _project_modules() -> list[Path]:
-    skip = {".venv", "node_modules", "tests"}
+    tops = [
+        top
+        for top in ROOT.iterdir()
+        if top.is_dir()
+        and not top.name.startswith(".")
+        and top.name not in ("emulator", "benchmarks", "tests")
+    ]
     return [
         path
-        for path in ROOT.rglob("*.py")
-        if not skip.intersection(path.relative_to(ROOT).parts)
-        and path.relative_to(ROOT).parts[0] not in ("emulator", "benchmarks")
+        for top in tops
+        for path in top.rglob("*.py")
+        if "tests" not in path.relative_to(ROOT).parts
     ]
 
 
