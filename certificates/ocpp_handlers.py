@@ -114,3 +114,12 @@ def get_15118_ev_certificate(ctx: CallContext, payload: dict[str, Any]) -> dict[
     return plug_and_charge.ev_certificate_get(
         identity=ctx.session.station_id, version=ctx.version, payload=payload
     )
+
+
+@ocpp_handler(V21, "GetCertificateChainStatus")
+def get_certificate_chain_status(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "certificateStatus": services.certificate_chain_status(
+            requests=payload["certificateStatusRequests"]
+        )
+    }

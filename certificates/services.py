@@ -14,7 +14,7 @@ from django.db import transaction
 from certificates import ca, plug_and_charge
 from certificates.choices import CsrStatus
 from certificates.models import CertificateSigningRequest, InstalledCertificate
-from ocpp_router.datetimes import utcnow
+from ocpp_router.datetimes import to_ocpp, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +184,52 @@ def certificate_status_lookup(*, request_data: dict[str, str]) -> OcspOutcome:
         logger.warning("OCSP lookup at %s failed: %s", request_data.get("responderURL"), exc)
         return OcspOutcome(ok=False, reason=str(exc)[:200])
     return OcspOutcome(ok=True, ocsp_result=ca.b64(response.content))
+
+
+def certificate_chain_status(*, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OCPP 2.1 GetCertificateChainStatus (M06 for a whole chain): each certificate's status
+    from its OCSP responders or CRL distribution points, the first that answers; Failed
+    when none does."""
+    statuses = []
+    for request in requests:
+        hash_data = request["certificateHashData"]
+        status, next_update = "Failed", utcnow()
+        for url in request["urls"]:
+            if request["source"] == "OCSP":
+                found = plug_and_charge.ocsp_status(
+                    hash_algorithm=hash_data["hashAlgorithm"],
+                    issuer_name_hash=hash_data["issuerNameHash"],
+                    issuer_key_hash=hash_data["issuerKeyHash"],
+                    serial=hash_data["serialNumber"],
+                    url=url,
+                )
+                status = {"Accepted": "Good", "CertificateRevoked": "Revoked"}.get(found, "Failed")
+            else:
+                try:
+                    response = httpx.get(url, timeout=OCSP_TIMEOUT)
+                    response.raise_for_status()
+                    body = response.content
+                    crl = (
+                        x509.load_pem_x509_crl(body)
+                        if body.lstrip().startswith(b"-----")
+                        else x509.load_der_x509_crl(body)
+                    )
+                except (ValueError, httpx.HTTPError) as exc:
+                    logger.warning("CRL at %s unusable: %s", url, exc)
+                    continue
+                revoked = crl.get_revoked_certificate_by_serial_number(
+                    int(hash_data["serialNumber"], 16)
+                )
+                status = "Revoked" if revoked is not None else "Good"
+                next_update = crl.next_update_utc or next_update
+            if status != "Failed":
+                break
+        statuses.append(
+            {
+                "certificateHashData": hash_data,
+                "source": request["source"],
+                "status": status,
+                "nextUpdate": to_ocpp(next_update),
+            }
+        )
+    return statuses

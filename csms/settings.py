@@ -450,6 +450,9 @@ CSMS_WEBHOOK_RETRY_MAX = env_float("CSMS_WEBHOOK_RETRY_MAX", 600.0)
 CSMS_CONCURRENT_TX_CHECK = env_bool("CSMS_CONCURRENT_TX_CHECK", True)
 # Seconds between CostUpdated messages sent for a running 2.x transaction (0: never).
 CSMS_COST_UPDATE_INTERVAL = env_int("CSMS_COST_UPDATE_INTERVAL", 60)
+# OCPP 2.1 VatNumberValidation: the dotted path of the validator (a callable taking the VAT
+# number, returning transactions.payments.VatCheck); the default checks formats locally.
+CSMS_VAT_VALIDATOR = env_str("CSMS_VAT_VALIDATOR", "transactions.payments.local_vat_rules")
 # A 1.6 StartTransaction is linked to a remote start for the same idTag made at most this
 # many seconds before.
 CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)

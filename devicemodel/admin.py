@@ -9,6 +9,8 @@ from devicemodel.models import (
     DeviceEvent,
     DisplayMessage,
     MonitoringSetting,
+    PeriodicEventStream,
+    PeriodicEventStreamValue,
     ReportPart,
     ReportRequest,
     Variable,
@@ -228,3 +230,30 @@ def device_model_panel(request: HttpRequest, station: ChargingStation) -> str:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+# --- OCPP 2.1 -------------------------------------------------------------------------
+
+
+@admin.register(PeriodicEventStream)
+class PeriodicEventStreamAdmin(admin.ModelAdmin):
+    list_display = [
+        "station",
+        "stream_id",
+        "variable_monitoring_id",
+        "variable",
+        "interval",
+        "values",
+        "is_open",
+        "opened_at",
+        "closed_at",
+    ]
+    list_filter = ["is_open"]
+    list_select_related = ["station", "variable"]
+
+
+@admin.register(PeriodicEventStreamValue)
+class PeriodicEventStreamValueAdmin(admin.ModelAdmin):
+    list_display = ["stream", "timestamp", "value"]
+    list_filter = []
+    list_select_related = ["stream"]

@@ -366,3 +366,55 @@ class DataTransferMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} DataTransfer {self.vendor_id}/{self.message_id}: {self.status}"
+
+
+class PeriodicEventStream(models.Model):
+    """A periodic event stream a station opened on one of its variable monitors (OCPP 2.1
+    N08-N11): opened, adjusted and closed here as the station and the CSMS report it."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="event_streams"
+    )
+    stream_id = models.IntegerField(help_text="The id the station gave the stream.")
+    variable_monitoring_id = models.IntegerField()
+    variable = models.ForeignKey(
+        Variable,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="event_streams",
+        help_text="The variable its monitor watches, when the CSMS knows the monitor.",
+    )
+    interval = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
+    values = models.PositiveIntegerField(null=True, blank=True)
+    is_open = models.BooleanField(default=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["station", "stream_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "stream_id"], name="unique_event_stream_id")
+        ]
+
+    def __str__(self) -> str:
+        state = "open" if self.is_open else "closed"
+        return f"{self.station} stream {self.stream_id} ({state})"
+
+
+class PeriodicEventStreamValue(models.Model):
+    """One value of a periodic event stream (NotifyPeriodicEventStream): a time series kept
+    next to the variable it monitors."""
+
+    stream = models.ForeignKey(PeriodicEventStream, on_delete=models.CASCADE, related_name="data")
+    timestamp = models.DateTimeField()
+    value = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["stream", "timestamp"]
+        indexes = [models.Index(fields=["stream", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} {self.timestamp:%Y-%m-%d %H:%M:%S} = {self.value}"

@@ -271,3 +271,54 @@ def security_event_notification(ctx: CallContext, payload: dict[str, Any]) -> di
         tech_info=payload.get("techInfo", ""),
     )
     return {}
+
+
+# --- OCPP 2.1 periodic event streams (N08-N11) ------------------------------------------
+
+
+@ocpp_handler(V21, "OpenPeriodicEventStream")
+def open_periodic_event_stream(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.event_stream_open(
+        station_pk=ctx.station_pk, stream=payload["constantStreamData"], at=utcnow()
+    )
+    return {"status": "Accepted"}
+
+
+@ocpp_handler(V21, "ClosePeriodicEventStream")
+def close_periodic_event_stream(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.event_stream_close(station_pk=ctx.station_pk, stream_id=payload["id"], at=utcnow())
+    return {}
+
+
+@ocpp_handler(V21, "NotifyPeriodicEventStream")
+def notify_periodic_event_stream(ctx: CallContext, payload: dict[str, Any]) -> None:
+    """A SEND: stored, never answered."""
+    services.event_stream_data_store(
+        station_pk=ctx.station_pk,
+        stream_id=payload["id"],
+        basetime=from_ocpp(payload["basetime"]),
+        data=payload["data"],
+        at=utcnow(),
+    )
+
+
+@ocpp_result(V21, "AdjustPeriodicEventStream")
+def adjust_periodic_event_stream_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    if response["status"] == "Accepted":
+        services.event_stream_adjusted(
+            station_pk=ctx.station_pk,
+            stream_id=request["id"],
+            params=request["params"],
+            at=utcnow(),
+        )
+
+
+@ocpp_result(V21, "GetPeriodicEventStream")
+def get_periodic_event_stream_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    services.event_streams_reported(
+        station_pk=ctx.station_pk, streams=response.get("constantStreamData", []), at=utcnow()
+    )

@@ -4,7 +4,7 @@ and DataTransfer. Payload pieces arrive in the wire's camelCase; handlers pass t
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +24,8 @@ from devicemodel.models import (
     DeviceEvent,
     DisplayMessage,
     MonitoringSetting,
+    PeriodicEventStream,
+    PeriodicEventStreamValue,
     ReportPart,
     ReportRequest,
     Variable,
@@ -805,3 +807,88 @@ def station_security_event_store(
         severity=security_event_severity(event_type),
         remote_address=remote or "",
     )
+
+
+# --- Periodic event streams (OCPP 2.1 N08-N11) ------------------------------------------
+
+
+def _stream_params(params: Json) -> dict[str, int | None]:
+    return {"interval": params.get("interval"), "values": params.get("values")}
+
+
+def event_stream_open(*, station_pk: int, stream: Json, at: datetime) -> PeriodicEventStream:
+    """OpenPeriodicEventStream: the station starts a stream on one of its monitors (a stream
+    id the station reuses reopens the row)."""
+    monitor_id = stream["variableMonitoringId"]
+    monitor = (
+        VariableMonitor.objects.filter(station_id=station_pk, monitor_id=monitor_id)
+        .only("variable_id")
+        .first()
+    )
+    with transaction.atomic():
+        row, _ = PeriodicEventStream.objects.update_or_create(
+            station_id=station_pk,
+            stream_id=stream["id"],
+            defaults={
+                "variable_monitoring_id": monitor_id,
+                "variable_id": monitor.variable_id if monitor else None,
+                **_stream_params(stream["params"]),
+                "is_open": True,
+                "opened_at": at,
+                "closed_at": None,
+                "updated": at,
+            },
+        )
+    return row
+
+
+def event_stream_close(*, station_pk: int, stream_id: int, at: datetime) -> bool:
+    """ClosePeriodicEventStream; False when the CSMS knew no such open stream."""
+    return bool(
+        PeriodicEventStream.objects.filter(
+            station_id=station_pk, stream_id=stream_id, is_open=True
+        ).update(is_open=False, closed_at=at, updated=at)
+    )
+
+
+def event_stream_data_store(
+    *, station_pk: int, stream_id: int, basetime: datetime, data: list[Json], at: datetime
+) -> int:
+    """NotifyPeriodicEventStream: each element's `t` is seconds after `basetime`. Data of a
+    stream the CSMS never saw opened opens it (its monitor unknown: -1), so none is lost."""
+    stream = PeriodicEventStream.objects.filter(station_id=station_pk, stream_id=stream_id).first()
+    if stream is None:
+        stream = PeriodicEventStream.objects.create(
+            station_id=station_pk,
+            stream_id=stream_id,
+            variable_monitoring_id=-1,
+            opened_at=at,
+            updated=at,
+        )
+    rows = [
+        PeriodicEventStreamValue(
+            stream=stream,
+            timestamp=basetime + timedelta(seconds=float(element["t"])),
+            value=element["v"],
+            received_at=at,
+        )
+        for element in data
+    ]
+    PeriodicEventStreamValue.objects.bulk_create(rows)
+    return len(rows)
+
+
+def event_stream_adjusted(*, station_pk: int, stream_id: int, params: Json, at: datetime) -> None:
+    """The station accepted AdjustPeriodicEventStream: its new interval and values."""
+    PeriodicEventStream.objects.filter(station_id=station_pk, stream_id=stream_id).update(
+        **_stream_params(params), updated=at
+    )
+
+
+def event_streams_reported(*, station_pk: int, streams: list[Json], at: datetime) -> None:
+    """GetPeriodicEventStream: the streams the station reports are open, any other closed."""
+    for stream in streams:
+        event_stream_open(station_pk=station_pk, stream=stream, at=at)
+    PeriodicEventStream.objects.filter(station_id=station_pk, is_open=True).exclude(
+        stream_id__in=[stream["id"] for stream in streams]
+    ).update(is_open=False, closed_at=at, updated=at)

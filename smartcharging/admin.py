@@ -14,9 +14,14 @@ from smartcharging.models import (
     ChargingLimit,
     ChargingProfile,
     CompositeSchedule,
+    DERControl,
+    DEREvent,
+    DynamicScheduleUpdate,
     EvChargingNeeds,
     EvChargingSchedule,
     Grant,
+    GridSignal,
+    PriorityCharging,
     Site,
     SiteGroup,
     SiteMember,
@@ -245,3 +250,58 @@ class GrantAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# --- OCPP 2.1 -------------------------------------------------------------------------
+
+
+@admin.register(DERControl)
+class DERControlAdmin(admin.ModelAdmin):
+    list_display = [
+        "station",
+        "control_id",
+        "control_type",
+        "is_default",
+        "priority",
+        "status",
+        "active",
+        "updated",
+    ]
+    list_filter = ["control_type", "status", "is_default", "active"]
+    list_select_related = ["station"]
+
+
+@admin.register(DEREvent)
+class DEREventAdmin(admin.ModelAdmin):
+    list_display = [
+        "timestamp",
+        "station",
+        "kind",
+        "control_type",
+        "control_id",
+        "grid_event_fault",
+        "alarm_ended",
+    ]
+    list_filter = ["kind", "control_type"]
+    list_select_related = ["station"]
+
+
+@admin.register(DynamicScheduleUpdate)
+class DynamicScheduleUpdateAdmin(admin.ModelAdmin):
+    list_display = ["at", "station", "charging_profile_id", "origin", "status"]
+    list_filter = ["origin", "status"]
+    list_select_related = ["station"]
+
+
+@admin.register(PriorityCharging)
+class PriorityChargingAdmin(admin.ModelAdmin):
+    list_display = ["at", "station", "transaction_ref", "activated", "origin", "status"]
+    list_filter = ["origin", "activated"]
+    list_select_related = ["station"]
+
+
+@admin.register(GridSignal)
+class GridSignalAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "station", "action", "transaction_id", "signal", "status"]
+    list_filter = ["action", "status"]
+    list_select_related = ["station"]

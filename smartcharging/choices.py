@@ -39,3 +39,26 @@ class GrantStatus(models.TextChoices):
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
     FAILED = "Failed", "not delivered (offline, timeout, error)"
+
+
+class DERControlStatus(models.TextChoices):
+    """Where a DER control stands (OCPP 2.1 R04-R06): the station's answers, or reported."""
+
+    PENDING = "Pending", "sent, no answer yet"
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    NOT_SUPPORTED = "NotSupported"
+    SUPERSEDED = "Superseded"
+    CLEARED = "Cleared"
+    REPORTED = "Reported", "reported by the station"
+
+
+class DEREventKind(models.TextChoices):
+    ALARM = "alarm", "NotifyDERAlarm"
+    STARTED = "started", "NotifyDERStartStop: started"
+    STOPPED = "stopped", "NotifyDERStartStop: stopped"
+
+
+class Origin(models.TextChoices):
+    STATION = "station", "the station notified it"
+    CSMS = "csms", "the CSMS sent it"

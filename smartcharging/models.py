@@ -3,8 +3,11 @@ from __future__ import annotations
 from django.db import models
 
 from smartcharging.choices import (
+    DERControlStatus,
+    DEREventKind,
     GrantStatus,
     LimitUnit,
+    Origin,
     ProfileKind,
     ProfilePurpose,
     ProfileStatus,
@@ -283,3 +286,128 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.current} A to {self.station} EVSE {self.evse_id} ({self.status})"
+
+
+class DERControl(models.Model):
+    """A DER control of a station (OCPP 2.1 R04-R06): one the CSMS set with SetDERControl or
+    one the station reported (ReportDERControl), with its type and priority; `settings` is
+    the control's object as on the wire (its `curve`, `fixedPFAbsorb`, ... value)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="der_controls"
+    )
+    control_id = models.CharField(max_length=36)
+    control_type = models.CharField(max_length=30)
+    is_default = models.BooleanField(default=False)
+    priority = models.IntegerField(null=True, blank=True)
+    settings = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=15, choices=DERControlStatus.choices, default=DERControlStatus.PENDING
+    )
+    status_info = models.JSONField(null=True, blank=True)
+    active = models.BooleanField(default=False, help_text="Started (NotifyDERStartStop).")
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["station", "control_type", "priority"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "control_id"], name="unique_der_control_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} DER {self.control_type} {self.control_id} ({self.status})"
+
+
+class DEREvent(models.Model):
+    """A DER alarm (NotifyDERAlarm) or a control started or stopped (NotifyDERStartStop)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="der_events"
+    )
+    kind = models.CharField(max_length=10, choices=DEREventKind.choices)
+    control_type = models.CharField(max_length=30, blank=True)
+    control_id = models.CharField(max_length=36, blank=True)
+    grid_event_fault = models.CharField(max_length=30, blank=True)
+    alarm_ended = models.BooleanField(default=False)
+    extra_info = models.CharField(max_length=200, blank=True)
+    superseded_ids = models.JSONField(default=list, blank=True)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [models.Index(fields=["station", "-timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.station} DER {self.kind} {self.control_type or self.control_id}"
+
+
+class DynamicScheduleUpdate(models.Model):
+    """A limit/setpoint update of a Dynamic charging profile (OCPP 2.1 K28/K29): pushed by
+    the CSMS (UpdateDynamicSchedule) or pulled by the station (PullDynamicScheduleUpdate)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="dynamic_schedule_updates"
+    )
+    charging_profile_id = models.IntegerField()
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    schedule_update = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=15, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["station", "charging_profile_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.station} profile {self.charging_profile_id} update ({self.origin})"
+
+
+class PriorityCharging(models.Model):
+    """Priority charging of a transaction (OCPP 2.1 K21/K22): asked by the CSMS with
+    UsePriorityCharging, or (de)activated at the station (NotifyPriorityCharging)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="priority_chargings"
+    )
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="priority_chargings",
+    )
+    transaction_ref = models.CharField(max_length=36, help_text="The station's transactionId.")
+    activated = models.BooleanField()
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    status = models.CharField(max_length=15, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["station", "transaction_ref"])]
+
+    def __str__(self) -> str:
+        state = "on" if self.activated else "off"
+        return f"{self.station} tx {self.transaction_ref} priority {state} ({self.origin})"
+
+
+class GridSignal(models.Model):
+    """What the CSMS told a station about the grid: an aFRR signal (AFRRSignal) or the energy
+    transfer modes allowed for a transaction (NotifyAllowedEnergyTransfer), and its answer."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="grid_signals"
+    )
+    action = models.CharField(max_length=30)
+    transaction_id = models.CharField(max_length=36, blank=True)
+    signal = models.IntegerField(null=True, blank=True, help_text="AFRRSignal: -1 .. 1 scaled.")
+    allowed_energy_transfer = models.JSONField(default=list, blank=True)
+    timestamp = models.DateTimeField()
+    status = models.CharField(max_length=15, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+
+    def __str__(self) -> str:
+        return f"{self.station} {self.action} ({self.status or 'sent'})"

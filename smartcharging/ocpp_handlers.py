@@ -9,6 +9,7 @@ from ocpp_router.registry import ocpp_handler, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext, ResultContext
 from smartcharging import services
+from smartcharging.choices import Origin
 
 V2 = (V201, V21)
 
@@ -118,4 +119,108 @@ def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any]) -> di
     )
     return services.ev_charging_schedule_check(
         station_pk=ctx.station_pk, evse_id=payload["evseId"], schedule=payload["chargingSchedule"]
+    )
+
+
+# --- OCPP 2.1: DER control (R), dynamic schedules (K28/K29), priority charging (K21/K22),
+# aFRR and allowed energy transfer ------------------------------------------------------
+
+
+@ocpp_result(V21, "SetDERControl")
+def set_der_control_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    services.der_control_set_result(
+        station_pk=ctx.station_pk, request=request, response=response, at=utcnow()
+    )
+
+
+@ocpp_result(V21, "ClearDERControl")
+def clear_der_control_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    services.der_control_clear_result(
+        station_pk=ctx.station_pk, request=request, response=response, at=utcnow()
+    )
+
+
+# GetDERControl is answered Accepted; the controls follow in ReportDERControl.
+ocpp_sendable(V21, "GetDERControl")
+
+
+@ocpp_handler(V21, "ReportDERControl")
+def report_der_control(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.der_controls_reported(station_pk=ctx.station_pk, report=payload, at=utcnow())
+    return {}
+
+
+@ocpp_handler(V21, "NotifyDERAlarm")
+def notify_der_alarm(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.der_alarm_record(
+        station_pk=ctx.station_pk, identity=ctx.session.station_id, payload=payload, at=utcnow()
+    )
+    return {}
+
+
+@ocpp_handler(V21, "NotifyDERStartStop")
+def notify_der_start_stop(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.der_start_stop_record(
+        station_pk=ctx.station_pk, identity=ctx.session.station_id, payload=payload, at=utcnow()
+    )
+    return {}
+
+
+@ocpp_handler(V21, "PullDynamicScheduleUpdate")
+def pull_dynamic_schedule_update(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return services.dynamic_schedule_answer(
+        station_pk=ctx.station_pk, charging_profile_id=payload["chargingProfileId"], at=utcnow()
+    )
+
+
+@ocpp_result(V21, "UpdateDynamicSchedule")
+def update_dynamic_schedule_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    services.dynamic_schedule_update_result(
+        station_pk=ctx.station_pk, request=request, response=response, at=utcnow()
+    )
+
+
+@ocpp_handler(V21, "NotifyPriorityCharging")
+def notify_priority_charging(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    services.priority_charging_record(
+        station_pk=ctx.station_pk,
+        transaction_id=payload["transactionId"],
+        activated=payload["activated"],
+        origin=Origin.STATION,
+        at=utcnow(),
+    )
+    return {}
+
+
+@ocpp_result(V21, "UsePriorityCharging")
+def use_priority_charging_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    services.priority_charging_record(
+        station_pk=ctx.station_pk,
+        transaction_id=request["transactionId"],
+        activated=request["activate"],
+        origin=Origin.CSMS,
+        status=response["status"],
+        at=utcnow(),
+    )
+
+
+@ocpp_result(V21, "AFRRSignal")
+@ocpp_result(V21, "NotifyAllowedEnergyTransfer")
+def grid_signal_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    services.grid_signal_record(
+        station_pk=ctx.station_pk,
+        action=ctx.action,
+        request=request,
+        status=response["status"],
+        at=utcnow(),
     )

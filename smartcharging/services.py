@@ -10,15 +10,28 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from csms import events
 from ocpp_router.datetimes import from_ocpp
 from ocpp_router.rpc import V16, V21
-from smartcharging.choices import ProfileStatus
+from smartcharging.choices import (
+    DERControlStatus,
+    DEREventKind,
+    GrantStatus,
+    Origin,
+    ProfileStatus,
+)
 from smartcharging.models import (
     ChargingLimit,
     ChargingProfile,
     CompositeSchedule,
+    DERControl,
+    DEREvent,
+    DynamicScheduleUpdate,
     EvChargingNeeds,
     EvChargingSchedule,
+    Grant,
+    GridSignal,
+    PriorityCharging,
     Site,
 )
 
@@ -304,3 +317,290 @@ def site_consumption_report(*, site_pk: int, value: Decimal, at: datetime) -> Si
         site.save(update_fields=["other_consumption", "other_consumption_at"])
         site_changed(site_pk=site_pk)
     return site
+
+
+# --- OCPP 2.1 DER control (R04-R06) -----------------------------------------------------
+
+# SetDERControlRequest / ReportDERControlRequest field of each control type; within a
+# ReportDERControl item the control sits under `inner`.
+_DER_FIELDS: dict[str, tuple[str, str]] = {
+    "enterService": ("EnterService", "enterService"),
+    "fixedPFAbsorb": ("FixedPFAbsorb", "fixedPF"),
+    "fixedPFInject": ("FixedPFInject", "fixedPF"),
+    "fixedVar": ("FixedVar", "fixedVar"),
+    "freqDroop": ("FreqDroop", "freqDroop"),
+    "gradient": ("Gradients", "gradient"),
+    "limitMaxDischarge": ("LimitMaxDischarge", "limitMaxDischarge"),
+}
+
+
+def _der_settings(request: dict[str, Any]) -> dict[str, Any]:
+    for name in ("curve", *_DER_FIELDS):
+        if name in request:
+            return request[name]
+    return {}
+
+
+def der_control_set_result(
+    *, station_pk: int, request: dict[str, Any], response: dict[str, Any], at: datetime
+) -> DERControl:
+    """SetDERControl answered: the control as sent with the station's status; the ids the
+    station says it superseded (R04.FR.xx supersededIds) are marked so."""
+    settings = _der_settings(request)
+    with transaction.atomic():
+        control, _ = DERControl.objects.update_or_create(
+            station_id=station_pk,
+            control_id=request["controlId"],
+            defaults={
+                "control_type": request["controlType"],
+                "is_default": request["isDefault"],
+                "priority": settings.get("priority"),
+                "settings": settings,
+                "status": response["status"],
+                "status_info": response.get("statusInfo"),
+                "updated": at,
+            },
+        )
+        superseded = response.get("supersededIds", [])
+        if response["status"] == DERControlStatus.ACCEPTED and superseded:
+            DERControl.objects.filter(station_id=station_pk, control_id__in=superseded).update(
+                status=DERControlStatus.SUPERSEDED, active=False, updated=at
+            )
+    return control
+
+
+def der_control_clear_result(
+    *, station_pk: int, request: dict[str, Any], response: dict[str, Any], at: datetime
+) -> int:
+    """ClearDERControl Accepted: the matching controls (by id, else type and default flag)
+    no longer hold at the station."""
+    if response["status"] != DERControlStatus.ACCEPTED:
+        return 0
+    controls = DERControl.objects.filter(station_id=station_pk).exclude(
+        status=DERControlStatus.CLEARED
+    )
+    if "controlId" in request:
+        controls = controls.filter(control_id=request["controlId"])
+    else:
+        controls = controls.filter(is_default=request["isDefault"])
+        if "controlType" in request:
+            controls = controls.filter(control_type=request["controlType"])
+    return controls.update(status=DERControlStatus.CLEARED, active=False, updated=at)
+
+
+def der_controls_reported(*, station_pk: int, report: dict[str, Any], at: datetime) -> int:
+    """ReportDERControl (the answer to GetDERControl): every control the station holds."""
+    count = 0
+    with transaction.atomic():
+        for field, (control_type, inner) in {"curve": ("", "curve"), **_DER_FIELDS}.items():
+            for item in report.get(field, []):
+                settings = item[inner]
+                DERControl.objects.update_or_create(
+                    station_id=station_pk,
+                    control_id=item["id"],
+                    defaults={
+                        "control_type": item.get("curveType", control_type),
+                        "is_default": item.get("isDefault", False),
+                        "priority": settings.get("priority"),
+                        "settings": settings,
+                        "status": DERControlStatus.SUPERSEDED
+                        if item.get("isSuperseded")
+                        else DERControlStatus.REPORTED,
+                        "updated": at,
+                    },
+                )
+                count += 1
+    return count
+
+
+def der_alarm_record(
+    *, station_pk: int, identity: str, payload: dict[str, Any], at: datetime
+) -> DEREvent:
+    """NotifyDERAlarm: stored and raised as the event `der.alarm` (webhooks, dashboard)."""
+    with transaction.atomic():
+        event = DEREvent.objects.create(
+            station_id=station_pk,
+            kind=DEREventKind.ALARM,
+            control_type=payload["controlType"],
+            grid_event_fault=payload.get("gridEventFault", ""),
+            alarm_ended=payload.get("alarmEnded", False),
+            extra_info=payload.get("extraInfo", ""),
+            timestamp=from_ocpp(payload["timestamp"]),
+            received_at=at,
+        )
+        transaction.on_commit(
+            lambda: events.publish(
+                "der.alarm",
+                identity,
+                control_type=event.control_type,
+                grid_event_fault=event.grid_event_fault,
+                alarm_ended=event.alarm_ended,
+                timestamp=payload["timestamp"],
+            )
+        )
+    return event
+
+
+def der_start_stop_record(
+    *, station_pk: int, identity: str, payload: dict[str, Any], at: datetime
+) -> DEREvent:
+    """NotifyDERStartStop: the control's `active` flag, its superseded ones, an event."""
+    started = payload["started"]
+    superseded = payload.get("supersededIds", [])
+    with transaction.atomic():
+        control = (
+            DERControl.objects.select_for_update()
+            .filter(station_id=station_pk, control_id=payload["controlId"])
+            .first()
+        )
+        if control is not None:
+            control.active = started
+            control.updated = at
+            control.save(update_fields=["active", "updated"])
+        if superseded:
+            DERControl.objects.filter(station_id=station_pk, control_id__in=superseded).update(
+                status=DERControlStatus.SUPERSEDED, active=False, updated=at
+            )
+        event = DEREvent.objects.create(
+            station_id=station_pk,
+            kind=DEREventKind.STARTED if started else DEREventKind.STOPPED,
+            control_id=payload["controlId"],
+            control_type=control.control_type if control else "",
+            superseded_ids=superseded,
+            timestamp=from_ocpp(payload["timestamp"]),
+            received_at=at,
+        )
+        transaction.on_commit(
+            lambda: events.publish(
+                f"der.{event.kind}", identity, control_id=event.control_id, superseded=superseded
+            )
+        )
+    return event
+
+
+# --- OCPP 2.1 dynamic schedules (K28/K29), priority charging (K21/K22), grid signals -----
+
+_UPDATE_FIELDS = (
+    "limit",
+    "limit_L2",
+    "limit_L3",
+    "dischargeLimit",
+    "dischargeLimit_L2",
+    "dischargeLimit_L3",
+    "setpoint",
+    "setpoint_L2",
+    "setpoint_L3",
+    "setpointReactive",
+    "setpointReactive_L2",
+    "setpointReactive_L3",
+)
+
+
+def dynamic_schedule_answer(*, station_pk: int, charging_profile_id: int, at: datetime) -> dict:
+    """PullDynamicScheduleUpdate: the limit the smart-charging engine grants the profile's
+    session when it has one, else the latest update the station accepted, else the first
+    period of the stored profile; Rejected for a profile the CSMS does not know (K29)."""
+    profile = (
+        ChargingProfile.objects.filter(station_id=station_pk, profile_id=charging_profile_id)
+        .exclude(status=ProfileStatus.CLEARED)
+        .order_by("-updated")
+        .first()
+    )
+    grant = (
+        Grant.objects.filter(
+            station_id=station_pk,
+            profile_id=charging_profile_id,
+            transaction__is_active=True,
+        )
+        .exclude(status=GrantStatus.FAILED)
+        .first()
+    )
+    update: dict[str, Any] | None = None
+    if grant is not None:
+        update = {"limit": float(grant.current)}
+    elif profile is not None:
+        pushed = (
+            DynamicScheduleUpdate.objects.filter(
+                station_id=station_pk,
+                charging_profile_id=charging_profile_id,
+                origin=Origin.CSMS,
+                status="Accepted",
+            )
+            .order_by("-at")
+            .first()
+        )
+        if pushed is not None:
+            update = pushed.schedule_update
+        else:
+            schedules = profile.schedules if isinstance(profile.schedules, list) else []
+            periods = schedules[0].get("chargingSchedulePeriod", []) if schedules else []
+            if periods:
+                update = {k: periods[0][k] for k in _UPDATE_FIELDS if k in periods[0]}
+    status = "Accepted" if update else "Rejected"
+    DynamicScheduleUpdate.objects.create(
+        station_id=station_pk,
+        charging_profile_id=charging_profile_id,
+        origin=Origin.STATION,
+        schedule_update=update or {},
+        status=status,
+        at=at,
+    )
+    if update:
+        return {"status": status, "scheduleUpdate": update}
+    return {"status": status, "statusInfo": {"reasonCode": "UnknownProfile"}}
+
+
+def dynamic_schedule_update_result(
+    *, station_pk: int, request: dict[str, Any], response: dict[str, Any], at: datetime
+) -> DynamicScheduleUpdate:
+    return DynamicScheduleUpdate.objects.create(
+        station_id=station_pk,
+        charging_profile_id=request["chargingProfileId"],
+        origin=Origin.CSMS,
+        schedule_update=request["scheduleUpdate"],
+        status=response["status"],
+        at=at,
+    )
+
+
+def priority_charging_record(
+    *,
+    station_pk: int,
+    transaction_id: str,
+    activated: bool,
+    origin: str,
+    status: str = "",
+    at: datetime,
+) -> PriorityCharging:
+    from transactions.models import Transaction
+
+    tx = (
+        Transaction.objects.filter(station_id=station_pk, transaction_id=transaction_id)
+        .only("pk")
+        .first()
+    )
+    return PriorityCharging.objects.create(
+        station_id=station_pk,
+        transaction=tx,
+        transaction_ref=transaction_id,
+        activated=activated,
+        origin=origin,
+        status=status,
+        at=at,
+    )
+
+
+def grid_signal_record(
+    *, station_pk: int, action: str, request: dict[str, Any], status: str, at: datetime
+) -> GridSignal:
+    """AFRRSignal / NotifyAllowedEnergyTransfer as sent, with the station's answer."""
+    timestamp = request.get("timestamp")
+    return GridSignal.objects.create(
+        station_id=station_pk,
+        action=action,
+        transaction_id=request.get("transactionId", ""),
+        signal=request.get("signal"),
+        allowed_energy_transfer=request.get("allowedEnergyTransfer", []),
+        timestamp=from_ocpp(timestamp) if timestamp else at,
+        status=status,
+    )

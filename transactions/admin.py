@@ -32,15 +32,20 @@ from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
 from transactions import selectors, services
 from transactions.models import (
+    BatterySwap,
     IdToken,
     LocalAuthList,
     LocalAuthListEntry,
     MeterValue,
     RemoteStart,
     Reservation,
+    Settlement,
+    StationTariff,
     Tariff,
     Transaction,
     TransactionEvent,
+    VatNumberCheck,
+    WebPayment,
 )
 
 
@@ -516,3 +521,57 @@ def _remote_stop_16(version: str, station: ChargingStation | None) -> dict[str, 
 def _request_stop(version: str, station: ChargingStation | None) -> dict[str, Any]:
     tx = _first_active(station)
     return {"transactionId": tx.transaction_id if tx is not None else ""}
+
+
+# --- OCPP 2.1 -------------------------------------------------------------------------
+
+
+@admin.register(BatterySwap)
+class BatterySwapAdmin(admin.ModelAdmin):
+    list_display = ["at", "station", "request_id", "event_type", "id_token_value", "status"]
+    list_filter = ["event_type"]
+    list_select_related = ["station"]
+
+
+@admin.register(Settlement)
+class SettlementAdmin(admin.ModelAdmin):
+    list_display = [
+        "settled_at",
+        "station",
+        "transaction_ref",
+        "psp_ref",
+        "amount",
+        "status",
+        "receipt_id",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["station"]
+
+
+@admin.register(VatNumberCheck)
+class VatNumberCheckAdmin(admin.ModelAdmin):
+    list_display = ["at", "station", "vat_number", "evse_id", "status"]
+    list_filter = ["status"]
+    list_select_related = ["station"]
+
+
+@admin.register(WebPayment)
+class WebPaymentAdmin(admin.ModelAdmin):
+    list_display = ["at", "station", "evse_id", "timeout"]
+    list_filter = []
+    list_select_related = ["station"]
+
+
+@admin.register(StationTariff)
+class StationTariffAdmin(admin.ModelAdmin):
+    list_display = [
+        "station",
+        "evse_id",
+        "tariff_id",
+        "transaction_id",
+        "currency",
+        "status",
+        "updated",
+    ]
+    list_filter = ["status", "currency"]
+    list_select_related = ["station"]

@@ -400,3 +400,130 @@ class LocalAuthListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station}: {self.id_token_value}"
+
+
+class BatterySwap(models.Model):
+    """A battery swap (OCPP 2.1 battery swap use cases): the CSMS's RequestBatterySwap and
+    the station's BatterySwap events (BatteryIn, BatteryOut, BatteryOutTimeout)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="battery_swaps"
+    )
+    request_id = models.IntegerField()
+    event_type = models.CharField(
+        max_length=20, help_text="BatteryIn, BatteryOut, BatteryOutTimeout; Requested by us."
+    )
+    id_token_value = models.CharField(max_length=255)
+    id_token_type = models.CharField(max_length=20)
+    batteries = models.JSONField(default=list, blank=True, help_text="batteryData as sent.")
+    status = models.CharField(max_length=15, blank=True, help_text="The station's answer.")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["station", "request_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.station} battery swap {self.request_id} {self.event_type}"
+
+
+class Settlement(models.Model):
+    """A payment settled at the station's payment terminal (NotifySettlement), kept with the
+    transaction it pays for."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="settlements"
+    )
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="settlements"
+    )
+    transaction_ref = models.CharField(
+        max_length=36, blank=True, help_text="The transactionId the station sent."
+    )
+    psp_ref = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, help_text="Settled, Canceled, Rejected, Failed.")
+    status_info = models.CharField(max_length=500, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=4)
+    settled_at = models.DateTimeField()
+    receipt_id = models.CharField(max_length=50, blank=True)
+    receipt_url = models.URLField(max_length=2000, blank=True)
+    vat_number = models.CharField(max_length=20, blank=True)
+    vat_company = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-settled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "psp_ref"], name="unique_settlement_psp_ref")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} settlement {self.psp_ref} {self.amount} ({self.status})"
+
+
+class VatNumberCheck(models.Model):
+    """A VAT number a station asked the CSMS to validate (VatNumberValidation), and the answer."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="vat_number_checks"
+    )
+    vat_number = models.CharField(max_length=20)
+    evse_id = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10)
+    company = models.JSONField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.station} VAT {self.vat_number} {self.status}"
+
+
+class WebPayment(models.Model):
+    """The CSMS told the station a driver started paying on the web for an EVSE
+    (NotifyWebPaymentStarted), so it waits `timeout` seconds for the authorization."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="web_payments"
+    )
+    evse_id = models.PositiveIntegerField()
+    timeout = models.PositiveIntegerField(help_text="Seconds.")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.station} EVSE {self.evse_id} web payment started"
+
+
+class StationTariff(models.Model):
+    """A 2.1 tariff (TariffType, as on the wire) a station holds, as the CSMS knows it: a
+    default tariff per EVSE (SetDefaultTariff; evse 0: every EVSE) or the tariff of one
+    transaction (ChangeTransactionTariff). Kept true by GetTariffs and ClearTariffs."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="station_tariffs"
+    )
+    evse_id = models.PositiveIntegerField(default=0)
+    tariff_id = models.CharField(max_length=60)
+    transaction_id = models.CharField(
+        max_length=36, blank=True, help_text="Set for a ChangeTransactionTariff tariff."
+    )
+    currency = models.CharField(max_length=3)
+    tariff = models.JSONField()
+    status = models.CharField(max_length=25, help_text="The station's last answer about it.")
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["station", "evse_id", "tariff_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "evse_id", "tariff_id", "transaction_id"],
+                name="unique_station_tariff",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station} EVSE {self.evse_id} tariff {self.tariff_id} ({self.status})"

@@ -10,7 +10,7 @@ from ocpp_router.datetimes import from_ocpp, utcnow
 from ocpp_router.registry import ocpp_handler, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext, ResultContext
-from transactions import answers, services
+from transactions import answers, payments, services, tariffs
 from transactions.choices import RequestStatus
 
 V2 = (V201, V21)
@@ -181,3 +181,92 @@ for _version in (V16, *V2):
 ocpp_sendable(V16, "RemoteStopTransaction")
 for _version in V2:
     ocpp_sendable(_version, "RequestStopTransaction", "GetTransactionStatus", "CostUpdated")
+
+
+# --- OCPP 2.1 tariffs (I07-I12) --------------------------------------------------------
+
+
+@ocpp_result(V21, "SetDefaultTariff")
+def set_default_tariff_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    tariffs.default_tariff_set_result(
+        station_pk=ctx.station_pk, request=request, response=response, at=utcnow()
+    )
+
+
+@ocpp_result(V21, "ChangeTransactionTariff")
+def change_transaction_tariff_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    tariffs.transaction_tariff_change_result(
+        station_pk=ctx.station_pk, request=request, response=response, at=utcnow()
+    )
+
+
+@ocpp_result(V21, "ClearTariffs")
+def clear_tariffs_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    tariffs.tariffs_clear_result(station_pk=ctx.station_pk, request=request, response=response)
+
+
+@ocpp_result(V21, "GetTariffs")
+def get_tariffs_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    tariffs.tariffs_reported(
+        station_pk=ctx.station_pk, request=request, response=response, at=utcnow()
+    )
+
+
+# --- OCPP 2.1 payments and battery swaps ------------------------------------------------
+
+
+@ocpp_handler(V21, "NotifySettlement")
+def notify_settlement(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    settlement = payments.settlement_record(station_pk=ctx.station_pk, payload=payload, at=utcnow())
+    answer: dict[str, Any] = {}
+    if settlement.receipt_url:
+        answer["receiptUrl"] = settlement.receipt_url
+    if settlement.receipt_id:
+        answer["receiptId"] = settlement.receipt_id
+    return answer
+
+
+@ocpp_handler(V21, "VatNumberValidation")
+def vat_number_validation(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return payments.vat_number_validate(
+        station_pk=ctx.station_pk,
+        vat_number=payload["vatNumber"],
+        evse_id=payload.get("evseId"),
+        at=utcnow(),
+    )
+
+
+@ocpp_result(V21, "NotifyWebPaymentStarted")
+def notify_web_payment_started_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    payments.web_payment_record(
+        station_pk=ctx.station_pk,
+        evse_id=request["evseId"],
+        timeout=request["timeout"],
+        at=utcnow(),
+    )
+
+
+@ocpp_handler(V21, "BatterySwap")
+def battery_swap(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    payments.battery_swap_record(
+        station_pk=ctx.station_pk,
+        request_id=payload["requestId"],
+        event_type=payload["eventType"],
+        id_token=payload["idToken"],
+        batteries=payload["batteryData"],
+        at=utcnow(),
+    )
+    return {}
+
+
+@ocpp_result(V21, "RequestBatterySwap")
+def request_battery_swap_result(ctx: ResultContext, request: dict, response: dict) -> None:
+    payments.battery_swap_record(
+        station_pk=ctx.station_pk,
+        request_id=request["requestId"],
+        event_type="Requested",
+        id_token=request["idToken"],
+        batteries=[],
+        status=response["status"],
+        at=utcnow(),
+    )

@@ -10,6 +10,8 @@ from devicemodel.models import (
     DeviceEvent,
     DisplayMessage,
     MonitoringSetting,
+    PeriodicEventStream,
+    PeriodicEventStreamValue,
     ReportRequest,
     Variable,
     VariableAttribute,
@@ -111,3 +113,20 @@ class MonitoringSettingFilter(StationFilterSet):
     class Meta:
         model = MonitoringSetting
         fields = ["monitoring_base", "monitoring_level"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class PeriodicEventStreamFilter(StationFilterSet):
+    class Meta:
+        model = PeriodicEventStream
+        fields = ["is_open"]
+
+
+class PeriodicEventStreamValueFilter(StationFilterSet):
+    station_path = "stream__station__identity"
+
+    class Meta:
+        model = PeriodicEventStreamValue
+        fields = ["stream"]

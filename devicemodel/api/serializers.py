@@ -10,6 +10,8 @@ from devicemodel.models import (
     DeviceEvent,
     DisplayMessage,
     MonitoringSetting,
+    PeriodicEventStream,
+    PeriodicEventStreamValue,
     ReportPart,
     ReportRequest,
     Variable,
@@ -131,3 +133,18 @@ class MonitoringSettingSerializer(StationScopedSerializer):
     class Meta:
         model = MonitoringSetting
         exclude = ["station"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class PeriodicEventStreamSerializer(StationScopedSerializer):
+    class Meta:
+        model = PeriodicEventStream
+        exclude = ["station"]
+
+
+class PeriodicEventStreamValueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PeriodicEventStreamValue
+        fields = "__all__"

@@ -17,5 +17,13 @@ router.register("device-model/events", views.DeviceEventViewSet, "device-event")
 router.register("configuration-keys", views.ConfigurationKeyViewSet, "configuration-key")
 router.register("display-messages", views.DisplayMessageViewSet, "display-message")
 router.register("data-transfers", views.DataTransferMessageViewSet, "data-transfer")
+router.register(
+    "periodic-event-streams", views.PeriodicEventStreamViewSet, basename="periodic-event-stream"
+)
+router.register(
+    "periodic-event-stream-values",
+    views.PeriodicEventStreamValueViewSet,
+    basename="periodic-event-stream-value",
+)
 
 urlpatterns = router.urls

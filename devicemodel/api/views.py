@@ -6,7 +6,12 @@ from rest_framework import viewsets
 from csms.api.pagination import NewestFirstCursorPagination
 from devicemodel import selectors
 from devicemodel.api import filters, serializers
-from devicemodel.models import MonitoringSetting
+from devicemodel.api.filters import PeriodicEventStreamFilter, PeriodicEventStreamValueFilter
+from devicemodel.api.serializers import (
+    PeriodicEventStreamSerializer,
+    PeriodicEventStreamValueSerializer,
+)
+from devicemodel.models import MonitoringSetting, PeriodicEventStream, PeriodicEventStreamValue
 
 
 class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -80,3 +85,18 @@ class MonitoringSettingViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.MonitoringSettingSerializer
     filterset_class = filters.MonitoringSettingFilter
     ordering = ["station__identity"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class PeriodicEventStreamViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = PeriodicEventStream.objects.select_related("station", "variable")
+    serializer_class = PeriodicEventStreamSerializer
+    filterset_class = PeriodicEventStreamFilter
+
+
+class PeriodicEventStreamValueViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = PeriodicEventStreamValue.objects.select_related("stream")
+    serializer_class = PeriodicEventStreamValueSerializer
+    filterset_class = PeriodicEventStreamValueFilter

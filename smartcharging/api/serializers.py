@@ -7,9 +7,14 @@ from smartcharging.models import (
     ChargingLimit,
     ChargingProfile,
     CompositeSchedule,
+    DERControl,
+    DEREvent,
+    DynamicScheduleUpdate,
     EvChargingNeeds,
     EvChargingSchedule,
     Grant,
+    GridSignal,
+    PriorityCharging,
     Site,
     SiteGroup,
     SiteMember,
@@ -107,3 +112,36 @@ class CompositeComparisonSerializer(serializers.Serializer):
     differs = serializers.BooleanField()
     expected = serializers.DictField(help_text="The composite schedule the CSMS computed.")
     rows = ComparisonRowSerializer(many=True)
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class DERControlSerializer(StationScopedSerializer):
+    class Meta:
+        model = DERControl
+        exclude = ["station"]
+
+
+class DEREventSerializer(StationScopedSerializer):
+    class Meta:
+        model = DEREvent
+        exclude = ["station"]
+
+
+class DynamicScheduleUpdateSerializer(StationScopedSerializer):
+    class Meta:
+        model = DynamicScheduleUpdate
+        exclude = ["station"]
+
+
+class PriorityChargingSerializer(StationScopedSerializer):
+    class Meta:
+        model = PriorityCharging
+        exclude = ["station"]
+
+
+class GridSignalSerializer(StationScopedSerializer):
+    class Meta:
+        model = GridSignal
+        exclude = ["station"]

@@ -12,15 +12,27 @@ from rest_framework.response import Response
 from csms.api.stations import StationFilterSet
 from ocpp_router.datetimes import utcnow
 from smartcharging import selectors, services
+from smartcharging.api.filters import (
+    DERControlFilter,
+    DEREventFilter,
+    DynamicScheduleUpdateFilter,
+    GridSignalFilter,
+    PriorityChargingFilter,
+)
 from smartcharging.api.serializers import (
     ChargingLimitSerializer,
     ChargingProfileSerializer,
     CompositeComparisonSerializer,
     CompositeScheduleSerializer,
     ConsumptionSerializer,
+    DERControlSerializer,
+    DEREventSerializer,
+    DynamicScheduleUpdateSerializer,
     EvChargingNeedsSerializer,
     EvChargingScheduleSerializer,
     GrantSerializer,
+    GridSignalSerializer,
+    PriorityChargingSerializer,
     SitePowerSerializer,
     SiteSerializer,
 )
@@ -28,9 +40,14 @@ from smartcharging.models import (
     ChargingLimit,
     ChargingProfile,
     CompositeSchedule,
+    DERControl,
+    DEREvent,
+    DynamicScheduleUpdate,
     EvChargingNeeds,
     EvChargingSchedule,
     Grant,
+    GridSignal,
+    PriorityCharging,
     Site,
 )
 
@@ -189,3 +206,36 @@ class GrantViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = GrantFilter
     ordering_fields = ["sent_at"]
     ordering = ["-sent_at", "-id"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class DERControlViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = DERControl.objects.select_related("station")
+    serializer_class = DERControlSerializer
+    filterset_class = DERControlFilter
+
+
+class DEREventViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = DEREvent.objects.select_related("station")
+    serializer_class = DEREventSerializer
+    filterset_class = DEREventFilter
+
+
+class DynamicScheduleUpdateViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = DynamicScheduleUpdate.objects.select_related("station")
+    serializer_class = DynamicScheduleUpdateSerializer
+    filterset_class = DynamicScheduleUpdateFilter
+
+
+class PriorityChargingViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = PriorityCharging.objects.select_related("station")
+    serializer_class = PriorityChargingSerializer
+    filterset_class = PriorityChargingFilter
+
+
+class GridSignalViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = GridSignal.objects.select_related("station")
+    serializer_class = GridSignalSerializer
+    filterset_class = GridSignalFilter

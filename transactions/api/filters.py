@@ -4,14 +4,19 @@ import django_filters
 
 from csms.api.stations import StationFilterSet
 from transactions.models import (
+    BatterySwap,
     IdToken,
     LocalAuthList,
     LocalAuthListEntry,
     MeterValue,
     RemoteStart,
     Reservation,
+    Settlement,
+    StationTariff,
     Tariff,
     Transaction,
+    VatNumberCheck,
+    WebPayment,
 )
 
 
@@ -77,3 +82,36 @@ class LocalAuthListEntryFilter(StationFilterSet):
     class Meta:
         model = LocalAuthListEntry
         fields = ["id_token_value", "id_token_type"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class BatterySwapFilter(StationFilterSet):
+    class Meta:
+        model = BatterySwap
+        fields = ["event_type"]
+
+
+class SettlementFilter(StationFilterSet):
+    class Meta:
+        model = Settlement
+        fields = ["status"]
+
+
+class VatNumberCheckFilter(StationFilterSet):
+    class Meta:
+        model = VatNumberCheck
+        fields = ["status"]
+
+
+class WebPaymentFilter(StationFilterSet):
+    class Meta:
+        model = WebPayment
+        fields = []
+
+
+class StationTariffFilter(StationFilterSet):
+    class Meta:
+        model = StationTariff
+        fields = ["status", "currency"]

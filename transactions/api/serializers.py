@@ -5,15 +5,20 @@ from rest_framework import serializers
 from csms.api.stations import StationIdAliasMixin, StationIdField, StationScopedSerializer
 from stations.models import ChargingStation
 from transactions.models import (
+    BatterySwap,
     IdToken,
     LocalAuthList,
     LocalAuthListEntry,
     MeterValue,
     RemoteStart,
     Reservation,
+    Settlement,
+    StationTariff,
     Tariff,
     Transaction,
     TransactionEvent,
+    VatNumberCheck,
+    WebPayment,
 )
 
 
@@ -189,4 +194,37 @@ class LocalAuthListSerializer(StationScopedSerializer):
 class LocalAuthListEntrySerializer(StationScopedSerializer):
     class Meta:
         model = LocalAuthListEntry
+        exclude = ["station"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class BatterySwapSerializer(StationScopedSerializer):
+    class Meta:
+        model = BatterySwap
+        exclude = ["station"]
+
+
+class SettlementSerializer(StationScopedSerializer):
+    class Meta:
+        model = Settlement
+        exclude = ["station"]
+
+
+class VatNumberCheckSerializer(StationScopedSerializer):
+    class Meta:
+        model = VatNumberCheck
+        exclude = ["station"]
+
+
+class WebPaymentSerializer(StationScopedSerializer):
+    class Meta:
+        model = WebPayment
+        exclude = ["station"]
+
+
+class StationTariffSerializer(StationScopedSerializer):
+    class Meta:
+        model = StationTariff
         exclude = ["station"]

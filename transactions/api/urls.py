@@ -12,5 +12,10 @@ router.register("local-auth-lists", views.LocalAuthListViewSet, basename="local-
 router.register(
     "local-auth-list-entries", views.LocalAuthListEntryViewSet, basename="local-auth-list-entry"
 )
+router.register("battery-swaps", views.BatterySwapViewSet, basename="battery-swap")
+router.register("settlements", views.SettlementViewSet, basename="settlement")
+router.register("vat-number-checks", views.VatNumberCheckViewSet, basename="vat-number-check")
+router.register("web-payments", views.WebPaymentViewSet, basename="web-payment")
+router.register("station-tariffs", views.StationTariffViewSet, basename="station-tariff")
 
 urlpatterns = router.urls

@@ -9,27 +9,47 @@ from csms.api.pagination import NewestFirstCursorPagination
 from stations.services import StationNotConnected
 from transactions import selectors, services
 from transactions.api.filters import (
+    BatterySwapFilter,
     IdTokenFilter,
     LocalAuthListEntryFilter,
     LocalAuthListFilter,
     MeterValueFilter,
     RemoteStartFilter,
     ReservationFilter,
+    SettlementFilter,
+    StationTariffFilter,
     TariffFilter,
     TransactionFilter,
+    VatNumberCheckFilter,
+    WebPaymentFilter,
 )
 from transactions.api.serializers import (
+    BatterySwapSerializer,
     IdTokenSerializer,
     LocalAuthListEntrySerializer,
     LocalAuthListSerializer,
     MeterValueSerializer,
     RemoteStartSerializer,
     ReservationSerializer,
+    SettlementSerializer,
+    StationTariffSerializer,
     TariffSerializer,
     TransactionDetailSerializer,
     TransactionSerializer,
+    VatNumberCheckSerializer,
+    WebPaymentSerializer,
 )
-from transactions.models import LocalAuthList, LocalAuthListEntry, RemoteStart, Tariff
+from transactions.models import (
+    BatterySwap,
+    LocalAuthList,
+    LocalAuthListEntry,
+    RemoteStart,
+    Settlement,
+    StationTariff,
+    Tariff,
+    VatNumberCheck,
+    WebPayment,
+)
 
 
 class IdTokenViewSet(viewsets.ModelViewSet):
@@ -145,3 +165,36 @@ class LocalAuthListEntryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = LocalAuthListEntryFilter
     ordering_fields = ["id_token_value"]
     ordering = ["station__identity", "id_token_value"]
+
+
+# --- OCPP 2.1 ---------------------------------------------------------------------
+
+
+class BatterySwapViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = BatterySwap.objects.select_related("station")
+    serializer_class = BatterySwapSerializer
+    filterset_class = BatterySwapFilter
+
+
+class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Settlement.objects.select_related("station")
+    serializer_class = SettlementSerializer
+    filterset_class = SettlementFilter
+
+
+class VatNumberCheckViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = VatNumberCheck.objects.select_related("station")
+    serializer_class = VatNumberCheckSerializer
+    filterset_class = VatNumberCheckFilter
+
+
+class WebPaymentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = WebPayment.objects.select_related("station")
+    serializer_class = WebPaymentSerializer
+    filterset_class = WebPaymentFilter
+
+
+class StationTariffViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = StationTariff.objects.select_related("station")
+    serializer_class = StationTariffSerializer
+    filterset_class = StationTariffFilter
