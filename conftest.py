@@ -12,6 +12,7 @@ from django.db import connections, transaction
 from django.test import TransactionTestCase
 
 from tests.conftest import csms, live_csms  # noqa: F401  (fixtures for every app's tests)
+from transactions import ending
 from transactions.open_transactions import open_transactions
 
 KEPT_TABLES = frozenset(
@@ -53,3 +54,10 @@ TransactionTestCase._fixture_teardown = _fixture_teardown
 def _forget_open_transactions() -> None:
     """Primary keys come back after a test's rollback: no test finds another's transactions."""
     open_transactions.clear()
+
+
+@pytest.fixture(autouse=True)
+def _cancel_boot_checks():
+    """A reboot's transaction check outlives the test that rebooted the station: cancelled."""
+    yield
+    ending.checks_cancel()

@@ -12,12 +12,14 @@ Each event carries the station identity and a JSON-serialisable `data` dict.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -54,3 +56,17 @@ def _deliver(event: Event) -> None:
             subscriber(event)
         except Exception:
             logger.exception("Event subscriber %r failed on %s", subscriber, event.kind)
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The server's event loop, from any of its threads (its own, or a handler thread that
+    asgiref or the handler pool runs for it), if it is running; None outside a server (a
+    management command), where a subscriber does its work at once or leaves it to a job."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or not loop.is_running() or loop.is_closed():
+        return None
+    return loop

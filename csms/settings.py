@@ -461,6 +461,14 @@ CSMS_REMOTE_START_TIMEOUT = env_int("CSMS_REMOTE_START_TIMEOUT", 600)
 # seconds (transactions.open_transactions).
 CSMS_TRANSACTION_CACHE = env_int("CSMS_TRANSACTION_CACHE", 5000)
 CSMS_TRANSACTION_CACHE_SECONDS = env_float("CSMS_TRANSACTION_CACHE_SECONDS", 300.0)
+# Transactions always end (transactions.ending). Seconds a station has after a reboot
+# (BootNotification) to continue an open transaction with a message before the CSMS ends it
+# (Reboot; a 2.x station is first asked with GetTransactionStatus); a start the CSMS refused
+# and the station did not stop is ended after as long.
+CSMS_TRANSACTION_RECONNECT_GRACE = env_int("CSMS_TRANSACTION_RECONNECT_GRACE", 900)
+# Seconds without any message for an active transaction before the CSMS ends it as stale
+# (0: never). The default, two days, leaves overnight and weekend-long sessions alone.
+CSMS_TRANSACTION_STALE_AFTER = env_int("CSMS_TRANSACTION_STALE_AFTER", 172_800)
 # --- Smart charging (load management of sites) ------------------------------------------
 # Seconds the CSMS waits after a session starts, stops or a limit changes before it
 # shares the site again (a burst of events makes one round).

@@ -26,9 +26,9 @@ import logging
 import threading
 import time
 
-from asgiref.sync import SyncToAsync
 from django.conf import settings
 
+from csms import events
 from csms.events import Event
 from ocpp_router.datetimes import utcnow
 from smartcharging import balancing
@@ -242,17 +242,7 @@ def _fallback_resend(identity: str) -> None:
 engine = Engine()
 
 
-def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop behind this thread (its own, or the one the handler pool and asgiref
-    run it for), if it is running."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or not loop.is_running() or loop.is_closed():
-        return None
-    return loop
+_server_loop = events.server_loop
 
 
 def notify_site(site_pk: int) -> None:

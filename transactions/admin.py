@@ -30,7 +30,7 @@ from stations.admin_commands import (
 from stations.admin_panels import register_station_panel
 from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
-from transactions import selectors, services
+from transactions import ending, selectors, services
 from transactions.models import (
     BatterySwap,
     IdToken,
@@ -138,6 +138,8 @@ class TransactionAdmin(admin.ModelAdmin):
                     "energy_kwh",
                     "cost",
                     "stop_reason",
+                    "ended_by",
+                    "end_note",
                 ]
             },
         ),
@@ -159,6 +161,8 @@ class TransactionAdmin(admin.ModelAdmin):
                         "started_at",
                         "stopped_at",
                         "stop_reason",
+                        "ended_by",
+                        "end_note",
                     )
                 ],
             },
@@ -178,7 +182,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "messages_link",
     ]
     inlines = [TransactionEventInline]
-    actions = ["remote_stop"]
+    actions = ["remote_stop", "end_record"]
 
     def has_add_permission(self, request):
         return False
@@ -288,6 +292,25 @@ class TransactionAdmin(admin.ModelAdmin):
                 continue
             status = (outcome.response or {}).get("status", outcome.status)
             self.message_user(request, f"{tx}: {status}")
+
+    @admin.action(
+        description="End the selected transactions in the CSMS (the station does not end them)",
+        permissions=["change"],
+    )
+    def end_record(self, request, queryset):
+        ended = 0
+        for pk in queryset.filter(is_active=True).values_list("pk", flat=True):
+            result = ending.operator_end(
+                transaction_pk=pk,
+                user=request.user.get_username(),
+                note="ended from the admin",
+            )
+            ended += result.ended is not None
+        self.message_user(
+            request,
+            f"{ended} transaction(s) ended; a StopTransaction or Ended the station sends later "
+            "is merged into them.",
+        )
 
 
 @admin.register(TransactionEvent)

@@ -72,6 +72,12 @@ class Anomaly(models.TextChoices):
     UNKNOWN_TRANSACTION = "unknown_transaction", "transaction id not known to the CSMS"
     UNKNOWN_RESERVATION = "unknown_reservation", "reservation id not known to the CSMS"
     EVENT_AFTER_END = "event_after_end", "message timestamped after the end"
+    # Ended by the CSMS, not by the station (transactions.ending).
+    SUPERSEDED = "superseded", "ended by the CSMS: a newer transaction began on its connector"
+    NOT_CONTINUED = "not_continued", "ended by the CSMS: not continued after the station rebooted"
+    STALE = "stale", "ended by the CSMS: no message for CSMS_TRANSACTION_STALE_AFTER"
+    REFUSED_NOT_STOPPED = "refused_not_stopped", "ended by the CSMS: start refused, never stopped"
+    ENDED_BY_OPERATOR = "ended_by_operator", "ended by an operator"
 
 
 class RequestStatus(models.TextChoices):

@@ -240,6 +240,13 @@ class Transaction(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     cost_sent_at = models.DateTimeField(null=True, blank=True)
     anomalies = models.JSONField(default=list, blank=True)
+    ended_by = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who ended it when the CSMS did, not the station: an operator's user name "
+        "or the CSMS rule (superseded, not_continued, stale, refused_not_stopped).",
+    )
+    end_note = models.TextField(blank=True, help_text="Why it was ended by the CSMS.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

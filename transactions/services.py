@@ -32,7 +32,7 @@ from ocpp_router.datetimes import to_ocpp, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from transactions import answers, selectors, statements
+from transactions import answers, ending, selectors, statements
 from transactions.answers import TokenInfo
 from transactions.choices import (
     ENERGY_REGISTER,
@@ -581,6 +581,7 @@ def transaction_event_record(
             if statements.INSERT_TRANSACTION.one(tx):
                 outcome = _event_store(tx, applied, loaded=None, identity=identity, created=True)
                 assert outcome is not None  # not guarded
+                ending.supersede_older(tx, at=at)
                 return outcome
             # Stored already (events before this Started, or a concurrent delivery).
             locked = _lock(statements.TX_BY_ID, key)
@@ -853,6 +854,7 @@ def transaction_start_16(
         )
         _publish("transaction.started", tx, identity)
         _keep((station_pk, V16, tx.transaction_id), tx, identity)
+        ending.supersede_older(tx, at=at)
     return EventOutcome(answer, False, tx.pk)
 
 

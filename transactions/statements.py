@@ -530,6 +530,9 @@ def _token_query(*, typed: bool, concurrent: bool) -> Query:
                 f"EXISTS (SELECT 1 FROM {q.table(Transaction)} WHERE "
                 f"{q.qcol(Transaction, 'id_token_value')} = {q.qcol(IdToken, 'value', token)} "
                 f"AND {q.qcol(Transaction, 'is_active')} "
+                # Only a transaction the CSMS authorized holds the token (a refused start
+                # that the station did not stop never blocks it).
+                f"AND {q.qcol(Transaction, 'auth_status')} = 'Accepted' "
                 f"AND {q.qcol(Transaction, 'id')} <> %s)"
             )
         where = f"{q.qcol(IdToken, 'value', token)} = %s"

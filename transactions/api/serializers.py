@@ -119,6 +119,8 @@ TRANSACTION_FIELDS = [
     "total_cost",
     "currency",
     "anomalies",
+    "ended_by",
+    "end_note",
 ]
 
 
@@ -126,6 +128,19 @@ class TransactionSerializer(StationScopedSerializer):
     class Meta:
         model = Transaction
         fields = TRANSACTION_FIELDS
+
+
+class TransactionEndSerializer(serializers.Serializer):
+    """An operator ends a transaction the station will not end (or asks it to stop first)."""
+
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="Why, for the record."
+    )
+    stop_at_station = serializers.BooleanField(
+        default=False,
+        help_text="Ask the station to stop it too (1.6 RemoteStopTransaction, 2.x "
+        "RequestStopTransaction); refused with 409 while the station is offline.",
+    )
 
 
 class TransactionDetailSerializer(TransactionSerializer):

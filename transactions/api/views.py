@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from csms.api.pagination import NewestFirstCursorPagination
 from stations.services import StationNotConnected
-from transactions import selectors, services
+from transactions import ending, selectors, services
 from transactions.api.filters import (
     BatterySwapFilter,
     IdTokenFilter,
@@ -35,6 +37,7 @@ from transactions.api.serializers import (
     StationTariffSerializer,
     TariffSerializer,
     TransactionDetailSerializer,
+    TransactionEndSerializer,
     TransactionSerializer,
     VatNumberCheckSerializer,
     WebPaymentSerializer,
@@ -59,6 +62,13 @@ class IdTokenViewSet(viewsets.ModelViewSet):
     ordering_fields = ["value", "created"]
 
 
+class CanChangeTransactions(BasePermission):
+    """Ending a transaction changes it: `transactions.change_transaction` (Operators)."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("transactions.change_transaction"))
+
+
 class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
     """Transactions; the detail carries the messages received and every meter value."""
 
@@ -72,7 +82,45 @@ class TransactionViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_queryset()
 
     def get_serializer_class(self):
+        if self.action == "end":
+            return TransactionEndSerializer
         return TransactionDetailSerializer if self.action == "retrieve" else TransactionSerializer
+
+    def get_permissions(self):
+        if self.action == "end":
+            return [CanChangeTransactions()]
+        return super().get_permissions()
+
+    @extend_schema(request=TransactionEndSerializer, responses=TransactionSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        """End a transaction the station will not end: the record is closed with the
+        operator's name and note (`ended_by`, `end_note`, anomaly `ended_by_operator`);
+        with `stop_at_station` the station is asked to stop it first. An ended transaction
+        is answered 409."""
+        tx = self.get_object()
+        body = TransactionEndSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not tx.is_active:
+            return Response(
+                {"detail": f"Transaction {tx.transaction_id} has ended already."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        try:
+            result = ending.operator_end(
+                transaction_pk=tx.pk,
+                user=request.user.get_username(),
+                note=body.validated_data.get("note", ""),
+                stop_at_station=body.validated_data["stop_at_station"],
+            )
+        except StationNotConnected as exc:
+            return Response(
+                {"detail": f"{exc} End it without stop_at_station to close the record only."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        tx.refresh_from_db()
+        data = TransactionSerializer(tx, context=self.get_serializer_context()).data
+        return Response({**data, "station_answer": result.station_answer})
 
 
 class MeterValueCursorPagination(NewestFirstCursorPagination):

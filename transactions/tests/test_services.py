@@ -94,7 +94,11 @@ def test_group_token_is_parent_id_tag_in_16_and_group_id_token_in_2x():
 def test_concurrent_tx_check_can_be_switched_off(station, settings):
     IdToken.objects.create(value="BUSY")
     Transaction.objects.create(
-        station=station, ocpp_version="1.6", transaction_id="1", id_token_value="BUSY"
+        station=station,
+        ocpp_version="1.6",
+        transaction_id="1",
+        id_token_value="BUSY",
+        auth_status="Accepted",
     )
     assert services.id_token_authorize(value="BUSY", version="1.6").status == "ConcurrentTx"
     settings.CSMS_CONCURRENT_TX_CHECK = False

@@ -91,7 +91,11 @@ def test_a_token_the_operator_blocks_is_refused_at_the_next_request():
 def test_concurrent_tx_check_leaves_out_the_transaction_being_applied(station):
     IdToken.objects.create(value="BUSY")
     tx = Transaction.objects.create(
-        station=station, ocpp_version="1.6", transaction_id="1", id_token_value="BUSY"
+        station=station,
+        ocpp_version="1.6",
+        transaction_id="1",
+        id_token_value="BUSY",
+        auth_status="Accepted",
     )
     authorize = services.id_token_authorize
     assert authorize(value="BUSY", version="1.6").status == "ConcurrentTx"
