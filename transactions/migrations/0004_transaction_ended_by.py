@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transactions', '0002_meter_values_without_redundant_indexes'),
+        ('transactions', '0003_ocpp21'),
     ]
 
     operations = [
