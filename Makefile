@@ -1,28 +1,52 @@
 # Two commands do all the set-up: `make run` serves the CSMS on the embedded defaults
-# (SQLite, in-memory channel layer); `make test` runs the test suite.
+# (SQLite, in-memory channel layer) with the runtime dependencies only; `make test` adds the
+# dev extra and runs the test suite.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 0.0.0.0
 PORT ?= 8000
 
-.PHONY: run test lint format venv migrate clean
+# What `make emulate` passes to `manage.py emulate` (stations against this CSMS on PORT).
+EMULATE_ARGS ?= --count 20 --ocpp 1.6,2.0.1,2.1 --meter-interval 5 --plug-in-after 3 \
+	--charge-seconds 60 --duration 600
 
+.PHONY: run test lint format venv runtime migrate superuser emulate clean
+
+# The dev extra (tests, linters); it includes the runtime dependencies.
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(BIN)/.runtime
+
+# The runtime dependencies only: what serving the CSMS needs.
+$(BIN)/.runtime: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) is required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
 venv: $(BIN)/.installed
 
-migrate: venv
+runtime: $(BIN)/.runtime
+
+migrate: runtime
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py serve --bind $(HOST) --port $(PORT)
+
+# An operator account for the admin (asks for name and password).
+superuser: migrate
+	$(BIN)/python manage.py createsuperuser
+
+# Emulated stations charging against the CSMS that `make run` serves.
+emulate: runtime
+	$(BIN)/python manage.py emulate --url ws://127.0.0.1:$(PORT)/ocpp $(EMULATE_ARGS)
 
 test: venv
 	$(BIN)/ruff check .

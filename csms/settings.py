@@ -113,7 +113,8 @@ ALLOWED_HOSTS = env_list("CSMS_ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSMS_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
+    # First, so that its `runserver` (which is `serve`) wins over Django's and Daphne's.
+    "server_runtime",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -124,11 +125,12 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's and ReDoc's files, served by us: /docs works without internet.
+    "drf_spectacular_sidecar",
     "channels",
     "csms",
     "dashboard",
     "ocpp_router",
-    "server_runtime",
     "stations",
     "transactions",
     "smartcharging",
@@ -238,6 +240,9 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "CSMS API",
     "DESCRIPTION": "Data API and OCPP message API of the Charging Station Management System.",
     "VERSION": "0.1.0",

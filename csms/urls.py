@@ -2,6 +2,7 @@ from importlib import import_module
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView
@@ -39,5 +40,6 @@ urlpatterns = [
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("docs/", RedirectView.as_view(pattern_name="docs", permanent=True)),
     path("api-auth/", include("rest_framework.urls")),
 ]

@@ -399,6 +399,9 @@ class CsmsServer(Server):
         kwargs.setdefault("websocket_handshake_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
         kwargs.setdefault("websocket_connect_timeout", settings.CSMS_WS_HANDSHAKE_TIMEOUT)
         ready = kwargs.pop("ready_callable", None)
+        # Why an endpoint could not listen: `serve` exits non-zero with it (Daphne logs and
+        # stops with status 0).
+        self.listen_failures: list[str] = []
         # Sockets already listening (`serve --reuse-port`): served as they are.
         shared: list[socket.socket] = kwargs.pop("sockets", [])
 
@@ -439,6 +442,10 @@ class CsmsServer(Server):
         endpoints: list[str] = [str(e) for e in self.endpoints]  # type: ignore[has-type]
         self.mtls_endpoints: list[str] = [e for e in endpoints if e.startswith("mtls:")]
         self.endpoints = [e for e in endpoints if not e.startswith("mtls:") and e not in own]
+
+    def listen_error(self, failure: Any) -> None:
+        self.listen_failures.append(failure.getErrorMessage())
+        super().listen_error(failure)
 
     def timeout_checker(self) -> None:
         """Daphne's timeout and keep-alive ping check, spread over its 2 s period.

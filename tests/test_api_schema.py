@@ -63,3 +63,14 @@ def test_swagger_ui_is_served_at_docs():
     response = APIClient().get("/docs")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_swagger_ui_is_served_without_internet():
+    content = APIClient().get("/docs").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in content
+    assert "cdn." not in content and "jsdelivr" not in content
+
+
+def test_docs_with_a_slash_redirects_to_docs():
+    response = APIClient().get("/docs/")
+    assert response.status_code == 301 and response["Location"] == "/docs"

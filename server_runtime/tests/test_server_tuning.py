@@ -56,6 +56,7 @@ def test_serve_listens_with_a_long_backlog(monkeypatch):
             pass
 
     monkeypatch.setattr("server_runtime.management.commands.serve.CsmsServer", Recorder)
+    monkeypatch.setattr("server_runtime.preflight.server_ready", lambda **kwargs: None)
     call_command("serve", "--bind", "127.0.0.1", "--port", "9999")
     assert seen["endpoints"] == ["tcp:port=9999:interface=127.0.0.1:backlog=1234"]
 

@@ -10,11 +10,13 @@ import socket
 import sys
 from typing import Any
 
+import daphne.server  # noqa: F401  (installs the asyncio reactor before twisted's default)
 from daphne.endpoints import build_endpoint_description_strings
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import reactor
 
+from server_runtime import preflight
 from server_runtime.gc_policy import GcPolicy
 from server_runtime.server import CsmsServer
 from server_runtime.workers import Supervisor, reuse_port_socket
@@ -63,6 +65,11 @@ class Command(BaseCommand):
 
         if options["workers"] != 1:
             return self.supervise(options)
+        # Fail fast, naming the fix, rather than once per station connection.
+        plain = not options["no_plain"] and not options["reuse_port"]
+        preflight.server_ready(
+            bind=options["bind"] if plain else None, port=options["port"] if plain else None
+        )
         endpoints = list(options["endpoints"])
         shared: list[socket.socket] = []
         if options["reuse_port"] and not options["no_plain"]:
@@ -90,7 +97,7 @@ class Command(BaseCommand):
             settings.CSMS_GC_FULL_SECONDS,
             schedule=reactor.callLater,  # type: ignore[arg-type]
         ).start()
-        CsmsServer(
+        server = CsmsServer(
             application=get_default_application(),
             endpoints=endpoints,
             root_path=getattr(settings, "FORCE_SCRIPT_NAME", "") or "",
@@ -99,7 +106,13 @@ class Command(BaseCommand):
             proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy else None,
             verbosity=options["verbosity"],
             sockets=shared,
-        ).run()
+        )
+        server.run()
+        if server.listen_failures:
+            raise CommandError(
+                "could not listen: " + "; ".join(server.listen_failures) + " (is another server "
+                "using the port? stop it or choose another)"
+            )
 
     def supervise(self, options: dict[str, Any]) -> None:
         """Run `--workers` copies of this command on one port until SIGTERM or SIGINT."""
@@ -116,6 +129,7 @@ class Command(BaseCommand):
                 "--workers shares only the --bind/--port listener; terminate TLS at a proxy "
                 "or run one serve process per --endpoint"
             )
+        preflight.server_ready(bind=options["bind"], port=options["port"])
         command = [
             sys.executable,
             str(settings.BASE_DIR / "manage.py"),
