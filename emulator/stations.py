@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import websockets
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
@@ -35,6 +37,8 @@ from ocpp.v21 import call_result as result21
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
+
+from emulator.answers import Answers, install
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +66,8 @@ class StationConfig:
     serial_number: str = ""
     firmware_version: str = "1.0.0"
     connectors: int = 1
-    id_tag: str = "EMU-TAG-1"
+    # The card this station charges with; empty: its own, TAG-<identity> (see default_tag).
+    id_tag: str = ""
     meter_interval: float = 10.0
     plug_in_after: float = 5.0
     charge_seconds: float = 60.0
@@ -75,6 +80,8 @@ class StationConfig:
             raise ValueError(f"{self.identity}: version must be one of {VERSIONS}")
         if self.connectors < 1:
             raise ValueError(f"{self.identity}: a station needs at least one connector")
+        if not self.id_tag:
+            self.id_tag = default_tag(self.identity)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], **defaults: Any) -> StationConfig:
@@ -83,6 +90,16 @@ class StationConfig:
         if unknown:
             raise ValueError(f"Unknown station settings: {', '.join(unknown)}")
         return cls(**{**defaults, **data})
+
+
+def default_tag(identity: str) -> str:
+    """A station's own id tag: each emulated station charges with its own card, as drivers
+    do, so that the CSMS's one-session-per-token rules (ConcurrentTx) let all of them charge.
+    At most 20 characters (1.6 idTag CiString20)."""
+    tag = f"TAG-{identity}"
+    if len(tag) <= 20:
+        return tag
+    return "TAG-" + hashlib.sha256(identity.encode()).hexdigest()[:16].upper()
 
 
 def load_folder(folder: Path, **defaults: Any) -> list[StationConfig]:
@@ -107,15 +124,24 @@ class Stats:
     sessions: int = 0
     charging: int = 0
     messages: int = 0
+    # CALLERRORs either way, timeouts and failed connections.
     errors: int = 0
+    # Authorize or start answered other than Accepted (the CSMS does not know the tag...).
+    refused: int = 0
+    refused_tags: set[str] = field(default_factory=set)
     reconnects: int = 0
 
     def line(self, elapsed: float) -> str:
         return (
             f"[{elapsed:6.1f}s] connected {self.connected}/{self.stations}  "
             f"accepted {self.accepted}  sessions {self.sessions} ({self.charging} charging)  "
-            f"messages {self.messages}  errors {self.errors}  reconnects {self.reconnects}"
+            f"refused {self.refused}  messages {self.messages}  errors {self.errors}  "
+            f"reconnects {self.reconnects}"
         )
+
+    def refuse(self, tag: str) -> None:
+        self.refused += 1
+        self.refused_tags.add(tag)
 
 
 class _CountingConnection:
@@ -154,10 +180,13 @@ class Connector:
     remote_start_id: int | None = None
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     busy: bool = False
+    reserved: bool = False
 
     def status(self, version: str) -> str:
         if not self.operative:
             return "Unavailable"
+        if self.reserved and not self.plugged and self.transaction_id is None:
+            return "Reserved"
         if version == "1.6":
             if self.transaction_id is not None:
                 return "Charging"
@@ -186,6 +215,8 @@ class EmulatedStation:
         self.configuration: dict[str, tuple[str, bool]] = {}
         self.variables: dict[tuple[str, str], tuple[str, bool]] = {}
         self._init_settings()
+        # Reservations, local list, certificates, display messages: kept across reconnects.
+        self.answers = Answers(self)
 
     # --- settings -----------------------------------------------------------------------
     def _init_settings(self) -> None:
@@ -251,6 +282,7 @@ class EmulatedStation:
         ) as ws:
             self.stats.connected += 1
             self.cp = CHARGE_POINTS[self.version](self, _CountingConnection(ws, self.stats))
+            install(self.cp, self.answers, RESULTS[self.version])
             reader = asyncio.create_task(self.cp.start())
             tasks = [reader, asyncio.create_task(self._operate(stop))]
             stopper = asyncio.create_task(stop.wait())
@@ -471,6 +503,11 @@ class EmulatedStation:
         connector.busy = True
         connector.remote_start_id = remote_start_id
         connector.stop_requested.clear()
+        # The driver who reserved it arrives (the emulator charges its own reservations).
+        for reservation, number in list(self.answers.reservations.items()):
+            if number == connector.number:
+                del self.answers.reservations[reservation]
+        connector.reserved = False
         try:
             if not connector.plugged:
                 connector.plugged = True
@@ -510,7 +547,10 @@ class EmulatedStation:
             info = getattr(answer, "id_token_info", None)
         # A CSMS that does not answer Authorize: charge as a station allowed to start
         # offline would (1.6 AllowOfflineTxForUnknownId, 2.x OfflineTxForUnknownIdEnabled).
-        return info is None or info["status"] == "Accepted"
+        if info is None or info["status"] == "Accepted":
+            return True
+        self.stats.refuse(id_tag)
+        return False
 
     async def _start(self, connector: Connector, id_tag: str, remote_start_id: int | None) -> bool:
         connector.id_tag = id_tag
@@ -526,7 +566,22 @@ class EmulatedStation:
                     "timestamp": now(),
                 },
             )
-            if answer is None or answer.id_tag_info["status"] != "Accepted":
+            if answer is None:
+                return False
+            if answer.id_tag_info["status"] != "Accepted":
+                self.stats.refuse(id_tag)
+                # 1.6 section 5.12 (StopTransactionOnInvalidId): the station got a
+                # transaction id, so it ends the transaction it began.
+                await self.call(
+                    "StopTransaction",
+                    {
+                        "meter_stop": 0,
+                        "timestamp": now(),
+                        "transaction_id": answer.transaction_id,
+                        "reason": "DeAuthorized",
+                        "id_tag": id_tag,
+                    },
+                )
                 return False
             connector.transaction_id = answer.transaction_id
             await self.send_status(connector)
@@ -547,6 +602,7 @@ class EmulatedStation:
         )
         info = getattr(answer, "id_token_info", None)
         if info is not None and info["status"] != "Accepted":
+            self.stats.refuse(id_tag)
             connector.stop_requested.set()  # deauthorized: the session ends at once
         return True
 
@@ -753,6 +809,8 @@ class EmulatedStation:
             "stack_level": profile.get("stack_level", 0),
             "limit_w": limit_w,
             "transaction_id": str(profile.get("transaction_id", "") or ""),
+            # As sent (camelCase), for GetChargingProfiles.
+            "raw": snake_to_camel_case(profile) if self.version != "1.6" else None,
         }
         return "Accepted"
 
@@ -964,6 +1022,7 @@ CHARGE_POINTS: dict[str, Any] = {
     "2.1": _station2(ChargePoint21, result21),
 }
 CALLS = {"1.6": call16, "2.0.1": call201, "2.1": call21}
+RESULTS = {"1.6": result16, "2.0.1": result201, "2.1": result21}
 
 
 def configs_from_options(

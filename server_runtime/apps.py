@@ -1,3 +1,6 @@
+# Installs Twisted's asyncio reactor as the process starts, before any package imports
+# twisted.internet.reactor (as Daphne's own app does, which this one replaces).
+import daphne.server  # noqa: F401
 from django.apps import AppConfig
 
 

@@ -15,10 +15,11 @@ from emulator.stations import (
     load_folder,
     run_stations,
 )
+from emulator.tags import id_tags_create
 from stations.message_log import message_log
 from stations.models import BootNotification, ChargingStation, Connector, OcppMessage
 from tests.live import eventually
-from transactions.models import IdToken, MeterValue, Transaction
+from transactions.models import MeterValue, Transaction
 
 
 @sync_to_async
@@ -37,8 +38,6 @@ def _connector_status(identity: str, evse_id: int) -> str:
 
 
 async def test_twenty_emulated_stations_boot_charge_and_obey_csms_calls(csms):
-    # The emulated stations present this card; the CSMS knows it.
-    await IdToken.objects.acreate(value="EMU-TAG-1", type="ISO14443", status="Accepted")
     configs = configs_from_options(
         count=20,
         prefix="EMU-",
@@ -51,6 +50,9 @@ async def test_twenty_emulated_stations_boot_charge_and_obey_csms_calls(csms):
         connectors=2,
     )
     identities = [c.identity for c in configs]
+    # Each emulated station presents its own card (emulate --create-tags); the CSMS knows them.
+    assert len({c.id_tag for c in configs}) == 20
+    await sync_to_async(id_tags_create)(tags=[c.id_tag for c in configs])
     stats = Stats()
     stop = asyncio.Event()
     run = asyncio.create_task(run_stations(configs, duration=12, stats=stats, stop=stop))

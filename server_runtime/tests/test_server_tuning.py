@@ -49,6 +49,8 @@ def test_serve_listens_with_a_long_backlog(monkeypatch):
     seen = {}
 
     class Recorder:
+        listen_failures: list[str] = []
+
         def __init__(self, **kwargs):
             seen.update(kwargs)
 

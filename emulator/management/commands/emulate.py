@@ -39,7 +39,16 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="", help="Basic auth password (profile 1/2)")
         parser.add_argument("--account", default="", help="account id appended to the URL")
         parser.add_argument("--connectors", type=int, default=1)
-        parser.add_argument("--id-tag", default="EMU-TAG-1", help="id tag/token used to charge")
+        parser.add_argument(
+            "--id-tag",
+            default="",
+            help="id tag/token every station charges with (default: each its own, TAG-<id>)",
+        )
+        parser.add_argument(
+            "--create-tags",
+            action="store_true",
+            help="add the stations' id tags, Accepted, to this CSMS's database first",
+        )
         parser.add_argument(
             "--duration", type=float, default=None, help="stop after this many seconds"
         )
@@ -86,6 +95,20 @@ class Command(BaseCommand):
                 )
         except (OSError, ValueError, TypeError) as exc:
             raise CommandError(str(exc)) from exc
+        tags = sorted({c.id_tag for c in configs})
+        if options["create_tags"]:
+            from emulator.tags import id_tags_create
+
+            created = id_tags_create(tags=tags)
+            self.stdout.write(
+                f"Id tags: {_span(tags)} Accepted in this CSMS's database ({created} new)"
+            )
+        else:
+            self.stdout.write(
+                f"Id tags: {_span(tags)}. The CSMS must know them (status Accepted) or it "
+                "refuses every session: add them in the admin (Id tokens), or run this command "
+                "with --create-tags against this CSMS's database"
+            )
         # The ocpp package logs every frame at INFO and every CALLERROR as a warning: the
         # summary line counts them instead.
         logging.getLogger("ocpp").setLevel(logging.ERROR)
@@ -115,6 +138,18 @@ class Command(BaseCommand):
         if interactive:
             self.stdout.write("")
         self.stdout.write(
-            f"Done: {stats.sessions} session(s), {stats.messages} message(s), "
-            f"{stats.errors} error(s), {stats.reconnects} reconnection(s)"
+            f"Done: {stats.sessions} session(s), {stats.refused} refused, "
+            f"{stats.messages} message(s), {stats.errors} error(s), "
+            f"{stats.reconnects} reconnection(s)"
         )
+        if stats.refused:
+            self.stdout.write(
+                f"The CSMS refused {stats.refused} authorization(s) or start(s), for "
+                f"{_span(sorted(stats.refused_tags))}: is each tag known and Accepted? "
+                "(--create-tags adds them)"
+            )
+
+
+def _span(tags: list[str]) -> str:
+    """The tags, shortened when there are many."""
+    return ", ".join(tags) if len(tags) <= 4 else f"{tags[0]}, {tags[1]}, ... {tags[-1]}"
