@@ -7,11 +7,21 @@ costs milliseconds, so the teardown does that instead. Content types, permission
 (kept current by post_migrate) stay, as a flush followed by post_migrate would leave them.
 """
 
-import pytest
-from django.db import connections, transaction
-from django.test import TransactionTestCase
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections, transaction
+from django.test import Client, TransactionTestCase
+from rest_framework.test import APIClient
+
+from stations.models import ChargingStation
+from tests import factories
+from tests.api_helpers import make_user
 from tests.conftest import csms, live_csms  # noqa: F401  (fixtures for every app's tests)
+from tests.live import LiveServer
 from transactions import ending
 from transactions.open_transactions import open_transactions
 
@@ -61,3 +71,50 @@ def _cancel_boot_checks():
     """A reboot's transaction check outlives the test that rebooted the station: cancelled."""
     yield
     ending.checks_cancel()
+
+
+# --- the shared fixtures (tests.factories) --------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "station(**fields): the fields of the `station` fixture's row"
+    )
+
+
+@pytest.fixture
+def station(request: pytest.FixtureRequest, db: None) -> ChargingStation:
+    """A charging station row: UNIT-1 on OCPP 2.0.1, or what the test's or module's
+    `@pytest.mark.station(identity=..., protocol=...)` says."""
+    marker = request.node.get_closest_marker("station")
+    fields: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    return factories.station_create(**fields)
+
+
+@pytest.fixture
+def staff_client(client: Client, db: None) -> Client:
+    """Django's test client logged in to the admin as the superuser "operator"."""
+    client.force_login(factories.staff_user_create())
+    return client
+
+
+@pytest.fixture
+def viewer_api(db: None) -> APIClient:
+    """The data API as "viewer", a member of Viewers (token authentication)."""
+    return factories.api_client_create("viewer", "viewer")
+
+
+@pytest.fixture
+def operator_api(db: None) -> APIClient:
+    """The data API as "operator", a member of Operators (token authentication)."""
+    return factories.api_client_create("operator", "operator")
+
+
+@pytest.fixture
+async def api(csms: LiveServer) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811
+    """HTTP to the live server as "operator" (Operators, token authentication)."""
+    _, token = await sync_to_async(make_user)("operator", "operator")
+    async with httpx.AsyncClient(
+        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
+    ) as client:
+        yield client

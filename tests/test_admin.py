@@ -108,14 +108,6 @@ def network(db):
     }
 
 
-@pytest.fixture
-def operator(client, django_user_model):
-    # No password: hashing one would only slow the tests down.
-    user = django_user_model.objects.create(username="operator", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
-
-
 def page(client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
@@ -123,32 +115,32 @@ def page(client, url: str) -> str:
 
 
 @pytest.mark.parametrize("key", ["station", "evse", "connector", "boot", "call", "event"])
-def test_changelist_and_change_page_render_for_every_stations_model(operator, network, key):
+def test_changelist_and_change_page_render_for_every_stations_model(staff_client, network, key):
     obj = network[key]
     meta = obj._meta
-    listing = page(operator, reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+    listing = page(staff_client, reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
     assert "RDAM 123" in listing
     detail = page(
-        operator, reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+        staff_client, reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
     )
     assert "RDAM 123" in detail
 
 
-def test_station_list_shows_badges_protocol_firmware_and_connector_states(operator, network):
-    listing = page(operator, reverse("admin:stations_chargingstation_changelist"))
+def test_station_list_shows_badges_protocol_firmware_and_connector_states(staff_client, network):
+    listing = page(staff_client, reverse("admin:stations_chargingstation_changelist"))
     assert ">online<" in listing and ">offline<" in listing
     assert "1/1 Charging" in listing
     assert "1.2.3" in listing
     assert 'title="1: basic auth"' in listing
     online_only = page(
-        operator, reverse("admin:stations_chargingstation_changelist") + "?is_online__exact=1"
+        staff_client, reverse("admin:stations_chargingstation_changelist") + "?is_online__exact=1"
     )
     assert "RDAM 123" in online_only and "OLD-16" not in online_only
 
 
-def test_station_page_links_connectors_boots_messages_and_offers_commands(operator, network):
+def test_station_page_links_connectors_boots_messages_and_offers_commands(staff_client, network):
     station = network["station"]
-    detail = page(operator, reverse("admin:stations_chargingstation_change", args=[station.pk]))
+    detail = page(staff_client, reverse("admin:stations_chargingstation_change", args=[station.pk]))
     assert reverse("admin:stations_connector_change", args=[network["connector"].pk]) in detail
     assert reverse("admin:stations_bootnotification_change", args=[network["boot"].pk]) in detail
     assert reverse("admin:stations_ocppmessage_change", args=[network["call"].pk]) in detail
@@ -165,7 +157,7 @@ def test_station_page_links_connectors_boots_messages_and_offers_commands(operat
     assert 'name="identity"' not in detail
 
 
-def test_a_registered_panel_replaces_the_placeholder(operator, network):
+def test_a_registered_panel_replaces_the_placeholder(staff_client, network):
     from stations import admin_panels
 
     saved = dict(admin_panels._panels)
@@ -176,7 +168,9 @@ def test_a_registered_panel_replaces_the_placeholder(operator, network):
             return format_html("<p>tx of {}</p>", station.identity)
 
         station = network["station"]
-        detail = page(operator, reverse("admin:stations_chargingstation_change", args=[station.pk]))
+        detail = page(
+            staff_client, reverse("admin:stations_chargingstation_change", args=[station.pk])
+        )
         assert "<p>tx of RDAM 123</p>" in detail
         assert "Transactions are not recorded yet." not in detail
     finally:
@@ -184,10 +178,10 @@ def test_a_registered_panel_replaces_the_placeholder(operator, network):
         admin_panels._panels.update(saved)
 
 
-def test_message_page_shows_request_and_answer_side_by_side(operator, network):
+def test_message_page_shows_request_and_answer_side_by_side(staff_client, network):
     for key in ("call", "answer"):
         detail = page(
-            operator, reverse("admin:stations_ocppmessage_change", args=[network[key].pk])
+            staff_client, reverse("admin:stations_ocppmessage_change", args=[network[key].pk])
         )
         assert 'id="message-exchange"' in detail
         assert "&quot;type&quot;: &quot;Immediate&quot;" in detail
@@ -195,24 +189,24 @@ def test_message_page_shows_request_and_answer_side_by_side(operator, network):
         assert "(this message)" in detail
 
 
-def test_message_log_filters_by_error_direction_action_and_station(operator, network):
+def test_message_log_filters_by_error_direction_action_and_station(staff_client, network):
     url = reverse("admin:stations_ocppmessage_changelist")
-    errors = page(operator, url + "?has_error=yes")
+    errors = page(staff_client, url + "?has_error=yes")
     assert "m-2" in errors and "m-1" not in errors
-    fine = page(operator, url + "?has_error=no")
+    fine = page(staff_client, url + "?has_error=no")
     assert "m-1" in fine and "m-2" not in fine
-    incoming = page(operator, url + "?direction__exact=in")
+    incoming = page(staff_client, url + "?direction__exact=in")
     assert "m-1" in incoming and "m-2" not in incoming
-    by_action = page(operator, url + "?action=Authorize")
+    by_action = page(staff_client, url + "?action=Authorize")
     assert "m-2" in by_action and "m-1" not in by_action
-    by_station = page(operator, url + f"?station__id__exact={network['station'].pk}")
+    by_station = page(staff_client, url + f"?station__id__exact={network['station'].pk}")
     assert "m-1" in by_station
 
 
-def test_station_reported_fields_are_read_only(operator, network):
+def test_station_reported_fields_are_read_only(staff_client, network):
     station = network["station"]
     url = reverse("admin:stations_chargingstation_change", args=[station.pk])
-    response = operator.post(
+    response = staff_client.post(
         url,
         {
             "enabled": "on",
@@ -235,10 +229,10 @@ def test_station_reported_fields_are_read_only(operator, network):
     assert station.is_online
 
 
-def test_command_page_renders_schema_fields_with_defaults(operator, network):
+def test_command_page_renders_schema_fields_with_defaults(staff_client, network):
     station = network["station"]
     html = page(
-        operator,
+        staff_client,
         reverse("admin:stations_chargingstation_command", args=[station.pk, "ChangeAvailability"]),
     )
     assert 'name="f__operationalStatus"' in html
@@ -247,15 +241,15 @@ def test_command_page_renders_schema_fields_with_defaults(operator, network):
     assert 'name="payload_json"' in html
 
 
-def test_command_page_of_an_unknown_station_is_not_found(operator, network):
+def test_command_page_of_an_unknown_station_is_not_found(staff_client, network):
     url = reverse("admin:stations_chargingstation_command", args=["nope", "Reset"])
-    assert operator.get(url).status_code == 404
+    assert staff_client.get(url).status_code == 404
 
 
-def test_command_page_of_an_action_not_sendable_redirects_with_an_error(operator, network):
+def test_command_page_of_an_action_not_sendable_redirects_with_an_error(staff_client, network):
     station = network["station"]
     url = reverse("admin:stations_chargingstation_command", args=[station.pk, "RequestStartX"])
-    response = operator.get(url, follow=True)
+    response = staff_client.get(url, follow=True)
     assert "is not an action the CSMS sends" in response.content.decode()
 
 

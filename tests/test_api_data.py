@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rest_framework.test import APIClient
 
 from commands.models import CallbackDelivery, Command
 from stations.models import (
@@ -17,27 +16,10 @@ from stations.models import (
     OcppMessage,
     SecurityEvent,
 )
-from tests.api_helpers import make_user
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 25, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def client():
-    _, token = make_user("viewer", "viewer")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
-
-
-@pytest.fixture
-def operator_client():
-    _, token = make_user("operator", "operator")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
 
 
 @pytest.fixture
@@ -110,8 +92,8 @@ def results(response):
         ("/api/commands/", 2),
     ],
 )
-def test_list_endpoints_return_every_row(client, data, url, count):
-    assert len(results(client.get(url))) == count
+def test_list_endpoints_return_every_row(viewer_api, data, url, count):
+    assert len(results(viewer_api.get(url))) == count
 
 
 @pytest.mark.parametrize(
@@ -133,12 +115,12 @@ def test_list_endpoints_return_every_row(client, data, url, count):
         ("/api/commands/?station_id=CP-A", ["CP-A"]),
     ],
 )
-def test_filters_select_rows(client, data, url, expected):
-    assert sorted(row["station_id"] for row in results(client.get(url))) == expected
+def test_filters_select_rows(viewer_api, data, url, expected):
+    assert sorted(row["station_id"] for row in results(viewer_api.get(url))) == expected
 
 
-def test_station_detail_by_station_id_with_evses_and_connectors(client, data):
-    body = client.get("/api/stations/CP-A/").json()
+def test_station_detail_by_station_id_with_evses_and_connectors(viewer_api, data):
+    body = viewer_api.get("/api/stations/CP-A/").json()
     assert body["station_id"] == "CP-A"
     assert body["vendor"] == "Acme"
     assert body["security_profile"] == 0
@@ -150,32 +132,32 @@ def test_station_detail_by_station_id_with_evses_and_connectors(client, data):
 
 
 @pytest.mark.parametrize("kind", ["evses", "connectors", "boots", "security-events"])
-def test_detail_endpoints_by_id(client, data, kind):
-    first = results(client.get(f"/api/{kind}/"))[0]
-    assert client.get(f"/api/{kind}/{first['id']}/").json() == first
+def test_detail_endpoints_by_id(viewer_api, data, kind):
+    first = results(viewer_api.get(f"/api/{kind}/"))[0]
+    assert viewer_api.get(f"/api/{kind}/{first['id']}/").json() == first
 
 
-def test_message_detail_and_cursor_pagination_newest_first(client, data):
-    page = client.get("/api/messages/?page_size=2").json()
+def test_message_detail_and_cursor_pagination_newest_first(viewer_api, data):
+    page = viewer_api.get("/api/messages/?page_size=2").json()
     assert [m["message_id"] for m in page["results"]] == ["4", "3"]
-    following = client.get(page["next"]).json()
+    following = viewer_api.get(page["next"]).json()
     assert [m["message_id"] for m in following["results"]] == ["2", "1"]
-    detail = client.get(f"/api/messages/{page['results'][0]['id']}/").json()
+    detail = viewer_api.get(f"/api/messages/{page['results'][0]['id']}/").json()
     assert detail["action"] == "BootNotification"
 
 
-def test_command_detail_shows_callback_deliveries(client, data):
-    body = client.get(f"/api/commands/{data['command'].pk}/").json()
+def test_command_detail_shows_callback_deliveries(viewer_api, data):
+    body = viewer_api.get(f"/api/commands/{data['command'].pk}/").json()
     assert body["station_id"] == "CP-A"
     assert body["status"] == "pending"
     assert body["request"] == {"type": "Immediate"}
     assert body["deliveries"][0]["status_code"] == 200
 
 
-def test_ordering_is_chosen_by_query(client, data):
-    names = [s["station_id"] for s in results(client.get("/api/stations/?ordering=-identity"))]
+def test_ordering_is_chosen_by_query(viewer_api, data):
+    names = [s["station_id"] for s in results(viewer_api.get("/api/stations/?ordering=-identity"))]
     assert names == ["CP-B", "CP-A"]
-    boots = [b["station_id"] for b in results(client.get("/api/boots/?ordering=timestamp"))]
+    boots = [b["station_id"] for b in results(viewer_api.get("/api/boots/?ordering=timestamp"))]
     assert boots == ["CP-A", "CP-B"]
 
 
@@ -191,12 +173,12 @@ def test_ordering_is_chosen_by_query(client, data):
         "/api/commands/999/",
     ],
 )
-def test_unknown_ids_are_404(client, data, url):
-    assert client.get(url).status_code == 404
+def test_unknown_ids_are_404(viewer_api, data, url):
+    assert viewer_api.get(url).status_code == 404
 
 
-def test_station_validation_errors_are_400_per_field(operator_client, data):
-    response = operator_client.post(
+def test_station_validation_errors_are_400_per_field(operator_api, data):
+    response = operator_api.post(
         "/api/stations/", {"station_id": "CP-A", "security_profile": 7}, format="json"
     )
     assert response.status_code == 400
@@ -204,8 +186,8 @@ def test_station_validation_errors_are_400_per_field(operator_client, data):
     assert set(errors) == {"station_id", "security_profile"}
 
 
-def test_station_reported_fields_are_read_only(operator_client, data):
-    response = operator_client.patch(
+def test_station_reported_fields_are_read_only(operator_api, data):
+    response = operator_api.patch(
         "/api/stations/CP-B/", {"vendor": "Forged", "account": "fleet-1"}, format="json"
     )
     assert response.status_code == 200
@@ -213,12 +195,12 @@ def test_station_reported_fields_are_read_only(operator_client, data):
     assert (station.vendor, station.account) == ("Other", "fleet-1")
 
 
-def test_invalid_filter_value_is_400(client, data):
-    assert client.get("/api/boots/?since=yesterday").status_code == 400
+def test_invalid_filter_value_is_400(viewer_api, data):
+    assert viewer_api.get("/api/boots/?since=yesterday").status_code == 400
 
 
 @pytest.mark.parametrize("station_id", ["a/b", "x?y", "tab\there"])
-def test_station_id_a_station_could_not_connect_with_is_400(operator_client, station_id):
-    response = operator_client.post("/api/stations/", {"station_id": station_id}, format="json")
+def test_station_id_a_station_could_not_connect_with_is_400(operator_api, station_id):
+    response = operator_api.post("/api/stations/", {"station_id": station_id}, format="json")
     assert response.status_code == 400
     assert "station_id" in response.json()

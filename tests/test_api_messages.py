@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -17,20 +16,10 @@ from tests.api_helpers import (
     CallbackReceiver,
     declare_sendable,
     generic_station_class,
-    make_user,
 )
 from tests.live import connect, eventually
 from tests.ocpp_payloads import minimal_payload
 from tests.test_ocpp_core import boot_call
-
-
-@pytest.fixture
-async def api(csms):
-    _, token = await sync_to_async(make_user)("operator", "operator")
-    async with httpx.AsyncClient(
-        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
-    ) as client:
-        yield client
 
 
 def station(csms, identity: str, version: str, *, silent: bool = False):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
-import pytest
 from asgiref.sync import sync_to_async
 from ocpp.exceptions import OccurrenceConstraintViolationError
 from ocpp.routing import on
@@ -21,7 +19,6 @@ from ocpp.v201 import call_result as result201
 
 from commands import splitting
 from commands.models import Command
-from tests.api_helpers import make_user
 from tests.live import connect
 from tests.test_ocpp_core import boot_call
 
@@ -123,15 +120,6 @@ def variable(component: str, name: str, instance: str = "") -> dict:
         "component": {"name": component},
         "variable": {"name": name, **({"instance": instance} if instance else {})},
     }
-
-
-@pytest.fixture
-async def api(csms):
-    _, token = await sync_to_async(make_user)("limits", "operator")
-    async with httpx.AsyncClient(
-        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
-    ) as client:
-        yield client
 
 
 async def report_limits(cp, limits: dict[tuple[str, str, str], str]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 
-import httpx
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
@@ -17,7 +16,6 @@ from ocpp.v201 import call_result as result201
 
 from stations import passwords
 from stations.models import ChargingStation
-from tests.api_helpers import make_user
 from tests.live import connect
 from tests.test_ocpp_core import boot_call
 
@@ -52,15 +50,6 @@ def network_profile(csms, version: str, security_profile: int) -> dict:
     if version == "2.0.1":
         data["ocppVersion"] = "OCPP20"
     return {"configurationSlot": 2, "connectionData": data}
-
-
-@pytest.fixture
-async def api(csms):
-    _, token = await sync_to_async(make_user)("netops", "operator")
-    async with httpx.AsyncClient(
-        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
-    ) as client:
-        yield client
 
 
 @sync_to_async

@@ -95,15 +95,6 @@ def test_message_log_redacts_passwords_in_requests_and_answers():
     )
 
 
-@pytest.fixture
-def operator(db):
-    user = User.objects.create_user("operator")
-    user.user_permissions.add(Permission.objects.get(codename="change_chargingstation"))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 URL = "/api/stations/{}/password"
 
 
@@ -116,9 +107,9 @@ def test_api_requires_the_change_station_permission():
     assert client.post(URL.format("API-PERM"), {}, format="json").status_code == 403
 
 
-def test_api_stores_a_given_password_hashed_and_does_not_echo_it(operator):
+def test_api_stores_a_given_password_hashed_and_does_not_echo_it(operator_api):
     ChargingStation.objects.create(identity="API-1")
-    response = operator.post(
+    response = operator_api.post(
         URL.format("API-1"), {"password": "Given-Password-1234", "setOnCharger": False}, "json"
     )
     assert response.status_code == 200
@@ -129,27 +120,27 @@ def test_api_stores_a_given_password_hashed_and_does_not_echo_it(operator):
     assert passwords.password_matches(b"Given-Password-1234", stored)
 
 
-def test_api_returns_a_generated_password_once(operator):
+def test_api_returns_a_generated_password_once(operator_api):
     ChargingStation.objects.create(identity="API-2")
-    response = operator.post(URL.format("API-2"), {}, "json")
+    response = operator_api.post(URL.format("API-2"), {}, "json")
     generated = response.json()["password"]
     assert len(generated) == 40
     stored = ChargingStation.objects.get(identity="API-2").password_hash
     assert passwords.password_matches(generated.encode(), stored)
 
 
-def test_api_rejects_a_non_compliant_password(operator):
+def test_api_rejects_a_non_compliant_password(operator_api):
     ChargingStation.objects.create(identity="API-3")
-    response = operator.post(URL.format("API-3"), {"password": "short"}, "json")
+    response = operator_api.post(URL.format("API-3"), {"password": "short"}, "json")
     assert response.status_code == 400
     assert "16 to 64" in response.json()["password"][0]
     assert ChargingStation.objects.get(identity="API-3").password_hash == ""
 
 
-def test_api_unknown_station_and_offline_station(operator):
-    assert operator.post(URL.format("NOPE"), {}, "json").status_code == 404
+def test_api_unknown_station_and_offline_station(operator_api):
+    assert operator_api.post(URL.format("NOPE"), {}, "json").status_code == 404
     ChargingStation.objects.create(identity="API-OFF")
-    response = operator.post(URL.format("API-OFF"), {"setOnCharger": True}, "json")
+    response = operator_api.post(URL.format("API-OFF"), {"setOnCharger": True}, "json")
     assert response.status_code == 409
     assert ChargingStation.objects.get(identity="API-OFF").password_hash == ""
 

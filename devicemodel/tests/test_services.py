@@ -9,12 +9,8 @@ import pytest
 from devicemodel import services
 from devicemodel.models import Component, ReportRequest, VariableAttribute
 from ocpp_router.datetimes import utcnow
-from stations.models import ChargingStation
 
-
-@pytest.fixture
-def station():
-    return ChargingStation.objects.create(identity="UNIT-1")
+pytestmark = pytest.mark.station(identity="UNIT-1", protocol="")
 
 
 def part(station, seq_no, tbc, request_id=1, generated_at=None):

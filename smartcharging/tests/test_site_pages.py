@@ -9,25 +9,15 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
-from rest_framework.test import APIClient
 
 from ocpp_router.datetimes import utcnow
 from smartcharging import selectors
 from smartcharging.models import ChargingProfile, CompositeSchedule, Site, SiteMember
 from stations.models import ChargingStation
-from tests.api_helpers import make_user
 from transactions.models import MeterValue, Transaction
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def operator():
-    _, token = make_user("operator", "operator")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
 
 
 @pytest.fixture
@@ -71,21 +61,23 @@ def test_site_power_sums_each_evse_latest_value_until_its_session_stops(site_wit
 
 
 def test_site_api_takes_the_building_consumption_and_gives_power_over_time(
-    operator, site_with_power
+    operator_api, site_with_power
 ):
     site, _ = site_with_power
-    answer = operator.post(f"/api/sites/{site.pk}/consumption", {"value": "12.5"}, format="json")
+    answer = operator_api.post(
+        f"/api/sites/{site.pk}/consumption", {"value": "12.5"}, format="json"
+    )
     assert answer.status_code == 200, answer.content
     assert answer.json()["other_consumption"] == "12.5"
     site.refresh_from_db()
     assert site.other_consumption == Decimal("12.5")
-    bad = operator.post(f"/api/sites/{site.pk}/consumption", {"value": "-1"}, format="json")
+    bad = operator_api.post(f"/api/sites/{site.pk}/consumption", {"value": "-1"}, format="json")
     assert bad.status_code == 400
-    power = operator.get(f"/api/sites/{site.pk}/power?hours=1").json()
+    power = operator_api.get(f"/api/sites/{site.pk}/power?hours=1").json()
     assert power["limit_w"] == 32 * 230 * 3
     assert [p["watts"] for p in power["points"]] == [7000.0, 18000.0, 11000.0]
-    assert operator.get(f"/api/sites/{site.pk}/power?hours=soon").status_code == 400
-    detail = operator.get(f"/api/sites/{site.pk}").json()
+    assert operator_api.get(f"/api/sites/{site.pk}/power?hours=soon").status_code == 400
+    detail = operator_api.get(f"/api/sites/{site.pk}").json()
     assert [m["station"] for m in detail["members"]] == ["P-1", "P-2"]
 
 
@@ -152,10 +144,10 @@ def station_with_profile():
 
 
 def test_k08_expected_composite_schedule_beside_the_reported_one_with_differences_flagged(
-    operator, client, station_with_profile
+    operator_api, client, station_with_profile
 ):
     same = reported_schedule(station_with_profile, [(0, 16.0), (3600, 8.0)])
-    answer = operator.get(f"/api/composite-schedules/{same.pk}/comparison").json()
+    answer = operator_api.get(f"/api/composite-schedules/{same.pk}/comparison").json()
     assert answer["differs"] is False
     assert answer["expected"]["chargingSchedulePeriod"] == [
         {"startPeriod": 0, "limit": 16.0},
@@ -164,7 +156,7 @@ def test_k08_expected_composite_schedule_beside_the_reported_one_with_difference
 
     # The station applies a local 10 A limit in the second hour (or a profile we lost).
     other = reported_schedule(station_with_profile, [(0, 16.0), (1800, 10.0), (3600, 8.0)])
-    rows = operator.get(f"/api/composite-schedules/{other.pk}/comparison").json()["rows"]
+    rows = operator_api.get(f"/api/composite-schedules/{other.pk}/comparison").json()["rows"]
     assert [(r["start_period"], r["expected"], r["reported"], r["differs"]) for r in rows] == [
         (0, 16.0, 16.0, False),
         (1800, 16.0, 10.0, True),

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from ocpp_router.datetimes import to_ocpp, utcnow
@@ -17,15 +16,6 @@ from transactions.models import IdToken, MeterValue, Tariff
 pytestmark = pytest.mark.django_db
 
 T0 = utcnow().replace(microsecond=0) - timedelta(days=1)
-
-
-@pytest.fixture
-def client():
-    user = User.objects.create_user("operator")
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="transactions"))
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
 
 
 @pytest.fixture
@@ -60,7 +50,7 @@ def test_api_requires_authentication():
     assert APIClient().get("/api/transactions/").status_code == 401
 
 
-def test_transactions_filter_by_station_token_active_and_time(client, session):
+def test_transactions_filter_by_station_token_active_and_time(operator_api, session):
     other = ChargingStation.objects.create(identity="API-2")
     services.transaction_start_16(
         station_pk=other.pk,
@@ -73,7 +63,7 @@ def test_transactions_filter_by_station_token_active_and_time(client, session):
     )
 
     def ids(**query):
-        results = client.get("/api/transactions/", query).json()["results"]
+        results = operator_api.get("/api/transactions/", query).json()["results"]
         return [t["transaction_id"] for t in results]
 
     assert ids(station_id="API-1") == ["API-TX"]
@@ -82,10 +72,10 @@ def test_transactions_filter_by_station_token_active_and_time(client, session):
     assert ids(started_before=to_ocpp(T0 + timedelta(hours=1))) == ["API-TX"]
 
 
-def test_transaction_detail_includes_meter_values_and_events(client, session):
-    listing = client.get("/api/transactions/", {"station_id": "API-1"}).json()["results"]
+def test_transaction_detail_includes_meter_values_and_events(operator_api, session):
+    listing = operator_api.get("/api/transactions/", {"station_id": "API-1"}).json()["results"]
     assert "meter_values" not in listing[0]
-    detail = client.get(f"/api/transactions/{listing[0]['id']}/").json()
+    detail = operator_api.get(f"/api/transactions/{listing[0]['id']}/").json()
     assert detail["energy_wh"] == "1000.000" and detail["station_id"] == "API-1"
     assert [mv["value"] for mv in detail["meter_values"]] == [
         "100.000000000",
@@ -95,49 +85,49 @@ def test_transaction_detail_includes_meter_values_and_events(client, session):
     assert [e["seq_no"] for e in detail["events"]] == [0, 1, 2]
 
 
-def test_transactions_are_read_only(client, session):
-    assert client.post("/api/transactions/", {}).status_code == 405
+def test_transactions_are_read_only(operator_api, session):
+    assert operator_api.post("/api/transactions/", {}).status_code == 405
 
 
-def test_meter_values_page_with_a_cursor(client, session):
-    first = client.get("/api/meter-values/", {"page_size": 2, "station_id": "API-1"}).json()
+def test_meter_values_page_with_a_cursor(operator_api, session):
+    first = operator_api.get("/api/meter-values/", {"page_size": 2, "station_id": "API-1"}).json()
     assert [mv["value"] for mv in first["results"]] == ["1100.000000000", "600.000000000"]
-    second = client.get(first["next"]).json()
+    second = operator_api.get(first["next"]).json()
     assert [mv["value"] for mv in second["results"]] == ["100.000000000"]
     assert second["next"] is None and MeterValue.objects.count() == 3
 
 
-def test_id_tokens_crud_and_filter(client):
-    created = client.post(
+def test_id_tokens_crud_and_filter(operator_api):
+    created = operator_api.post(
         "/api/id-tokens/",
         {"value": "NEW-1", "type": "ISO14443", "status": "Blocked"},
         format="json",
     )
     assert created.status_code == 201, created.content
     assert IdToken.objects.get(value="NEW-1").status == "Blocked"
-    assert client.get("/api/id-tokens/", {"status": "Blocked"}).json()["count"] == 1
+    assert operator_api.get("/api/id-tokens/", {"status": "Blocked"}).json()["count"] == 1
     token_id = created.json()["id"]
     assert (
-        client.patch(f"/api/id-tokens/{token_id}/", {"status": "Accepted"}, format="json")
+        operator_api.patch(f"/api/id-tokens/{token_id}/", {"status": "Accepted"}, format="json")
     ).status_code == 200
     assert IdToken.objects.get(value="NEW-1").status == "Accepted"
 
 
-def test_tariffs_crud(client, session):
-    created = client.post(
+def test_tariffs_crud(operator_api, session):
+    created = operator_api.post(
         "/api/tariffs/",
         {"name": "Night", "station_id": "API-1", "price_per_kwh": "0.2100", "currency": "EUR"},
         format="json",
     )
     assert created.status_code == 201, created.content
     assert Tariff.objects.get().price_per_kwh == Decimal("0.21")
-    assert client.get("/api/tariffs/", {"station_id": "API-1"}).json()["count"] == 1
+    assert operator_api.get("/api/tariffs/", {"station_id": "API-1"}).json()["count"] == 1
 
 
-def test_reservation_for_an_offline_station_is_a_conflict(client, session):
+def test_reservation_for_an_offline_station_is_a_conflict(operator_api, session):
     from transactions.models import Reservation
 
-    answer = client.post(
+    answer = operator_api.post(
         "/api/reservations/",
         {
             "station_id": "API-1",

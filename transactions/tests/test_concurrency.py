@@ -12,13 +12,12 @@ import pytest
 from django.db import close_old_connections, connection
 
 from ocpp_router.datetimes import to_ocpp, utcnow
-from stations.models import ChargingStation
 from transactions import services
 from transactions.choices import Anomaly
 from transactions.models import MeterValue, Transaction, TransactionEvent
 from transactions.tests.factories import start_16
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.station(identity="RACE")]
 
 COPIES = 4
 T0 = utcnow().replace(microsecond=0)
@@ -43,11 +42,6 @@ def each_at_once(func, calls):
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return [f.result() for f in [pool.submit(run, kwargs) for kwargs in calls]]
-
-
-@pytest.fixture
-def station():
-    return ChargingStation.objects.create(identity="RACE", protocol="2.0.1")
 
 
 def test_concurrent_duplicate_transaction_events_insert_once(station):

@@ -11,21 +11,17 @@ import pytest
 from django.db import transaction
 
 from ocpp_router.datetimes import to_ocpp, utcnow
-from stations.models import ChargingStation
 from transactions import services
-from transactions.models import IdToken, Tariff, Transaction
+from transactions.models import Tariff, Transaction
 from transactions.open_transactions import open_transactions
 from transactions.tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.station(identity="OPEN-1", protocol="1.6"),
+]
 
 T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
-
-
-@pytest.fixture
-def station():
-    IdToken.objects.create(value="TAG")
-    return ChargingStation.objects.create(identity="OPEN-1", protocol="1.6")
 
 
 def start_16(station):

@@ -8,18 +8,12 @@ from decimal import Decimal
 import pytest
 
 from ocpp_router.datetimes import utcnow
-from stations.models import ChargingStation
 from transactions import answers, services
 from transactions.models import IdToken, MeterValue, Reservation, Tariff, Transaction
 
 pytestmark = pytest.mark.django_db
 
 T0 = utcnow().replace(microsecond=0) - timedelta(hours=2)
-
-
-@pytest.fixture
-def station():
-    return ChargingStation.objects.create(identity="UNIT-1", protocol="2.0.1")
 
 
 def event(seq_no, event_type="Updated", minutes=0, tx_id="U-1", **extra):

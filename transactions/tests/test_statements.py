@@ -12,19 +12,13 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from ocpp_router.datetimes import to_ocpp, utcnow
-from stations.models import ChargingStation
 from transactions import services, statements
 from transactions.models import IdToken, MeterValue, Tariff, Transaction, TransactionEvent
 from transactions.tests.factories import start_16
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.station(identity="STMT 1", protocol="1.6")]
 
 T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
-
-
-@pytest.fixture
-def station():
-    return ChargingStation.objects.create(identity="STMT 1", protocol="1.6")
 
 
 def field_values(obj):
