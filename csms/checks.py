@@ -17,7 +17,7 @@ def dev_secret_key_in_production(app_configs, **kwargs):
     return []
 
 
-# INSERT ... RETURNING and ON CONFLICT DO NOTHING on the transaction path (transactions.statements).
+# INSERT ... RETURNING, ON CONFLICT (...) DO NOTHING: the transaction path (transactions.store)
 MIN_SQLITE = (3, 35)
 
 

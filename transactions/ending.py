@@ -34,6 +34,7 @@ from csms.db import db
 from ocpp_router.datetimes import utcnow
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
+from transactions import rules
 from transactions.choices import Anomaly, AuthorizationStatus
 from transactions.models import Transaction
 from transactions.open_transactions import open_transactions
@@ -107,9 +108,7 @@ def transaction_end(
             ended_by,
             note or anomaly,
         )
-        from transactions.services import _event_data
-
-        events.publish("transaction.ended", identity, **_event_data(tx, ended_by=ended_by))
+        events.publish("transaction.ended", identity, **rules.event_data(tx, ended_by=ended_by))
     return Ended(tx.pk, tx.transaction_id, identity)
 
 

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from transactions import statements
+from transactions import store
 from transactions.choices import ENERGY_REGISTER
 from transactions.models import (
     IdToken,
@@ -27,7 +27,7 @@ def id_token_list() -> QuerySet[IdToken]:
 
 def tariff_for_station(*, station_pk: int) -> Tariff | None:
     """The station's own active tariff, else the active default one."""
-    return statements.tariff_for_station(station_pk)
+    return store.tariff_for_station(station_pk)
 
 
 def transaction_list() -> QuerySet[Transaction]:

@@ -10,9 +10,11 @@ result columns converted by the same converters the ORM applies, so instances lo
 equal those a queryset would give.
 
 Two things the ORM cannot say in one statement are said here:
-- INSERT ... ON CONFLICT DO NOTHING RETURNING the primary key: a message's business key
-  (a unique constraint) decides in one round trip whether it is new, with no savepoint;
-  a delivery racing ours waits for it on the unique index and then finds the conflict.
+- INSERT ... ON CONFLICT (<the business key's columns>) DO NOTHING RETURNING the primary
+  key: a message's business key (a unique constraint, named: `conflict_target`) decides in
+  one round trip whether it is new, with no savepoint; a delivery racing ours waits for it
+  on the unique index and then finds the conflict. A row breaking any other constraint is
+  an error, as with the ORM.
 - one SELECT ... FOR UPDATE that brings the transaction with its station identity and
   tariff, so applying a message reads nothing else.
 
@@ -70,6 +72,22 @@ class Sql(Names):
         if self.features.has_select_for_update_of:
             return f" FOR UPDATE OF {self.table(model)}"
         return " FOR UPDATE"
+
+
+def conflict_target(
+    model: type[models.Model], constraint_name: str, connection: BaseDatabaseWrapper
+) -> str:
+    """`ON CONFLICT (<columns>) [WHERE <condition>]` naming `model`'s unique constraint
+    `constraint_name` (a partial index is named by its condition, as PostgreSQL and SQLite
+    require), built from `Meta.constraints`."""
+    constraint = next(c for c in model._meta.constraints if c.name == constraint_name)
+    assert isinstance(constraint, models.UniqueConstraint) and constraint.fields
+    names = Names(connection)
+    clause = f"ON CONFLICT ({', '.join(names.col(model, f) for f in constraint.fields)})"
+    if constraint.condition is not None:
+        condition = constraint._get_condition_sql(model, connection.schema_editor())
+        clause += f" WHERE {condition}"
+    return clause
 
 
 def model_columns(model: type[models.Model]) -> list[Column]:
@@ -140,22 +158,24 @@ def load(model: type[M], values: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -
 
 class Insert:
     """INSERT of `model` instances: every concrete field but an auto primary key, values
-    prepared as `Model.save()` prepares them (`pre_save` fills auto_now fields). With
-    `ignore_conflicts`, a row that would break a unique constraint is not inserted."""
+    prepared as `Model.save()` prepares them (`pre_save` fills auto_now fields). With a
+    `conflict` (the name of one of `model`'s unique constraints), a row that would break
+    that constraint is not inserted."""
 
-    def __init__(self, model: type[models.Model], *, ignore_conflicts: bool = False):
+    def __init__(self, model: type[models.Model]):
         self.model = model
-        self.ignore_conflicts = ignore_conflicts
         meta = model._meta
         self.fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
         self.foreign_keys = [f for f in self.fields if isinstance(f, models.ForeignKey)]
         self._reads = [
             (f, f.attname, type(f).pre_save is not models.Field.pre_save) for f in self.fields
         ]
-        self._sql: dict[tuple[str, int, bool], str] = {}
+        self._sql: dict[tuple[str, int, bool, str], str] = {}
 
-    def sql(self, connection: BaseDatabaseWrapper, rows: int, returning: bool) -> str:
-        key = (connection.vendor, rows, returning)
+    def sql(
+        self, connection: BaseDatabaseWrapper, rows: int, returning: bool, conflict: str = ""
+    ) -> str:
+        key = (connection.vendor, rows, returning, conflict)
         sql = self._sql.get(key)
         if sql is None:
             names = Names(connection)
@@ -165,8 +185,8 @@ class Insert:
                 f"({', '.join(names.col(self.model, f.name) for f in self.fields)}) "
                 f"VALUES {', '.join([row] * rows)}"
             )
-            if self.ignore_conflicts:
-                sql += " ON CONFLICT DO NOTHING"
+            if conflict:
+                sql += f" {conflict_target(self.model, conflict, connection)} DO NOTHING"
             if returning:
                 sql += f" RETURNING {names.col(self.model, self.model._meta.pk.name)}"
             self._sql[key] = sql
@@ -186,11 +206,13 @@ class Insert:
             values.append(None if value is None else field.get_db_prep_save(value, connection))
         return values
 
-    def one(self, obj: models.Model, using: str = DEFAULT_DB_ALIAS) -> bool:
-        """Insert `obj` and set its primary key; False if a unique constraint kept it out."""
+    def one(self, obj: models.Model, conflict: str = "", using: str = DEFAULT_DB_ALIAS) -> bool:
+        """Insert `obj` and set its primary key; False if the unique constraint named
+        `conflict` kept it out."""
         connection = connections[using]
         with hot_cursor(connection) as cursor:
-            cursor.execute(self.sql(connection, 1, True), self._values(obj, connection))
+            sql = self.sql(connection, 1, True, conflict)
+            cursor.execute(sql, self._values(obj, connection))
             row = cursor.fetchone()
         if row is None:
             return False
@@ -327,9 +349,21 @@ def update_values(obj: models.Model, statement: Statement) -> list[Any]:
     return [getattr(obj, field.attname) for field in statement.fields()]
 
 
-INSERT_TRANSACTION = Insert(Transaction, ignore_conflicts=True)
-INSERT_EVENT = Insert(TransactionEvent, ignore_conflicts=True)
+INSERT_TRANSACTION = Insert(Transaction)
+INSERT_EVENT = Insert(TransactionEvent)
 INSERT_METER_VALUES = Insert(MeterValue)
+
+# The business keys a transaction or an event is told new or repeated by.
+TX_ID_KEY = "unique_transaction_id_per_station"  # 2.x: station + transactionId
+TX_DEDUP_KEY = "unique_transaction_dedup_key_per_station"  # 1.6: station + dedup_key
+EVENT_SEQ_KEY = "unique_seq_no_per_transaction"  # 2.x: transaction + seqNo
+EVENT_DEDUP_KEY = "unique_event_dedup_key_per_station"  # 1.6, 2.x MeterValues: dedup_key
+
+
+def event_key(event: TransactionEvent) -> str:
+    """The business key `event` is deduplicated on: 2.x events by their seqNo, the others
+    by their dedup_key (a 1.6 StartTransaction's event has neither and never conflicts)."""
+    return EVENT_SEQ_KEY if event.seq_no is not None else EVENT_DEDUP_KEY
 
 
 def _cast_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
@@ -345,21 +379,25 @@ def _cast_type(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -
 # StopTransaction's transactionData may hold a whole session) in a few.
 ONE_STATEMENT_ROWS = 100
 
-_EVENT_STORE_SQL: dict[tuple[int, tuple[str, ...] | None, bool], str] = {}
+_EVENT_STORE_SQL: dict[tuple[int, tuple[str, ...] | None, bool, str], str] = {}
 # A meter value's event column: the statement takes it from the event it inserts.
 _EVENT_COLUMN = next(i for i, f in enumerate(INSERT_METER_VALUES.fields) if f.name == "event")
 
 
 def _event_store_sql(
-    connection: BaseDatabaseWrapper, rows: int, fields: tuple[str, ...] | None, guarded: bool
+    connection: BaseDatabaseWrapper,
+    rows: int,
+    fields: tuple[str, ...] | None,
+    guarded: bool,
+    conflict: str,
 ) -> str:
     """The PostgreSQL statement of `event_store`, one per shape (the number of meter values,
-    the transaction fields it updates, with a guard or not)."""
-    key = (rows, fields, guarded)
+    the transaction fields it updates, with a guard or not, the event's business key)."""
+    key = (rows, fields, guarded, conflict)
     sql = _EVENT_STORE_SQL.get(key)
     if sql is None:
         sql = _EVENT_STORE_SQL[key] = _build_event_store(
-            Names(connection), connection, rows, fields, guarded
+            Names(connection), connection, rows, fields, guarded, conflict
         )
     return sql
 
@@ -370,6 +408,7 @@ def _build_event_store(
     rows: int,
     fields: tuple[str, ...] | None,
     guarded: bool,
+    conflict: str,
 ) -> str:
     clauses = []
     event_fields = INSERT_EVENT.fields
@@ -388,7 +427,8 @@ def _build_event_store(
         source = f"VALUES ({', '.join(['%s'] * len(event_fields))})"
     clauses.append(
         f"e AS (INSERT INTO {names.table(TransactionEvent)} ({event_columns}) {source} "
-        f"ON CONFLICT DO NOTHING RETURNING {names.col(TransactionEvent, 'id')})"
+        f"{conflict_target(TransactionEvent, conflict, connection)} DO NOTHING "
+        f"RETURNING {names.col(TransactionEvent, 'id')})"
     )
     if rows:
         # Each meter value joined to the event inserted (none if it was a repeat).
@@ -449,7 +489,7 @@ def event_store(
         with transaction.atomic(using=using):
             if guard is not None and TX_UNCHANGED.first(list(guard), using) is None:
                 return None
-            if not INSERT_EVENT.one(event, using):
+            if not INSERT_EVENT.one(event, event_key(event), using):
                 return False
             for row in rows:
                 row.event = event
@@ -460,7 +500,7 @@ def event_store(
     fields = None
     if update is not None:
         fields = tuple(field.name for field in update.fields()[:-1])
-    sql = _event_store_sql(connection, len(rows), fields, guard is not None)
+    sql = _event_store_sql(connection, len(rows), fields, guard is not None, event_key(event))
     params = TX_UNCHANGED._prepare(guard, connection) if guard is not None else []
     params += INSERT_EVENT._values(event, connection)
     for row in rows:

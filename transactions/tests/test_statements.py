@@ -118,8 +118,9 @@ def test_insert_ignoring_conflicts_tells_a_repeat_from_a_new_row(station):
         )
 
     first, repeat = event(), event()
-    assert statements.INSERT_EVENT.one(first) and first.pk is not None
-    assert not statements.INSERT_EVENT.one(repeat) and repeat.pk is None
+    key = statements.event_key(first)
+    assert statements.INSERT_EVENT.one(first, key) and first.pk is not None
+    assert not statements.INSERT_EVENT.one(repeat, key) and repeat.pk is None
     assert TransactionEvent.objects.get().payload == {"connectorId": 1}
 
 
