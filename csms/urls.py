@@ -1,12 +1,13 @@
 from importlib import import_module
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView
 
+from ocpp_router.soap.views import central_system
 from stations.api.password import StationPasswordView
 
 # Apps whose `api/urls.py` router is mounted under api/ (several routers share the prefix,
@@ -29,6 +30,8 @@ API_ROOT = {
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # OCPP-S (OCPP 1.5/1.6 over SOAP): the CentralSystemService; `?wsdl` serves its WSDL.
+    re_path(r"^ocpp/soap/(?P<version>1\.[56])/?$", central_system, name="ocpp-soap"),
     path("dashboard/", include("dashboard.urls")),
     path("files/", include("firmware.urls")),
     path("api/stations/<str:identity>/password", StationPasswordView.as_view()),

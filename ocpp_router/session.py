@@ -144,3 +144,4 @@ class LogEntry:
     error_code: str = ""
     error_description: str = ""
     answers: uuid.UUID | None = None
+    soap: str = ""  # the SOAP envelope of an OCPP-S frame; payload is its OCPP-J equivalent

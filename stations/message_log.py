@@ -38,6 +38,9 @@ PASSWORD_VARIABLES = {("SecurityCtrlr", "BasicAuthPassword")}
 PASSWORD_KEYS = {"AuthorizationKey"}
 
 
+REDACTED_ENVELOPE = "(envelope not kept: it holds a password; see the redacted payload)"
+
+
 def redact(action: str, payload: Any) -> Any:
     """`payload` without station passwords (OCPP 2.0.1 A01: a password is never stored in
     plain text): SetVariables/GetVariables SecurityCtrlr.BasicAuthPassword values and 1.6
@@ -105,7 +108,10 @@ class BatchedMessageLog:
     def record(self, entry: LogEntry) -> None:
         if not hot_settings.CSMS_MESSAGE_LOG:
             return
-        entry.payload = redact(entry.action, entry.payload)
+        redacted = redact(entry.action, entry.payload)
+        if redacted is not entry.payload and entry.soap:
+            entry.soap = REDACTED_ENVELOPE  # the envelope holds the password in clear
+        entry.payload = redacted
         pending = len(self._pending)
         if pending >= MAX_BACKLOG:
             self._dropped += 1
@@ -202,6 +208,7 @@ class BatchedMessageLog:
             payload=entry.payload,
             error_code=entry.error_code[:50],
             error_description=entry.error_description[:255],
+            soap_xml=entry.soap,
             answers_id=entry.answers,
         )
 
@@ -221,6 +228,7 @@ class BatchedMessageLog:
                 "payload",
                 "error_code",
                 "error_description",
+                "soap_xml",
                 "answers",
             )
         ]
@@ -242,6 +250,7 @@ class BatchedMessageLog:
                         None if entry.payload is None else json.dumps(entry.payload),
                         entry.error_code[:50],
                         entry.error_description[:255],
+                        entry.soap,
                         entry.answers,
                     )
                 )

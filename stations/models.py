@@ -211,6 +211,11 @@ class OcppMessage(models.Model):
     payload = models.JSONField(null=True)
     error_code = models.CharField(max_length=50, blank=True)
     error_description = models.CharField(max_length=255, blank=True)
+    soap_xml = models.TextField(
+        blank=True,
+        default="",
+        help_text="The SOAP envelope of an OCPP-S frame (payload holds its OCPP-J equivalent).",
+    )
     answers = models.ForeignKey(
         "self",
         null=True,

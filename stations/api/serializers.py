@@ -150,6 +150,7 @@ class OcppMessageSerializer(StationScopedSerializer):
             "payload",
             "error_code",
             "error_description",
+            "soap_xml",
             "answers",
         ]
         read_only_fields = fields

@@ -48,8 +48,32 @@ class Command(BaseCommand):
                     f"{'yes' if is_sendable else '-'}"
                 )
             self.stdout.write("")
+        if not options["ocpp_version"] or options["ocpp_version"] == "1.6":
+            self._soap(options["supported"])
         if HOOKS.interceptors:
             names = ", ".join(f"{f.__module__}.{f.__qualname__}" for f in HOOKS.interceptors)
             self.stdout.write(
                 f"Call interceptors (may answer station calls before the handlers): {names}"
             )
+
+    def _soap(self, supported_only: bool) -> None:
+        """OCPP-S: the CentralSystemService operations of each SOAP version, served by the
+        1.6 registry (1.5 through its mapping)."""
+        from ocpp_router.soap.envelope import CENTRAL_SYSTEM
+
+        registry = REGISTRIES["1.6"]
+        for version, service in CENTRAL_SYSTEM.items():
+            actions = service.operations()
+            handled = [a for a in actions if a in registry.handlers]
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(
+                    f"OCPP {version} over SOAP (OCPP-S, /ocpp/soap/{version}): "
+                    f"{len(actions)} actions, {len(handled)} handled"
+                )
+            )
+            self.stdout.write(f"  {'action':<40} handled")
+            for action in actions:
+                if supported_only and action not in handled:
+                    continue
+                self.stdout.write(f"  {action:<40} {'yes' if action in handled else '-'}")
+            self.stdout.write("")
