@@ -42,12 +42,22 @@ class From(Plugin):
         return envelope, http_headers
 
 
-def station16(csms, identity: str, *, password: str = "", address: str = "http://cp.invalid/"):
-    client = Client(str(CENTRAL_SYSTEM["1.6"].path), plugins=[WsAddressingPlugin(), From(address)])
+def station16(
+    csms,
+    identity: str,
+    *,
+    password: str = "",
+    address: str = "http://cp.invalid/",
+    version: str = "1.6",
+):
+    """A zeep client of the version's official CentralSystemService WSDL, as the station."""
+    description = CENTRAL_SYSTEM[version]
+    client = Client(str(description.path), plugins=[WsAddressingPlugin(), From(address)])
     if password:
         client.transport.session.auth = (identity, password)
     service = client.create_service(
-        f"{{{NS16}}}CentralSystemServiceSoap", f"{csms.http_url}/ocpp/soap/1.6"
+        f"{{{description.namespace}}}CentralSystemServiceSoap",
+        f"{csms.http_url}/ocpp/soap/{version}",
     )
 
     def call(action: str, **payload: Any) -> Any:
@@ -60,10 +70,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def test_soap16_wsdl_is_served_as_vendored(csms):
-    answer = httpx.get(f"{csms.http_url}/ocpp/soap/1.6?wsdl")
+@pytest.mark.parametrize("version", ["1.5", "1.6"])
+def test_soap_wsdl_is_served_as_vendored(csms, version):
+    answer = httpx.get(f"{csms.http_url}/ocpp/soap/{version}?wsdl")
     assert answer.status_code == 200
-    assert answer.content == CENTRAL_SYSTEM["1.6"].path.read_bytes()
+    assert answer.content == CENTRAL_SYSTEM[version].path.read_bytes()
 
 
 def test_soap16_session_boot_authorize_start_meter_values_stop_status_heartbeat(csms, settings):
@@ -211,3 +222,37 @@ def test_soap16_unknown_station_is_registered_when_allowed(csms, settings):
     with pytest.raises(Fault):
         call("Heartbeat")  # not booted yet: SecurityError fault
     assert ChargingStation.objects.filter(identity="SOAP-NEW").exists()
+
+
+def test_soap15_session_maps_to_the_16_services(csms):
+    """OCPP 1.5 differences (heartbeatInterval, MeterValue `value` attributes, TransactionData,
+    Occupied, Amp) are mapped onto the 1.6 handlers: the same rows as a 1.6 session."""
+    station = ChargingStation.objects.create(identity="SOAP15")
+    IdToken.objects.create(value="TAG15")
+    call = station16(csms, "SOAP15", version="1.5", address="http://10.0.0.8/cp15")
+    boot = call("BootNotification", chargePointVendor="Old", chargePointModel="S0")
+    assert boot.status == "Accepted" and boot.heartbeatInterval > 0
+    assert call("Authorize", idTag="TAG15").status == "Accepted"
+    start = call("StartTransaction", connectorId=1, idTag="TAG15", timestamp=now(), meterStart=10)
+    call("StatusNotification", connectorId=1, status="Occupied", errorCode="Mode3Error")
+    assert Connector.objects.get(evse__station=station, connector_id=1).status == "Charging"
+    sample = {"_value_1": "16", "measurand": "Current.Import", "unit": "Amp"}
+    call(
+        "MeterValues",
+        connectorId=1,
+        transactionId=start.transactionId,
+        values=[{"timestamp": now(), "value": [{"_value_1": "510", "unit": "Wh"}, sample]}],
+    )
+    call(
+        "StopTransaction",
+        transactionId=start.transactionId,
+        timestamp=now(),
+        meterStop=1010,
+        transactionData=[{"values": [{"timestamp": now(), "value": [{"_value_1": "1010"}]}]}],
+    )
+    call("StatusNotification", connectorId=1, status="Available", errorCode="NoError")
+    assert call("Heartbeat") is not None
+    tx = Transaction.objects.get(station=station)
+    assert (tx.meter_start, tx.meter_stop) == (10, 1010)
+    station.refresh_from_db()
+    assert station.channel_name == "soap:1.5:http://10.0.0.8/cp15"

@@ -57,6 +57,7 @@ class Service:
 
 
 CENTRAL_SYSTEM = {
+    "1.5": Service("1.5", "urn://Ocpp/Cs/2012/06/", "ocpp_centralsystemservice_1.5_final.wsdl"),
     "1.6": Service("1.6", "urn://Ocpp/Cs/2015/10/", "OCPP_CentralSystemService_1.6.wsdl"),
 }
 

@@ -20,7 +20,7 @@ from ocpp_router import dispatch, errors, rpc
 from ocpp_router.consumers import station_id_problem
 from ocpp_router.registry import HOOKS
 from ocpp_router.session import Handshake, LogEntry, Session, uuid7
-from ocpp_router.soap import envelope
+from ocpp_router.soap import envelope, v15
 from ocpp_router.soap.envelope import CENTRAL_SYSTEM, Service, SoapFault
 
 logger = logging.getLogger(__name__)
@@ -88,8 +88,11 @@ async def central_system(request: HttpRequest, version: str) -> HttpResponseBase
     if isinstance(session, HttpResponse):
         return session
     message_id = parsed.message_id or str(uuid.uuid4())
-    call = rpc.Call(message_id[:36], parsed.action, parsed.payload)
-    call_log = _log(session, "in", rpc.MessageType.CALL, call, parsed.payload, raw)
+    payload = parsed.payload
+    if version == "1.5":
+        payload = v15.request_to_16(parsed.action, payload)
+    call = rpc.Call(message_id[:36], parsed.action, payload)
+    call_log = _log(session, "in", rpc.MessageType.CALL, call, payload, raw)
     answer, ctx = await dispatch.handle_call(session, call)
     if ctx.follow_ups:
         logger.info(
@@ -112,8 +115,11 @@ async def central_system(request: HttpRequest, version: str) -> HttpResponseBase
             answers=call_log,
         )
         return _answer(body, fault.status)
+    answer_payload = answer.payload
+    if version == "1.5":
+        answer_payload = v15.response_to_15(parsed.action, answer_payload)
     try:
-        body = envelope.render_response(service, parsed.action, answer.payload, parsed.message_id)
+        body = envelope.render_response(service, parsed.action, answer_payload, parsed.message_id)
     except Exception:
         logger.exception(
             "Rendering the %s answer to station %s failed", call.action, session.station_id
