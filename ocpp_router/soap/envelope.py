@@ -212,7 +212,7 @@ def render_response(
     element = service.element(name)
     envelope, body = _envelope(_addressing(f"/{action}Response", relates_to))
     element.render(body, element(**payload))
-    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))
 
 
 def render_fault(fault: SoapFault, service: Service | None, relates_to: str = "") -> bytes:
@@ -229,4 +229,4 @@ def render_fault(fault: SoapFault, service: Service | None, relates_to: str = ""
     text = etree.SubElement(reason, f"{{{SOAP12}}}Text")
     text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
     text.text = fault.reason
-    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="utf-8"))

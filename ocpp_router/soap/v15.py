@@ -2,16 +2,18 @@
 
 Read from the two versions' official CentralSystemService WSDLs (2012/06 and 2015/10):
 
-| 1.5 | 1.6 |
-|---|---|
-| BootNotification.conf `heartbeatInterval` | `interval` |
-| RegistrationStatus Accepted, Rejected | adds Pending: answered to 1.5 as Rejected (the station retries its boot after the interval) |
-| MeterValues `values` (MeterValue: `timestamp`, `value` text with attributes context, format, measurand, location, unit) | `meterValue` (`timestamp`, `sampledValue` elements; adds phase) |
-| StopTransaction `transactionData` (TransactionData holding `values`) | `transactionData` (MeterValue list); 1.6 adds `reason` (absent: Local) |
-| UnitOfMeasure Amp, Volt | A, V |
-| ChargePointStatus Occupied | split in 1.6 into Preparing, Charging, SuspendedEV, SuspendedEVSE, Finishing: taken as Charging |
-| ChargePointErrorCode Mode3Error | EVCommunicationError |
-| DiagnosticsStatus, FirmwareStatus, ReadingContext, Measurand, Location | 1.6 only adds values |
+- BootNotification.conf `heartbeatInterval` is 1.6 `interval`; RegistrationStatus has no
+  Pending in 1.5: Pending is answered Rejected (the station boots again after the interval).
+- MeterValues `values` (MeterValue: `timestamp`, `value` text with the attributes context,
+  format, measurand, location, unit) is 1.6 `meterValue` (`timestamp`, `sampledValue`).
+- StopTransaction `transactionData` (TransactionData holding `values`) is 1.6
+  `transactionData` (a MeterValue list); 1.5 has no `reason` (1.6: absent means Local).
+- UnitOfMeasure Amp and Volt are 1.6 A and V.
+- ChargePointStatus Occupied is split in 1.6 into Preparing, Charging, SuspendedEV,
+  SuspendedEVSE and Finishing: taken as Charging.
+- ChargePointErrorCode Mode3Error is 1.6 EVCommunicationError.
+- DiagnosticsStatus, FirmwareStatus, ReadingContext, Measurand, Location: 1.6 only adds
+  values.
 
 Everything else of the ten station-initiated actions is the same in both versions.
 """
