@@ -284,6 +284,9 @@ CSMS_OCPP_VERSIONS = env_list("CSMS_OCPP_VERSIONS", ["2.1", "2.0.1", "1.6"])
 CSMS_ALLOW_UNKNOWN_STATIONS = env_bool("CSMS_ALLOW_UNKNOWN_STATIONS", True)
 # Heartbeat interval handed out in BootNotification answers, in seconds.
 CSMS_HEARTBEAT_INTERVAL = env_int("CSMS_HEARTBEAT_INTERVAL", 300)
+# An OCPP-S (SOAP) station holds no connection: it counts as offline once it has sent nothing
+# for this many seconds (default: two heartbeat intervals and a minute).
+CSMS_SOAP_OFFLINE_AFTER = env_int("CSMS_SOAP_OFFLINE_AFTER", 2 * CSMS_HEARTBEAT_INTERVAL + 60)
 # Boot configuration defaults (each station can override them): the status answered to a
 # BootNotification (Accepted, Pending or Rejected), the seconds a Pending or Rejected
 # station waits before booting again, and whether a Pending station is asked for its full

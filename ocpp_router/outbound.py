@@ -19,6 +19,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 COMPLETED, ERROR, TIMEOUT = "completed", "error", "timeout"
+# Channel names of OCPP-S stations (ocpp_router.soap.views): not channel-layer channels.
+SOAP_CHANNEL_PREFIX = "soap:"
 
 
 class StationOffline(Exception):
@@ -61,6 +63,12 @@ async def call(
     """Send `action` to the station whose consumer listens on `channel_name`; await the answer."""
     if not channel_name:
         raise StationOffline("The station is not connected")
+    if channel_name.startswith(SOAP_CHANNEL_PREFIX):
+        # An OCPP-S station holds no connection; its ChargePointService is not called yet.
+        raise StationOffline(
+            "The station speaks OCPP over SOAP: CSMS-initiated calls to its ChargePointService "
+            "are not supported yet"
+        )
     timeout = settings.CSMS_CALL_TIMEOUT if timeout is None else timeout
     layer = get_channel_layer()
     # The default "specific." prefix: channels_redis serves every process-local channel of

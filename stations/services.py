@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +12,7 @@ from django.db import transaction
 
 from csms import events
 from csms.sql import Lookup, Statement
+from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
 from stations import liveness, passwords
 from stations.choices import RegistrationStatus
@@ -290,8 +291,11 @@ def station_sweep_offline(*, live_channel_prefixes: list[str], connected_before:
     process may not have announced itself yet). Returns how many stations were marked.
     """
     stale = ChargingStation.objects.filter(is_online=True, connected_since__lt=connected_before)
+    # OCPP-S stations hold no connection on any process: they are offline once silent.
+    stale = stale.exclude(channel_name__startswith=outbound.SOAP_CHANNEL_PREFIX)
     for prefix in live_channel_prefixes:
         stale = stale.exclude(channel_name__startswith=prefix)
+    station_soap_sweep_offline(at=utcnow())
     with transaction.atomic():
         # Locked, so that a station reconnecting meanwhile waits and then stays online.
         rows = list(stale.select_for_update().values_list("pk", "identity"))
@@ -306,6 +310,25 @@ def station_sweep_offline(*, live_channel_prefixes: list[str], connected_before:
     if marked:
         logger.warning("Marked %d stations offline whose server process is gone", len(marked))
     return len(marked)
+
+
+def station_soap_sweep_offline(*, at: datetime) -> int:
+    """Mark offline the OCPP-S stations silent for CSMS_SOAP_OFFLINE_AFTER seconds. Their
+    channel name (their ChargePointService address) is kept: the next request brings them
+    back online."""
+    quiet = ChargingStation.objects.filter(
+        is_online=True,
+        channel_name__startswith=outbound.SOAP_CHANNEL_PREFIX,
+        last_seen__lt=at - timedelta(seconds=settings.CSMS_SOAP_OFFLINE_AFTER),
+    )
+    identities = list(quiet.values_list("identity", flat=True))
+    if identities:
+        ChargingStation.objects.filter(identity__in=identities, is_online=True).update(
+            is_online=False, updated=at
+        )
+        for identity in identities:
+            events.publish("station.disconnected", identity, reason="OCPP-S station silent")
+    return len(identities)
 
 
 # Connector statuses arrive for a large share of station messages: the UPDATE is written

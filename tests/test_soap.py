@@ -256,3 +256,65 @@ def test_soap15_session_maps_to_the_16_services(csms):
     assert (tx.meter_start, tx.meter_stop) == (10, 1010)
     station.refresh_from_db()
     assert station.channel_name == "soap:1.5:http://10.0.0.8/cp15"
+
+
+def test_soap_csms_initiated_call_is_refused_clearly_not_sent_to_the_channel_layer(csms):
+    ChargingStation.objects.create(identity="SOAP-CMD")
+    call = station16(csms, "SOAP-CMD")
+    call("BootNotification", chargePointVendor="V", chargePointModel="M")
+    _user, token = make_user("soap-operator", "operator")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    answer = api.post("/api/stations/SOAP-CMD/commands/Reset", {"type": "Soft"}, format="json")
+    assert answer.status_code in (200, 201, 202, 409), answer.content
+    assert "SOAP" in answer.content.decode()
+
+
+def test_emulator_soap_transport_charges_on_15_and_16(csms):
+    from emulator.soap import run_soap_stations
+
+    for identity in ("EMU-S1", "EMU-S2"):
+        ChargingStation.objects.create(identity=identity)
+        IdToken.objects.create(value=f"TAG-{identity}")
+    stats = run_soap_stations(
+        identities=["EMU-S1", "EMU-S2"],
+        versions=["1.5", "1.6"],
+        base_url=csms.http_url,
+        duration=2.0,
+        charge_seconds=0.4,
+        meter_interval=0.2,
+        idle_seconds=0.3,
+    )
+    assert stats.errors == 0 and stats.sessions >= 2
+    assert Transaction.objects.filter(station__identity="EMU-S1").exists()
+    assert Transaction.objects.filter(station__identity="EMU-S2").exists()
+
+
+@pytest.mark.django_db
+def test_soap_station_is_offline_once_silent_and_keeps_its_address(settings):
+    from datetime import timedelta
+
+    from stations.services import station_soap_sweep_offline, station_sweep_offline
+
+    settings.CSMS_SOAP_OFFLINE_AFTER = 60
+    at = now()
+    ChargingStation.objects.create(
+        identity="SOAP-QUIET",
+        is_online=True,
+        channel_name="soap:1.6:http://cp/",
+        connected_since=at - timedelta(hours=1),
+        last_seen=at - timedelta(seconds=61),
+    )
+    ChargingStation.objects.create(
+        identity="SOAP-TALKING",
+        is_online=True,
+        channel_name="soap:1.6:http://cp2/",
+        connected_since=at - timedelta(hours=1),
+        last_seen=at,
+    )
+    # The lost-process sweep leaves SOAP stations to their own rule.
+    station_sweep_offline(live_channel_prefixes=[], connected_before=at)
+    assert station_soap_sweep_offline(at=at) == 0
+    quiet = ChargingStation.objects.get(identity="SOAP-QUIET")
+    assert not quiet.is_online and quiet.channel_name == "soap:1.6:http://cp/"
+    assert ChargingStation.objects.get(identity="SOAP-TALKING").is_online

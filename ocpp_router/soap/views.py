@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ocpp_router import dispatch, errors, rpc
 from ocpp_router.consumers import station_id_problem
+from ocpp_router.outbound import SOAP_CHANNEL_PREFIX
 from ocpp_router.registry import HOOKS
 from ocpp_router.session import Handshake, LogEntry, Session, uuid7
 from ocpp_router.soap import envelope, v15
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 # Channel names of SOAP stations: no consumer holds them; what follows the prefix is the
 # station's ChargePointService address (WS-Addressing From), where calls to it go.
-CHANNEL_PREFIX = "soap:"
+CHANNEL_PREFIX = SOAP_CHANNEL_PREFIX
 
 # OCPP-J error codes as OCPP-S faults (OCPP 1.5/1.6 SOAP: Sender SecurityError,
 # IdentityMismatch, ProtocolError; Receiver InternalError, NotSupported).

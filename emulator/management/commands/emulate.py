@@ -65,9 +65,18 @@ class Command(BaseCommand):
             "--idle-seconds", type=float, default=30.0, help="pause between sessions"
         )
         parser.add_argument("--power", type=float, default=11_000.0, help="charging power (W)")
+        parser.add_argument(
+            "--transport",
+            choices=["json", "soap"],
+            default="json",
+            help="json: OCPP-J websockets; soap: OCPP-S (--ocpp 1.5 and/or 1.6, --url the "
+            "CSMS's http://host:port, stations posting to /ocpp/soap/<version>)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         versions = [v.strip() for v in options["ocpp"].split(",") if v.strip()]
+        if options["transport"] == "soap":
+            return self._soap(versions, options)
         unknown = sorted(set(versions) - set(VERSIONS))
         if unknown or not versions:
             raise CommandError(f"Unknown OCPP version(s) {unknown}; use {', '.join(VERSIONS)}")
@@ -148,6 +157,43 @@ class Command(BaseCommand):
                 f"{_span(sorted(stats.refused_tags))}: is each tag known and Accepted? "
                 "(--create-tags adds them)"
             )
+
+    def _soap(self, versions: list[str], options: dict[str, Any]) -> None:
+        from emulator.soap import SOAP_VERSIONS, run_soap_stations
+
+        unknown = sorted(set(versions) - set(SOAP_VERSIONS))
+        if unknown or not versions:
+            raise CommandError(
+                f"OCPP-S speaks {', '.join(SOAP_VERSIONS)}; not {', '.join(unknown) or '-'}"
+            )
+        url = options["url"]
+        if url.startswith("ws"):
+            url = "http" + url[2:]
+        url = url.removesuffix("/ocpp")
+        identities = [f"{options['prefix']}{n}" for n in range(1, options["count"] + 1)]
+        if options["create_tags"]:
+            from emulator.tags import id_tags_create
+
+            id_tags_create(tags=[options["id_tag"] or f"TAG-{i}" for i in identities])
+        duration = options["duration"] or 60.0
+        self.stdout.write(
+            f"Emulating {len(identities)} OCPP-S station(s) against {url} for {duration:g} s"
+        )
+        stats = run_soap_stations(
+            identities=identities,
+            versions=versions,
+            base_url=url,
+            duration=duration,
+            password=options["password"],
+            id_tag=options["id_tag"],
+            charge_seconds=options["charge_seconds"],
+            meter_interval=options["meter_interval"],
+            idle_seconds=options["idle_seconds"],
+        )
+        self.stdout.write(
+            f"Done: {stats.sessions} session(s), {stats.messages} message(s), "
+            f"{stats.errors} error(s)"
+        )
 
 
 def _span(tags: list[str]) -> str:
