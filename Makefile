@@ -8,7 +8,7 @@ HOST ?= 0.0.0.0
 PORT ?= 8000
 
 # What `make emulate` passes to `manage.py emulate` (stations against this CSMS on PORT).
-EMULATE_ARGS ?= --count 20 --ocpp 1.6,2.0.1,2.1 --meter-interval 5 --plug-in-after 3 \
+EMULATE_ARGS ?= --create-tags --count 20 --ocpp 1.6,2.0.1,2.1 --meter-interval 5 --plug-in-after 3 \
 	--charge-seconds 60 --duration 600
 
 .PHONY: run test lint format venv runtime migrate superuser emulate clean
@@ -40,9 +40,10 @@ run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve --bind $(HOST) --port $(PORT)
 
-# An operator account for the admin (asks for name and password).
+# An operator account for the admin: asks for name and password, or takes them from
+# DJANGO_SUPERUSER_USERNAME, DJANGO_SUPERUSER_PASSWORD and DJANGO_SUPERUSER_EMAIL when set.
 superuser: migrate
-	$(BIN)/python manage.py createsuperuser
+	$(BIN)/python manage.py createsuperuser $(if $(DJANGO_SUPERUSER_PASSWORD),--noinput)
 
 # Emulated stations charging against the CSMS that `make run` serves.
 emulate: runtime
