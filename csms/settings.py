@@ -215,6 +215,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# One date format with seconds everywhere (csms/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["csms.formats"]
 TIME_ZONE = env_str("CSMS_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -10,6 +10,11 @@ from rest_framework.routers import APIRootView
 from ocpp_router.soap.views import central_system
 from stations.api.password import StationPasswordView
 
+# The admin is the operator's console: it names the product.
+admin.site.site_header = "CSMS · charging station management"
+admin.site.site_title = "CSMS"
+admin.site.index_title = "Operations"
+
 # Apps whose `api/urls.py` router is mounted under api/ (several routers share the prefix,
 # so one root view lists them all).
 API_APPS = [

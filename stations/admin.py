@@ -672,12 +672,16 @@ class ConnectorAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened: viewable, never added or edited by hand."""
+    """Records of what happened (append-only): viewable, never added, edited or deleted by
+    hand; retention jobs prune them, the admin does not."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -764,7 +768,9 @@ class OcppMessageAdmin(ReadOnlyAdmin):
         # All stations, not only those in the log: no scan of the message table.
         "station",
     ]
-    search_fields = ["station__identity", "message_id", "action", "error_code"]
+    # The payload too (its JSON text): find every ConcurrentTx, an idTag, a transaction id.
+    search_fields = ["station__identity", "message_id", "action", "error_code", "payload"]
+    search_help_text = "Station, message id, action, error code, or any text of the payload."
     list_select_related = ["station"]
     date_hierarchy = "timestamp"
     show_full_result_count = False

@@ -14,10 +14,11 @@ from asgiref.sync import sync_to_async
 from django.urls import reverse
 from ocpp.v16 import call as call16
 
-from dashboard.charts import power_energy_chart
+from dashboard.charts import power_energy_chart_data
 from stations.models import ChargingStation
 from tests.live import connect, eventually
 from tests.operator import csrf_post, http_client, staff_session, station_pk
+from tests.test_charts import chart_of
 from tests.test_ocpp_core import boot_call
 from tests.test_transactions_live import T0, Remote16, remote_station, sampled, ts
 from transactions import selectors
@@ -82,13 +83,13 @@ async def test_transaction_page_draws_power_and_energy_from_the_meter_values_sen
         message_list = await eventually(logged)
     assert page.status_code == 200
     # 1000 Wh in 10 minutes is 6 kW; energy counts from meterStart (1000 Wh).
-    expected = power_energy_chart(
+    expected = power_energy_chart_data(
         [(at(10), 6000.0), (at(20), 6000.0)],
         [(at(10), 500.0), (at(20), 1500.0)],
         title=f"Transaction {tx_id}",
     )
     assert 'id="transaction-chart"' in page.text
-    assert expected in page.text
+    assert chart_of(page.text) == expected
     assert "1.500 kWh" in page.text  # energy so far
     assert "DRIVER" in listing.text and "1.500 kWh" in listing.text
     # The linked lists hold the transaction's meter values and the messages they came in.

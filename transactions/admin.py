@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 from dashboard.charts import power_energy_chart_html
 from ocpp_router.datetimes import utcnow
 from ocpp_router.rpc import V16
-from stations.admin import admin_link, changelist_url, pretty_json
+from stations.admin import ReadOnlyAdmin, admin_link, changelist_url, pretty_json
 from stations.admin_commands import (
     command_defaults,
     is_sendable,
@@ -314,7 +314,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TransactionEvent)
-class TransactionEventAdmin(admin.ModelAdmin):
+class TransactionEventAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "station", "transaction", "kind", "seq_no", "offline"]
     list_filter = ["kind", "offline"]
     search_fields = ["station__identity", "transaction__transaction_id"]
@@ -330,7 +330,7 @@ class TransactionEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeterValue)
-class MeterValueAdmin(admin.ModelAdmin):
+class MeterValueAdmin(ReadOnlyAdmin):
     list_display = [
         "timestamp",
         "station",

@@ -3,7 +3,6 @@ schedule the CSMS expects beside the one the station reported, differences flagg
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,10 +13,10 @@ from ocpp_router.datetimes import utcnow
 from smartcharging import selectors
 from smartcharging.models import ChargingProfile, CompositeSchedule, Site, SiteMember
 from stations.models import ChargingStation
+from tests.test_charts import chart_of
 from transactions.models import MeterValue, Transaction
 
 pytestmark = pytest.mark.django_db
-SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
@@ -87,16 +86,12 @@ def test_site_admin_page_shows_the_limit_line_and_the_total_power(client, site_w
     page = client.get(f"/admin/smartcharging/site/{site.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
-    chart = html[html.index('<div id="site-chart">') :]
-    svg = chart[chart.index("<svg") : chart.index("</svg>") + 6]
-    root = ET.fromstring(svg)
-    limit = [line for line in root.iter(f"{SVG}line") if line.get("class") == "limit"]
-    assert len(limit) == 1
-    assert limit[0].find(f"{SVG}title").text == "limit 22.08 kW"
-    power = [p for p in root.iter(f"{SVG}polyline") if p.get("class") == "power"]
-    assert len(power) == 1
-    peak = [c.find(f"{SVG}title").text for c in root.iter(f"{SVG}circle")]
-    assert peak[0].startswith("peak 18 kW")
+    data = chart_of(html[html.index('<div id="site-chart">') :])
+    power, limit = data["series"]
+    assert limit["label"] == "Limit (kW)" and limit["dashed"] is True
+    assert {v for _, v in limit["points"]} == {22.08}
+    assert power["step"] is True and max(v for _, v in power["points"]) == 18.0
+    assert len(data["range"]) == 2
 
 
 def reported_schedule(station, periods):
