@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
+from dashboard.overview import overview_snapshot
 from dashboard.selectors import dashboard_snapshot
 from stations.models import ChargingStation
 
@@ -29,3 +30,9 @@ def station_page(request, identity: str):
     """The admin page of a station by identity: events name stations by identity only."""
     station = get_object_or_404(ChargingStation, identity=identity)
     return redirect("admin:stations_chargingstation_change", station.pk)
+
+
+@staff_member_required
+def overview_state(request):
+    """The overview's figures (the admin's landing page refreshes them on every live event)."""
+    return JsonResponse(overview_snapshot())

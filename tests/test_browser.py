@@ -172,3 +172,71 @@ async def _scenario(csms, driver) -> None:
         )
 
     await asyncio.to_thread(sees_station_offline_after_going_back)
+
+
+def _screenshot(driver, name: str) -> None:
+    """Kept in docs/ when CSMS_SCREENSHOTS names the folder (how docs/*.png are made)."""
+    import os
+
+    folder = os.environ.get("CSMS_SCREENSHOTS")
+    if folder:
+        driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
+async def test_overview_landing_page_updates_live_as_a_station_boots(csms, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    await create_operator()
+    with tempfile.TemporaryDirectory(prefix="csms-chromium-") as profile:
+        driver = await asyncio.to_thread(start_browser, profile)
+        try:
+            try:
+                await _overview_scenario(csms, driver)
+            except Exception:
+                await asyncio.to_thread(_keep_evidence, driver)
+                raise
+        finally:
+            await asyncio.to_thread(driver.quit)
+
+
+async def _overview_scenario(csms, driver) -> None:
+    def wait(condition, timeout: float = 15):
+        return WebDriverWait(driver, timeout).until(condition)
+
+    def figure(name: str) -> str:
+        return driver.find_element(By.CSS_SELECTOR, f'[data-figure="{name}"]').text
+
+    def log_in() -> None:
+        driver.get(f"{csms.http_url}/admin/login/?next=/admin/")
+        driver.find_element(By.ID, "id_username").send_keys("browser-op")
+        driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        wait(ec.presence_of_element_located((By.CSS_SELECTOR, "#csms-live-state[data-state=live]")))
+        wait(lambda d: figure("stations.online") == "0")
+        assert "CSMS · charging station management" in driver.title or driver.find_element(
+            By.ID, "site-name"
+        ).text.startswith("CSMS")
+        driver.execute_script("window.csmsPageMark = 'same page';")
+
+    await asyncio.to_thread(log_in)
+    async with connect(csms, "OVERVIEW 1", "2.0.1") as cp:
+        await cp.call(boot_call("2.0.1"))
+        await cp.call(status_call("2.0.1", "Available"))
+
+        def sees_it_online() -> None:
+            wait(lambda d: figure("stations.online") == "1")
+            wait(
+                ec.presence_of_element_located(
+                    (By.CSS_SELECTOR, '#csms-connector-tiles [data-status="Available"]')
+                )
+            )
+            tile = driver.find_element(By.CSS_SELECTOR, '[data-status="Available"] b')
+            wait(
+                lambda d: (
+                    tile.text == "1"
+                    or d.find_element(By.CSS_SELECTOR, '[data-status="Available"] b').text == "1"
+                )
+            )
+            assert driver.execute_script("return window.csmsPageMark") == "same page"
+            _screenshot(driver, "overview")
+
+        await asyncio.to_thread(sees_it_online)

@@ -1,0 +1,61 @@
+"""The overview (the admin's landing page): figures across the network."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from dashboard.overview import overview_snapshot
+from ocpp_router.datetimes import utcnow
+from stations.models import ChargingStation, Connector, Evse
+from transactions.models import MeterValue, Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def test_overview_counts_stations_connectors_sessions_power_and_energy():
+    now = utcnow()
+    online = ChargingStation.objects.create(identity="OV-1", is_online=True)
+    ChargingStation.objects.create(identity="OV-2", is_online=False, last_seen=now)
+    evse = Evse.objects.create(station=online, evse_id=1)
+    Connector.objects.create(evse=evse, connector_id=1, status="Occupied")
+    faulted = Evse.objects.create(station=online, evse_id=2)
+    Connector.objects.create(evse=faulted, connector_id=1, status="Faulted")
+    tx = Transaction.objects.create(
+        station=online,
+        transaction_id="T-1",
+        evse_id=1,
+        is_active=True,
+        charging_state="Charging",
+        started_at=now - timedelta(minutes=30),
+        energy_wh=5000,
+    )
+    for minutes, watts in ((20, 7000), (2, 11000)):
+        MeterValue.objects.create(
+            station=online,
+            transaction=tx,
+            timestamp=now - timedelta(minutes=minutes),
+            measurand="Power.Active.Import",
+            unit="W",
+            value=watts,
+        )
+    data = overview_snapshot(now)
+    assert data["stations"] == {"total": 2, "online": 1, "offline": 1, "faulted": 1}
+    # OCPP 2.x Occupied with a charging transaction is shown as Charging.
+    assert data["connectors"]["Charging"] == 1 and data["connectors"]["Faulted"] == 1
+    assert data["sessions_now"] == 1
+    assert data["power_now_w"] == 11000
+    assert data["energy_today_wh"] in (0, 5000)  # 0 only in the first half hour of a day
+    assert data["energy_week_wh"] >= data["energy_today_wh"]
+    assert sum(1 for _ in data["power_24h"]) >= 1
+    assert [s["identity"] for s in data["offline_longest"]] == ["OV-2"]
+
+
+def test_admin_landing_page_is_the_overview_and_names_the_product(client):
+    client.force_login(User.objects.create_superuser("ov-admin", password=None))
+    page = client.get("/admin/").content.decode()
+    assert 'id="csms-overview"' in page and "CSMS · charging station management" in page
+    assert "Django administration" not in page
+    assert client.get("/dashboard/overview.json").json()["stations"]["total"] == 0
