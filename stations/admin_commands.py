@@ -36,6 +36,8 @@ from stations.models import ChargingStation
 
 Defaults = Callable[[str, ChargingStation | None], dict[str, Any]]
 _defaults: dict[str, Defaults] = {}
+FieldHook = Callable[[forms.Field], forms.Field]
+_field_hooks: dict[tuple[str, str], FieldHook] = {}
 
 # Shown as buttons on the station page, in this order, where the protocol can send them.
 QUICK_ACTIONS = [
@@ -130,6 +132,18 @@ def _set_variables(version: str, station: ChargingStation | None) -> dict[str, A
 @command_defaults("ChangeConfiguration")
 def _change_configuration(version: str, station: ChargingStation | None) -> dict[str, Any]:
     return {"key": "HeartbeatInterval", "value": str(settings.CSMS_HEARTBEAT_INTERVAL)}
+
+
+def command_field(action: str, label: str) -> Callable[[FieldHook], FieldHook]:
+    """Register a change to the form field `label` (e.g. "idToken.idToken") of `action`'s
+    form: an app gives a field its own widget and validation (the id token of a remote start
+    picked among the tokens the CSMS knows)."""
+
+    def register(func: FieldHook) -> FieldHook:
+        _field_hooks[(action, label)] = func
+        return func
+
+    return register
 
 
 def default_payload(version: str, action: str, station: ChargingStation | None = None) -> dict:
@@ -290,6 +304,9 @@ class CommandForm(forms.Form):
         payload_field = self.fields.pop("payload_json")
         for spec in self.specs:
             field = _form_field(spec)
+            hook = _field_hooks.get((action, spec.label))
+            if hook is not None:
+                field = hook(field)
             value = _get_path(initial, spec.path)
             if value is not None:
                 field.initial = json.dumps(value) if spec.as_json else value

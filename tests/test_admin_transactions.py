@@ -22,7 +22,7 @@ from tests.test_charts import chart_of
 from tests.test_ocpp_core import boot_call
 from tests.test_transactions_live import T0, Remote16, remote_station, sampled, ts
 from transactions import selectors
-from transactions.models import MeterValue, Transaction
+from transactions.models import IdToken, MeterValue, Transaction
 
 
 @sync_to_async
@@ -138,6 +138,16 @@ async def test_admin_remote_start_and_stop_reach_a_16_station_and_show_its_answe
         station_page = await client.get(reverse("admin:stations_chargingstation_change", args=[pk]))
         assert command_url(pk, "RemoteStartTransaction") in station_page.text
         assert "No transaction is running." in station_page.text
+        # The operator picks a token the CSMS knows; an unknown one is refused unsent.
+        await IdToken.objects.acreate(value="OPERATOR-7", status="Accepted")
+        form = await client.get(command_url(pk, "RemoteStartTransaction"))
+        assert 'list="f__idTag-tokens"' in form.text and '<option value="OPERATOR-7">' in form.text
+        refused = await csrf_post(
+            client,
+            command_url(pk, "RemoteStartTransaction"),
+            {"f__idTag": "NOBODY", "f__connectorId": "2"},
+        )
+        assert "No id token &#x27;NOBODY&#x27; is known" in refused.text
         started = await csrf_post(
             client,
             command_url(pk, "RemoteStartTransaction"),
@@ -174,6 +184,7 @@ async def test_admin_request_start_and_stop_reach_a_201_station(csms):
     ):
         await cp.call(boot_call("2.0.1"))
         pk = await station_pk("ADMTX201")
+        await IdToken.objects.acreate(value="OPERATOR", type="Central", status="Accepted")
         start_form = await client.get(command_url(pk, "RequestStartTransaction"))
         assert 'name="f__remoteStartId"' in start_form.text
         started = await csrf_post(

@@ -240,3 +240,69 @@ async def _overview_scenario(csms, driver) -> None:
             _screenshot(driver, "overview")
 
         await asyncio.to_thread(sees_it_online)
+
+
+class StartableStation(ChargePoint201):
+    started_with = None
+
+    @on("RequestStartTransaction")
+    async def on_request_start(self, id_token, remote_start_id, **kwargs):
+        self.started_with = id_token
+        return result201.RequestStartTransaction(status="Accepted")
+
+
+@sync_to_async
+def create_token(value: str) -> None:
+    from transactions.models import IdToken
+
+    IdToken.objects.create(value=value, type="ISO14443", status="Accepted")
+
+
+@sync_to_async
+def station_pk(identity: str) -> int:
+    from stations.models import ChargingStation
+
+    return ChargingStation.objects.get(identity=identity).pk
+
+
+async def test_operator_remote_starts_with_a_token_picked_from_the_known_ones(csms, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    await create_operator()
+    await create_token("FLEET-CARD-42")
+    with tempfile.TemporaryDirectory(prefix="csms-chromium-") as profile:
+        driver = await asyncio.to_thread(start_browser, profile)
+        try:
+            async with connect(csms, "START 1", "2.0.1", charge_point_class=StartableStation) as cp:
+                await cp.call(boot_call("2.0.1"))
+                pk = await station_pk("START 1")
+                try:
+                    summary = await asyncio.to_thread(_remote_start, csms, driver, pk)
+                except Exception:
+                    await asyncio.to_thread(_keep_evidence, driver)
+                    raise
+                assert summary == "START 1 answered RequestStartTransaction: Accepted"
+                assert cp.started_with == {"id_token": "FLEET-CARD-42", "type": "ISO14443"}
+        finally:
+            await asyncio.to_thread(driver.quit)
+
+
+def _remote_start(csms, driver, pk: int) -> str:
+    from django.urls import reverse
+
+    def wait(condition, timeout: float = 15):
+        return WebDriverWait(driver, timeout).until(condition)
+
+    url = reverse("admin:stations_chargingstation_command", args=[pk, "RequestStartTransaction"])
+    driver.get(f"{csms.http_url}/admin/login/?next={url}")
+    driver.find_element(By.ID, "id_username").send_keys("browser-op")
+    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    token = wait(ec.presence_of_element_located((By.NAME, "f__idToken__idToken")))
+    # The input offers the tokens the CSMS knows as the operator types.
+    options = driver.find_elements(By.CSS_SELECTOR, "datalist#f__idToken__idToken-tokens option")
+    assert [o.get_attribute("value") for o in options] == ["FLEET-CARD-42"]
+    assert token.get_attribute("value") == ""  # no made-up default
+    token.send_keys("FLEET-CARD-42")
+    _screenshot(driver, "remote-start")
+    driver.find_element(By.NAME, "_send").click()
+    return wait(ec.presence_of_element_located((By.ID, "command-summary"))).text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
@@ -23,6 +24,7 @@ from ocpp_router.rpc import V16
 from stations.admin import ReadOnlyAdmin, admin_link, changelist_url, pretty_json
 from stations.admin_commands import (
     command_defaults,
+    command_field,
     is_sendable,
     register_quick_action,
     request_id,
@@ -31,6 +33,7 @@ from stations.admin_panels import register_station_panel
 from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
 from transactions import ending, selectors, services
+from transactions.choices import AuthorizationStatus
 from transactions.models import (
     BatterySwap,
     IdToken,
@@ -518,16 +521,59 @@ def _free_evse(station: ChargingStation | None) -> int:
     return 1
 
 
+# A remote start names a token the CSMS knows: picked from the known tokens as the operator
+# types (no made-up default the CSMS would then refuse).
+TOKEN_CHOICES_SHOWN = 500
+
+
+class IdTokenInput(forms.TextInput):
+    """A text input offering the Accepted id tokens as the operator types (HTML datalist)."""
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> str:
+        attrs = {**(attrs or {}), "list": f"{name}-tokens", "autocomplete": "off"}
+        tokens = IdToken.objects.filter(status=AuthorizationStatus.ACCEPTED).order_by("value")
+        options = format_html_join(
+            "",
+            '<option value="{}">{}</option>',
+            tokens.values_list("value", "type")[:TOKEN_CHOICES_SHOWN],
+        )
+        return format_html(
+            '{}<datalist id="{}-tokens">{}</datalist>',
+            super().render(name, value, attrs, renderer),
+            name,
+            options,
+        )
+
+
+def validate_known_token(value: str) -> None:
+    if value and not IdToken.objects.filter(value=value).exists():
+        raise forms.ValidationError(
+            f"No id token {value!r} is known: add it under Id tokens, or pick a known one."
+        )
+
+
+def _known_token_field(field: forms.Field) -> forms.Field:
+    field.widget = IdTokenInput()
+    field.validators.append(validate_known_token)
+    field.help_text = "An id token the CSMS knows (type to search among the Accepted ones)."
+    return field
+
+
+command_field("RemoteStartTransaction", "idTag")(_known_token_field)
+command_field("RequestStartTransaction", "idToken.idToken")(_known_token_field)
+
+
 @command_defaults("RemoteStartTransaction")
 def _remote_start_16(version: str, station: ChargingStation | None) -> dict[str, Any]:
-    return {"idTag": "OPERATOR", "connectorId": _free_evse(station)}
+    return {"connectorId": _free_evse(station)}
 
 
 @command_defaults("RequestStartTransaction")
 def _request_start(version: str, station: ChargingStation | None) -> dict[str, Any]:
+    # The most common card type; the operator changes it for other kinds of tokens.
     return {
         "remoteStartId": request_id(),
-        "idToken": {"idToken": "OPERATOR", "type": "Central"},
+        "idToken": {"type": "ISO14443"},
         "evseId": _free_evse(station),
     }
 
