@@ -59,3 +59,34 @@ def test_admin_landing_page_is_the_overview_and_names_the_product(client):
     assert 'id="csms-overview"' in page and "CSMS · charging station management" in page
     assert "Django administration" not in page
     assert client.get("/dashboard/overview.json").json()["stations"]["total"] == 0
+
+
+def test_message_log_filters_stations_by_typed_identity_and_searches_payloads(client):
+    from stations.models import OcppMessage
+
+    client.force_login(User.objects.create_superuser("ov-log", password=None))
+    now = utcnow()
+    rows = (("DEPOT-1", {"status": "ConcurrentTx"}), ("YARD-1", {"x": 1}))
+    for pk, (identity, payload) in enumerate(rows, start=1):
+        station = ChargingStation.objects.create(identity=identity)
+        # The message log hands out ids itself (batched writes): given here.
+        OcppMessage.objects.create(
+            id=pk,
+            station=station,
+            timestamp=now,
+            direction="in",
+            message_type=3,
+            message_id="1",
+            action="Authorize",
+            payload=payload,
+        )
+    url = "/admin/stations/ocppmessage/"
+    page = client.get(url, {"station_identity": "depot"}).content.decode()
+    assert "DEPOT-1" in page and "YARD-1" not in page
+    assert 'name="station_identity"' in page  # an input, not a list of every station
+    found = client.get(url, {"q": "ConcurrentTx"}).content.decode()
+    assert "DEPOT-1" in found and "YARD-1" not in found
+    # Append-only: no delete action, no delete page.
+    assert 'value="delete_selected"' not in page
+    message = OcppMessage.objects.first()
+    assert client.get(f"{url}{message.pk}/delete/").status_code == 403

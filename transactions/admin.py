@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from dashboard.charts import power_energy_chart_html
 from ocpp_router.datetimes import utcnow
 from ocpp_router.rpc import V16
-from stations.admin import ReadOnlyAdmin, admin_link, changelist_url, pretty_json
+from stations.admin import ReadOnlyAdmin, StationFilter, admin_link, changelist_url, pretty_json
 from stations.admin_commands import (
     command_defaults,
     command_field,
@@ -120,7 +120,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "is_active",
         "stop_reason",
     ]
-    list_filter = ["is_active", "ocpp_version", "offline", "stop_reason", "station"]
+    list_filter = ["is_active", "ocpp_version", "offline", "stop_reason", StationFilter]
     search_fields = ["transaction_id", "station__identity", "id_token_value"]
     list_select_related = ["station", "id_token"]
     date_hierarchy = "started_at"
