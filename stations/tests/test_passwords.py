@@ -23,7 +23,7 @@ from tests.live import connect, eventually
 from tests.test_ocpp_core import boot_call
 
 
-def test_generated_password_is_40_characters_of_the_restricted_set():
+def test_a01_generated_password_is_40_characters_of_the_restricted_set():
     password = passwords.password_generate()
     assert len(password) == 40
     assert set(password) <= set(passwords.GENERATED_ALPHABET)
@@ -40,11 +40,11 @@ def test_generated_password_is_40_characters_of_the_restricted_set():
         ("pässwordpässword12", "only letters"),
     ],
 )
-def test_non_compliant_password_is_rejected_with_a_clear_reason(password, problem):
+def test_a01_non_compliant_password_is_rejected_with_a_clear_reason(password, problem):
     assert problem in passwords.password_problem(password)
 
 
-def test_password_hash_is_salted_and_verifies_in_microseconds():
+def test_a01_password_hash_is_salted_and_verifies_in_microseconds():
     """A reconnect storm must not pay a slow KDF per handshake (see stations.passwords)."""
     password = passwords.password_generate()
     first, second = passwords.password_hash(password), passwords.password_hash(password)
@@ -58,13 +58,13 @@ def test_password_hash_is_salted_and_verifies_in_microseconds():
     assert not passwords.password_matches(b"x" + password.encode(), first)
 
 
-def test_basic_credentials_take_ids_holding_a_colon():
+def test_a01_basic_credentials_take_ids_holding_a_colon():
     header = "Basic " + base64.b64encode(b"CP:01:secret:with:colons").decode()
     assert passwords.basic_credentials(header, "CP:01") == ("CP:01", b"secret:with:colons")
     assert passwords.basic_credentials("Bearer abc", "CP:01") is None
 
 
-def test_message_log_redacts_passwords_in_requests_and_answers():
+def test_a01_message_log_redacts_passwords_in_requests_and_answers():
     set_variables = {
         "setVariableData": [
             {
@@ -99,7 +99,7 @@ URL = "/api/stations/{}/password"
 
 
 @pytest.mark.django_db
-def test_api_requires_the_change_station_permission():
+def test_a01_api_requires_the_change_station_permission():
     ChargingStation.objects.create(identity="API-PERM")
     client = APIClient()
     assert client.post(URL.format("API-PERM"), {}, format="json").status_code in (401, 403)
@@ -107,7 +107,7 @@ def test_api_requires_the_change_station_permission():
     assert client.post(URL.format("API-PERM"), {}, format="json").status_code == 403
 
 
-def test_api_stores_a_given_password_hashed_and_does_not_echo_it(operator_api):
+def test_a01_api_stores_a_given_password_hashed_and_does_not_echo_it(operator_api):
     ChargingStation.objects.create(identity="API-1")
     response = operator_api.post(
         URL.format("API-1"), {"password": "Given-Password-1234", "setOnCharger": False}, "json"
@@ -120,7 +120,7 @@ def test_api_stores_a_given_password_hashed_and_does_not_echo_it(operator_api):
     assert passwords.password_matches(b"Given-Password-1234", stored)
 
 
-def test_api_returns_a_generated_password_once(operator_api):
+def test_a01_api_returns_a_generated_password_once(operator_api):
     ChargingStation.objects.create(identity="API-2")
     response = operator_api.post(URL.format("API-2"), {}, "json")
     generated = response.json()["password"]
@@ -129,7 +129,7 @@ def test_api_returns_a_generated_password_once(operator_api):
     assert passwords.password_matches(generated.encode(), stored)
 
 
-def test_api_rejects_a_non_compliant_password(operator_api):
+def test_a01_api_rejects_a_non_compliant_password(operator_api):
     ChargingStation.objects.create(identity="API-3")
     response = operator_api.post(URL.format("API-3"), {"password": "short"}, "json")
     assert response.status_code == 400
@@ -137,7 +137,7 @@ def test_api_rejects_a_non_compliant_password(operator_api):
     assert ChargingStation.objects.get(identity="API-3").password_hash == ""
 
 
-def test_api_unknown_station_and_offline_station(operator_api):
+def test_a01_api_unknown_station_and_offline_station(operator_api):
     assert operator_api.post(URL.format("NOPE"), {}, "json").status_code == 404
     ChargingStation.objects.create(identity="API-OFF")
     response = operator_api.post(URL.format("API-OFF"), {"setOnCharger": True}, "json")
@@ -183,7 +183,7 @@ def stored_hash(identity: str) -> str:
     return ChargingStation.objects.get(identity=identity).password_hash
 
 
-async def test_set_on_charger_pushes_set_variables_then_stores_and_the_station_reconnects(csms):
+async def test_a01_set_on_charger_pushes_set_variables_then_stores_and_the_station_reconnects(csms):
     async with connect(csms, "PUSH-201", "2.0.1", charge_point_class=Station201) as cp:
         await cp.call(boot_call("2.0.1"))
         # The API call runs in a thread of the server's loop, as Django runs a sync view
@@ -226,7 +226,7 @@ async def test_set_on_charger_pushes_set_variables_then_stores_and_the_station_r
         assert (await cp.call(boot_call("2.0.1"))).status == "Accepted"
 
 
-async def test_password_refused_by_the_station_is_not_stored(csms):
+async def test_a01_password_refused_by_the_station_is_not_stored(csms):
     class Refusing(Station201):
         answer = "Rejected"
 
@@ -242,7 +242,7 @@ async def test_password_refused_by_the_station_is_not_stored(csms):
     assert await stored_hash("PUSH-NO") == ""
 
 
-async def test_16_set_on_charger_sends_the_authorization_key_hex_encoded(csms):
+async def test_a01_16_set_on_charger_sends_the_authorization_key_hex_encoded(csms):
     async with connect(csms, "PUSH-16", "1.6", charge_point_class=Station16) as cp:
         await cp.call(boot_call("1.6"))
         response = await csms.run(
@@ -270,7 +270,7 @@ def _admin_action(identity: str):
     )
 
 
-async def test_admin_action_sets_a_generated_password_on_the_charger(csms):
+async def test_a01_admin_action_sets_a_generated_password_on_the_charger(csms):
     async with connect(csms, "ADMIN-PW", "2.0.1", charge_point_class=Station201) as cp:
         await cp.call(boot_call("2.0.1"))
         response = await csms.run(sync_to_async(_admin_action, thread_sensitive=False)("ADMIN-PW"))

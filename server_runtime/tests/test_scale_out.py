@@ -34,7 +34,7 @@ from benchmarks.run import process_tree
 from stations.models import ChargingStation
 from tests.live import eventually
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")),

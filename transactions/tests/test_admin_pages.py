@@ -127,7 +127,7 @@ def test_power_comes_from_power_values_in_their_units_and_phases_sum():
     assert energy == [(at(0), 0.0), (at(5), 600.0)]
 
 
-async def test_admin_remote_start_and_stop_reach_a_16_station_and_show_its_answers(csms):
+async def test_f01_f03_admin_remote_start_and_stop_reach_a_16_station_and_show_its_answers(csms):
     session = await staff_session()
     async with (
         connect(csms, "ADMTX16", "1.6", charge_point_class=Remote16) as cp,
@@ -176,7 +176,7 @@ async def test_admin_remote_start_and_stop_reach_a_16_station_and_show_its_answe
     assert not tx.is_active and tx.stop_reason == "Remote"
 
 
-async def test_admin_request_start_and_stop_reach_a_201_station(csms):
+async def test_f01_f03_admin_request_start_and_stop_reach_a_201_station(csms):
     session = await staff_session()
     async with (
         connect(csms, "ADMTX201", "2.0.1", charge_point_class=remote_station("2.0.1")) as cp,
