@@ -74,6 +74,9 @@ class StationConfig:
     idle_seconds: float = 30.0
     power_w: float = 11_000.0
     reconnect_max: float = 30.0
+    # OCPP 2.1: open a periodic event stream of the charging power at boot (N08), its values
+    # sent with every meter value (NotifyPeriodicEventStream).
+    event_stream: bool = True
 
     def __post_init__(self) -> None:
         if self.version not in VERSIONS:
@@ -207,6 +210,15 @@ class EmulatedStation:
         self.registration = ""
         self.boot_reason = "PowerUp"
         self.profiles: dict[int, dict[str, Any]] = {}
+        # OCPP 2.1 state the CSMS sets: default tariffs per EVSE (0: all), tariffs of
+        # transactions, DER controls by id, periodic event streams by id.
+        self.tariffs: dict[int, dict[str, Any]] = {}
+        self.transaction_tariffs: dict[str, dict[str, Any]] = {}
+        self.der_controls: dict[str, dict[str, Any]] = {}
+        self.streams: dict[int, dict[str, Any]] = {}
+        self.priority: set[str] = set()
+        self._started_at: dict[str, datetime] = {}
+        self._send_ids = itertools.count(1)
         self.cp: Any = None
         self._reconnect_now = asyncio.Event()
         self._next_transaction = itertools.count(int(time.time()) % 1_000_000)
@@ -305,6 +317,11 @@ class EmulatedStation:
 
     async def _operate(self, stop: asyncio.Event) -> None:
         await self._boot(stop)
+        if self.version == "2.1" and self.config.event_stream and 1 not in self.streams:
+            stream = {"id": 1, "variable_monitoring_id": 1, "params": {"interval": 0}}
+            answer = await self.call("OpenPeriodicEventStream", {"constant_stream_data": stream})
+            if answer is not None and answer.status == "Accepted":
+                self.streams[1] = stream
         for connector in self.connectors.values():
             await self.send_status(connector)
         await self.send_status_station()
@@ -587,6 +604,7 @@ class EmulatedStation:
             await self.send_status(connector)
             return True
         connector.transaction_id = f"{self.config.identity}-{next(self._next_transaction)}"
+        self._started_at[connector.transaction_id] = datetime.now(UTC)
         extra: dict[str, Any] = {
             "id_token": {"id_token": id_tag, "type": "ISO14443"},
             "meter_value": self._meter_value(connector, 0.0),
@@ -631,6 +649,7 @@ class EmulatedStation:
                 payload["transaction_id"] = connector.transaction_id
             await self.call("MeterValues", payload)
         elif connector.transaction_id is not None:
+            await self._stream_values(power)
             await self._transaction_event(
                 connector,
                 "Updated",
@@ -657,18 +676,65 @@ class EmulatedStation:
                 },
             )
         else:
+            extra: dict[str, Any] = {}
+            details = self.cost_details(connector)
+            if details is not None:
+                extra["cost_details"] = details
             await self._transaction_event(
                 connector,
                 "Ended",
                 "RemoteStop" if reason == "Remote" else "StopAuthorized",
                 meter_value=self._meter_value(connector, 0.0),
                 info={"stopped_reason": reason, "charging_state": "Idle"},
+                **extra,
             )
         connector.transaction_id = None
         # A TxProfile ends with its transaction (1.6 section 3.13.1).
         for pid, profile in list(self.profiles.items()):
             if profile["purpose"] == "TxProfile" and profile["connector"] == connector.number:
                 del self.profiles[pid]
+
+    # --- OCPP 2.1: local cost and event streams ------------------------------------------
+    def tariff_for(self, connector: Connector) -> dict[str, Any] | None:
+        """The tariff of the transaction (ChangeTransactionTariff), else the EVSE's default,
+        else the station's (SetDefaultTariff evse 0)."""
+        tx = str(connector.transaction_id)
+        return (
+            self.transaction_tariffs.get(tx)
+            or self.tariffs.get(connector.number)
+            or self.tariffs.get(0)
+        )
+
+    def cost_details(self, connector: Connector) -> dict[str, Any] | None:
+        """2.1 costDetails of the session, priced locally with the tariff it holds."""
+        if self.version != "2.1":
+            return None
+        tariff = self.tariff_for(connector)
+        if tariff is None:
+            return None
+        from decimal import Decimal
+
+        from transactions.cost import Usage, session_cost
+
+        end = datetime.now(UTC)
+        start = self._started_at.pop(str(connector.transaction_id), end)
+        cost = session_cost(tariff, [Usage(start, end, Decimal(str(round(connector.energy_wh))))])
+        return _snake({"totalCost": cost.total_cost(), "totalUsage": cost.total_usage()})
+
+    async def _stream_values(self, power: float) -> None:
+        """NotifyPeriodicEventStream (a SEND, never answered) on every open stream."""
+        if self.version != "2.1" or self.cp is None:
+            return
+        for stream_id in list(self.streams):
+            payload = {
+                "id": stream_id,
+                "pending": 0,
+                "basetime": now(),
+                "data": [{"t": 0, "v": f"{power:.0f}"}],
+            }
+            frame = [6, f"s{next(self._send_ids)}", "NotifyPeriodicEventStream", payload]
+            with contextlib.suppress(Exception):
+                await self.cp._connection.send(json.dumps(frame))
 
     # --- calls from the CSMS ------------------------------------------------------------------
     def _later(self, coro_factory: Callable[[], Any]) -> None:
@@ -1016,10 +1082,171 @@ def _station2(base: type, result: Any) -> type:
     return Station2
 
 
+def _snake(value: Any) -> Any:
+    """A camelCase payload as the `ocpp` package's snake_case keyword arguments."""
+    if isinstance(value, dict):
+        return {
+            "".join(f"_{c.lower()}" if c.isupper() else c for c in key): _snake(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_snake(item) for item in value]
+    return value
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            head, *rest = key.split("_")
+            out[head + "".join(part[:1].upper() + part[1:] for part in rest)] = _camel(item)
+        return out
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+class _Station21(_station2(ChargePoint21, result21)):  # type: ignore[misc]
+    """2.1: what 2.0.1 does, and the state 2.1 adds (tariffs, DER, streams, priority)."""
+
+    @on("SetDefaultTariff")
+    def on_set_default_tariff(self, evse_id: int, tariff: dict, **_: Any) -> Any:
+        self.station.tariffs[evse_id] = _camel(tariff)
+        return result21.SetDefaultTariff(status="Accepted")
+
+    @on("GetTariffs")
+    def on_get_tariffs(self, evse_id: int, **_: Any) -> Any:
+        held = {
+            evse: tariff for evse, tariff in self.station.tariffs.items() if evse_id in (0, evse)
+        }
+        if not held:
+            return result21.GetTariffs(status="NoTariff")
+        return result21.GetTariffs(
+            status="Accepted",
+            tariff_assignments=[
+                {
+                    "tariff_id": tariff["tariffId"],
+                    "tariff_kind": "DefaultTariff",
+                    "evse_ids": [evse],
+                }
+                for evse, tariff in held.items()
+            ],
+        )
+
+    @on("ClearTariffs")
+    def on_clear_tariffs(
+        self, tariff_ids: list[str] | None = None, evse_id: int | None = None, **_: Any
+    ) -> Any:
+        results = []
+        for evse, tariff in list(self.station.tariffs.items()):
+            if evse_id is not None and evse != evse_id:
+                continue
+            if tariff_ids and tariff["tariffId"] not in tariff_ids:
+                continue
+            del self.station.tariffs[evse]
+            results.append({"tariff_id": tariff["tariffId"], "status": "Accepted"})
+        return result21.ClearTariffs(clear_tariffs_result=results or [{"status": "NoTariff"}])
+
+    @on("ChangeTransactionTariff")
+    def on_change_transaction_tariff(self, transaction_id: str, tariff: dict, **_: Any) -> Any:
+        running = {str(c.transaction_id) for c in self.station.connectors.values()}
+        if transaction_id not in running:
+            return result21.ChangeTransactionTariff(status="TxNotFound")
+        self.station.transaction_tariffs[transaction_id] = _camel(tariff)
+        return result21.ChangeTransactionTariff(status="Accepted")
+
+    @on("SetDERControl")
+    def on_set_der_control(self, control_id: str, control_type: str, **kwargs: Any) -> Any:
+        superseded = [
+            cid
+            for cid, control in self.station.der_controls.items()
+            if control["control_type"] == control_type
+            and control.get("is_default") == kwargs.get("is_default")
+        ]
+        for cid in superseded:
+            del self.station.der_controls[cid]
+        self.station.der_controls[control_id] = {"control_type": control_type, **kwargs}
+        answer: dict[str, Any] = {"status": "Accepted"}
+        if superseded:
+            answer["superseded_ids"] = superseded
+        return result21.SetDERControl(**answer)
+
+    @on("GetDERControl")
+    def on_get_der_control(self, request_id: int, **_: Any) -> Any:
+        if not self.station.der_controls:
+            return result21.GetDERControl(status="NotFound")
+        return result21.GetDERControl(status="Accepted")
+
+    @on("ClearDERControl")
+    def on_clear_der_control(
+        self,
+        is_default: bool,
+        control_type: str | None = None,
+        control_id: str | None = None,
+        **_: Any,
+    ) -> Any:
+        gone = [
+            cid
+            for cid, control in self.station.der_controls.items()
+            if (control_id is None or cid == control_id)
+            and (control_type is None or control["control_type"] == control_type)
+        ]
+        for cid in gone:
+            del self.station.der_controls[cid]
+        return result21.ClearDERControl(status="Accepted" if gone else "NotFound")
+
+    @on("AdjustPeriodicEventStream")
+    def on_adjust_periodic_event_stream(self, id: int, params: dict, **_: Any) -> Any:
+        if id not in self.station.streams:
+            return result21.AdjustPeriodicEventStream(status="Rejected")
+        self.station.streams[id]["params"] = params
+        return result21.AdjustPeriodicEventStream(status="Accepted")
+
+    @on("GetPeriodicEventStream")
+    def on_get_periodic_event_stream(self, **_: Any) -> Any:
+        streams = list(self.station.streams.values())
+        if not streams:
+            return result21.GetPeriodicEventStream()
+        return result21.GetPeriodicEventStream(constant_stream_data=streams)
+
+    @on("UpdateDynamicSchedule")
+    def on_update_dynamic_schedule(
+        self, charging_profile_id: int, schedule_update: dict, **_: Any
+    ) -> Any:
+        profile = self.station.profiles.get(charging_profile_id)
+        if profile is None:
+            return result21.UpdateDynamicSchedule(status="Rejected")
+        profile["dynamic_update"] = schedule_update
+        return result21.UpdateDynamicSchedule(status="Accepted")
+
+    @on("UsePriorityCharging")
+    def on_use_priority_charging(self, transaction_id: str, activate: bool, **_: Any) -> Any:
+        (self.station.priority.add if activate else self.station.priority.discard)(transaction_id)
+        return result21.UsePriorityCharging(status="Accepted")
+
+    @on("RequestBatterySwap")
+    def on_request_battery_swap(self, request_id: int, id_token: dict, **_: Any) -> Any:
+        return result21.RequestBatterySwap(
+            status="Rejected", status_info={"reason_code": "NoBatterySwap"}
+        )
+
+    @on("NotifyAllowedEnergyTransfer")
+    def on_notify_allowed_energy_transfer(self, **_: Any) -> Any:
+        return result21.NotifyAllowedEnergyTransfer(status="Accepted")
+
+    @on("NotifyWebPaymentStarted")
+    def on_notify_web_payment_started(self, **_: Any) -> Any:
+        return result21.NotifyWebPaymentStarted()
+
+    @on("AFRRSignal")
+    def on_afrr_signal(self, **_: Any) -> Any:
+        return result21.AFRRSignal(status="Accepted")
+
+
 CHARGE_POINTS: dict[str, Any] = {
     "1.6": _Station16,
     "2.0.1": _station2(ChargePoint201, result201),
-    "2.1": _station2(ChargePoint21, result21),
+    "2.1": _Station21,
 }
 CALLS = {"1.6": call16, "2.0.1": call201, "2.1": call21}
 RESULTS = {"1.6": result16, "2.0.1": result201, "2.1": result21}

@@ -517,6 +517,8 @@ async def test_i10_change_transaction_tariff_is_recorded_for_the_transaction(csm
     assert outcome.response == {"status": "Accepted"}
     row = await db(StationTariff.objects.get, station__identity="V21-CHGTAR")
     assert (row.transaction_id, row.evse_id, row.tariff_id) == ("TX-1", 1, "T-1")
+    tx = await db(Transaction.objects.select_related("tariff").get, transaction_id="TX-1")
+    assert tx.tariff.definition == TARIFF  # the CSMS prices the session with it from now on
 
 
 async def test_r04_set_der_control_stored_and_superseded_marked(csms):
@@ -718,3 +720,83 @@ def test_ocpp_actions_shows_the_27_actions_of_21_each_in_its_direction():
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# --- cost with the 2.1 engine ------------------------------------------------------------
+
+VAT_TARIFF = {
+    "energy": {"prices": [{"priceKwh": 0.30}], "taxRates": [{"type": "VAT", "tax": 21}]},
+    "fixedFee": {"prices": [{"priceFixed": 1.0}], "taxRates": [{"type": "VAT", "tax": 21}]},
+}
+
+
+def _meter(wh: int, at: str) -> list[dict]:
+    return [{"timestamp": at, "sampled_value": [{"value": wh}]}]
+
+
+async def test_i03_transaction_ended_total_cost_comes_from_the_21_tariff_with_vat(csms):
+    from transactions.models import Tariff
+
+    await db(
+        Tariff.objects.create, name="2.1", currency="EUR", price_per_kwh=0, definition=VAT_TARIFF
+    )
+    async with station21(csms, "V21-COST") as cp:
+        common = {"transaction_info": {"transaction_id": "TXC"}, "evse": {"id": 1}}
+        await cp.call(
+            call21.TransactionEvent(
+                event_type="Started",
+                timestamp="2026-12-07T10:00:00Z",
+                trigger_reason="Authorized",
+                seq_no=0,
+                meter_value=_meter(0, "2026-12-07T10:00:00Z"),
+                **common,
+            )
+        )
+        ended = await cp.call(
+            call21.TransactionEvent(
+                event_type="Ended",
+                timestamp="2026-12-07T11:00:00Z",
+                trigger_reason="StopAuthorized",
+                seq_no=1,
+                meter_value=_meter(10_000, "2026-12-07T11:00:00Z"),
+                **common,
+            )
+        )
+    # (1 + 10 kWh x 0.30) x 1.21
+    assert ended.total_cost == pytest.approx(4.84)
+    tx = await db(Transaction.objects.select_related("tariff").get, transaction_id="TXC")
+    assert tx.total_cost == Decimal("4.84")
+    from transactions.tariffs import cost_details
+
+    details = cost_details(
+        tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=tx.stopped_at
+    )
+    assert details["totalCost"]["energy"] == {"exclTax": 3.0, "inclTax": 3.63}
+    assert details["totalUsage"]["energy"] == 10000.0
+
+
+async def test_16_stop_transaction_cost_comes_from_the_same_engine(csms):
+    from ocpp.v16 import call as call16
+
+    from transactions.models import IdToken, Tariff
+
+    await db(IdToken.objects.create, value="TAG16", type="Central", status="Accepted")
+    await db(
+        Tariff.objects.create, name="2.1", currency="EUR", price_per_kwh=0, definition=VAT_TARIFF
+    )
+    async with connect(csms, "V16-COST", "1.6") as cp:
+        await cp.call(call16.BootNotification(charge_point_vendor="Acme", charge_point_model="X"))
+        started = await cp.call(
+            call16.StartTransaction(
+                connector_id=1, id_tag="TAG16", meter_start=0, timestamp="2026-12-07T10:00:00Z"
+            )
+        )
+        await cp.call(
+            call16.StopTransaction(
+                transaction_id=started.transaction_id,
+                meter_stop=10_000,
+                timestamp="2026-12-07T11:00:00Z",
+            )
+        )
+    tx = await db(Transaction.objects.get, station__identity="V16-COST")
+    assert tx.total_cost == Decimal("4.84")

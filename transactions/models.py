@@ -67,7 +67,8 @@ class IdToken(models.Model):
 
 
 class Tariff(models.Model):
-    """A simple price: per kWh, optionally per minute and per session; per station or default."""
+    """The CSMS's price, per station or default: per kWh, per minute, per session, or an OCPP
+    2.1 tariff in `definition`; every version's cost is computed by `transactions.cost`."""
 
     name = models.CharField(max_length=100)
     station = models.ForeignKey(
@@ -82,6 +83,15 @@ class Tariff(models.Model):
     price_per_kwh = models.DecimalField(max_digits=10, decimal_places=4)
     price_per_minute = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
     session_fee = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
+    definition = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Optional OCPP 2.1 TariffType (energy, chargingTime, idleTime, fixedFee prices with "
+            "conditions, taxRates, minCost/maxCost); when set it prices sessions instead of the "
+            "three prices above."
+        ),
+    )
     active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
 

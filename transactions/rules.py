@@ -16,7 +16,7 @@ from typing import Any
 
 from ocpp_router.datetimes import from_ocpp, utcnow
 from ocpp_router.rpc import V16
-from transactions import answers
+from transactions import answers, tariffs
 from transactions.answers import TokenInfo
 from transactions.choices import ENERGY_REGISTER, Anomaly, EventKind
 from transactions.models import MeterValue, RemoteStart, Tariff, Transaction, TransactionEvent
@@ -155,14 +155,10 @@ def apply_readings(tx: Transaction, rows: list[MeterValue]) -> None:
 def cost_compute(
     *, tariff: Tariff, energy_wh: Decimal | None, started_at: datetime | None, until: datetime
 ) -> Decimal:
-    """Session fee + energy price + time price, rounded to cents."""
-    cost = tariff.session_fee
-    if energy_wh:
-        cost += energy_wh / 1000 * tariff.price_per_kwh
-    if tariff.price_per_minute and started_at:
-        minutes = Decimal(max((until - started_at).total_seconds(), 0)) / 60
-        cost += minutes * tariff.price_per_minute
-    return cost.quantize(CENT)
+    """The total cost, taxes included, under `tariff` (the OCPP 2.1 engine, every version)."""
+    return tariffs.tariff_session_cost(
+        tariff=tariff, energy_wh=energy_wh, started_at=started_at, until=until
+    ).total.incl_tax
 
 
 def refresh_cost(tx: Transaction, *, at: datetime, tariff: Tariff | None = None) -> None:

@@ -1,4 +1,5 @@
-"""OCPP 2.1 tariffs a station holds (I07-I11), as the CSMS records them.
+"""OCPP 2.1 tariffs: the CSMS's own priced with the 2.1 engine, and those a station holds
+(I07-I12) as the CSMS records them.
 
 SetDefaultTariff, ChangeTransactionTariff, ClearTariffs and GetTariffs answers keep
 `StationTariff` true: what the station accepted is recorded, what it cleared or no longer
@@ -8,13 +9,48 @@ reports is removed. The cost of a transaction under such a tariff is `transactio
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
-from transactions.models import StationTariff
+from transactions import cost
+from transactions.models import StationTariff, Tariff, Transaction
 
 Json = dict[str, Any]
+
+
+def tariff_definition(tariff: Tariff) -> Json:
+    """`tariff` as an OCPP 2.1 TariffType: its `definition`, else its flat prices."""
+    if tariff.definition:
+        return {"tariffId": str(tariff.pk), **tariff.definition, "currency": tariff.currency}
+    return cost.flat_tariff(
+        tariff_id=str(tariff.pk),
+        currency=tariff.currency,
+        price_per_kwh=tariff.price_per_kwh,
+        price_per_minute=tariff.price_per_minute,
+        session_fee=tariff.session_fee,
+    )
+
+
+def tariff_session_cost(
+    *, tariff: Tariff, energy_wh: Decimal | None, started_at: datetime | None, until: datetime
+) -> cost.Cost:
+    """The cost of a session known by its totals: one charging period from its start (the
+    flat per-minute price runs for the whole session, as it always did)."""
+    start = started_at if started_at is not None and started_at <= until else until
+    usage = [cost.Usage(start, until, energy_wh or Decimal(0))]
+    return cost.session_cost(tariff_definition(tariff), usage)
+
+
+def cost_details(
+    *, tariff: Tariff, energy_wh: Decimal | None, started_at: datetime | None, until: datetime
+) -> Json:
+    """2.1 CostDetailsType of a session under `tariff`, for the API and the admin."""
+    computed = tariff_session_cost(
+        tariff=tariff, energy_wh=energy_wh, started_at=started_at, until=until
+    )
+    return {"totalCost": computed.total_cost(), "totalUsage": computed.total_usage()}
 
 
 def default_tariff_set_result(
@@ -54,7 +90,6 @@ def transaction_tariff_change_result(
     """ChangeTransactionTariff Accepted: the transaction's tariff from now on (I10)."""
     if response["status"] != "Accepted":
         return None
-    from transactions.models import Transaction
 
     tariff = request["tariff"]
     transaction_id = request["transactionId"]
@@ -64,6 +99,17 @@ def transaction_tariff_change_result(
         .first()
     )
     with transaction.atomic():
+        # The CSMS prices the transaction with the tariff the station now applies.
+        priced = Tariff.objects.create(
+            name=f"{tariff['tariffId']} (transaction {transaction_id})"[:100],
+            currency=tariff["currency"],
+            price_per_kwh=Decimal(0),
+            definition=tariff,
+            active=False,
+        )
+        Transaction.objects.filter(station_id=station_pk, transaction_id=transaction_id).update(
+            tariff=priced, currency=tariff["currency"]
+        )
         StationTariff.objects.filter(station_id=station_pk, transaction_id=transaction_id).delete()
         return StationTariff.objects.create(
             station_id=station_pk,

@@ -298,3 +298,52 @@ async def test_emulated_station_state_follows_remote_start_stop_availability_and
     assert station.clear_profiles(5, None, None) == "Unknown"
     assert station.change_availability(0, operative=True) == "Accepted"
     assert connector.operative
+
+
+async def test_emulated_21_station_holds_tariffs_streams_power_and_prices_its_session(csms):
+    """2.1: the CSMS sets a default tariff, the emulated station streams its power
+    (NotifyPeriodicEventStream) and ends its session with costDetails priced locally."""
+    from devicemodel.models import PeriodicEventStreamValue
+    from transactions.models import StationTariff, TransactionEvent
+
+    await sync_to_async(id_tags_create)(tags=["TAG-EMU21-1"])
+    config = StationConfig(
+        identity="EMU21-1",
+        version="2.1",
+        url=f"{csms.ws_url}/ocpp",
+        meter_interval=0.3,
+        plug_in_after=1.5,
+        charge_seconds=1.0,
+        idle_seconds=0.5,
+    )
+    stop = asyncio.Event()
+    run = asyncio.create_task(run_stations([config], duration=10, stop=stop))
+    try:
+        await eventually(lambda: _accepted(["EMU21-1"]), timeout=8)
+        tariff = {
+            "tariffId": "EMU-T",
+            "currency": "EUR",
+            "energy": {"prices": [{"priceKwh": 0.5}], "taxRates": [{"type": "VAT", "tax": 20}]},
+            "fixedFee": {"prices": [{"priceFixed": 1.0}]},
+        }
+        outcome = await csms.call("EMU21-1", "SetDefaultTariff", {"evseId": 0, "tariff": tariff})
+        assert outcome.response == {"status": "Accepted"}
+        outcome = await csms.call("EMU21-1", "GetTariffs", {"evseId": 0})
+        assert outcome.response["tariffAssignments"][0]["tariffId"] == "EMU-T"
+        assert await StationTariff.objects.filter(station__identity="EMU21-1").acount() == 1
+
+        async def ended():
+            return await TransactionEvent.objects.filter(
+                transaction__station__identity="EMU21-1", kind="Ended"
+            ).afirst()
+
+        event = await eventually(ended, timeout=12)
+        total = event.payload["costDetails"]["totalCost"]
+        assert total["currency"] == "EUR" and total["fixed"]["exclTax"] == 1.0
+        assert total["total"]["inclTax"] >= total["total"]["exclTax"] >= 1.0
+        assert await PeriodicEventStreamValue.objects.filter(
+            stream__station__identity="EMU21-1"
+        ).aexists()
+    finally:
+        stop.set()
+        await run

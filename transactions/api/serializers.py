@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from csms.api.stations import StationIdAliasMixin, StationIdField, StationScopedSerializer
 from stations.models import ChargingStation
+from transactions import tariffs
 from transactions.models import (
     BatterySwap,
     IdToken,
@@ -146,9 +147,22 @@ class TransactionEndSerializer(serializers.Serializer):
 class TransactionDetailSerializer(TransactionSerializer):
     meter_values = MeterValueSerializer(many=True, read_only=True)
     events = TransactionEventSerializer(many=True, read_only=True)
+    cost_details = serializers.SerializerMethodField(
+        help_text="The CSMS's cost of the session as OCPP 2.1 costDetails (null: no tariff)."
+    )
 
     class Meta(TransactionSerializer.Meta):
-        fields = [*TRANSACTION_FIELDS, "events", "meter_values"]
+        fields = [*TRANSACTION_FIELDS, "cost_details", "events", "meter_values"]
+
+    def get_cost_details(self, tx: Transaction) -> dict | None:
+        if tx.tariff is None:
+            return None
+        until = tx.stopped_at or tx.last_event_at or tx.started_at
+        if until is None:
+            return None
+        return tariffs.cost_details(
+            tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=until
+        )
 
 
 class ReservationSerializer(StationIdAliasMixin, serializers.ModelSerializer):
@@ -186,6 +200,7 @@ class TariffSerializer(StationIdAliasMixin, serializers.ModelSerializer):
             "station_id",
             "currency",
             "price_per_kwh",
+            "definition",
             "price_per_minute",
             "session_fee",
             "active",
