@@ -5,7 +5,7 @@ and never raise into the publisher (queue slow work). Kinds in use:
 
     station.connected  station.disconnected  station.booted  station.status_changed
     transaction.started  transaction.updated  transaction.ended
-    security.event  ocpp.message
+    security.event  ocpp.message  der.alarm  der.started  der.stopped
 
 Each event carries the station identity and a JSON-serialisable `data` dict.
 """

@@ -26,6 +26,9 @@ class EventKind(models.TextChoices):
     TRANSACTION_ENDED = "transaction.ended"
     SECURITY_EVENT = "security.event"
     OCPP_MESSAGE = "ocpp.message"
+    DER_ALARM = "der.alarm", "DER alarm (OCPP 2.1 NotifyDERAlarm)"
+    DER_STARTED = "der.started", "DER control started (OCPP 2.1 NotifyDERStartStop)"
+    DER_STOPPED = "der.stopped", "DER control stopped (OCPP 2.1 NotifyDERStartStop)"
 
 
 class DeliveryStatus(models.TextChoices):

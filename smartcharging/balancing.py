@@ -161,6 +161,29 @@ def _needs_of(station_pk: int, evse_id: int | None, since: datetime | None) -> d
     return latest or {}
 
 
+# OCPP 2.1 K21/K22: a session in priority charging comes before every other (admitted first,
+# filled to its maximum before the others share what is left).
+PRIORITY_CHARGING_PRIORITY = 1_000
+PRIORITY_CHARGING_WEIGHT = 1_000.0
+
+
+def priority_charging_active(transaction_pks: list[int]) -> set[int]:
+    """The transactions whose latest priority-charging record is on: the station notified it
+    (NotifyPriorityCharging) or accepted our UsePriorityCharging."""
+    from smartcharging.models import PriorityCharging
+
+    latest: dict[int, bool] = {}
+    rows = (
+        PriorityCharging.objects.filter(transaction_id__in=transaction_pks)
+        .exclude(origin="csms", status__in=["Rejected", "NoProfile", ""])
+        .order_by("at", "pk")
+        .values_list("transaction_id", "activated")
+    )
+    for tx_pk, activated in rows:
+        latest[tx_pk] = activated
+    return {tx_pk for tx_pk, on in latest.items() if on}
+
+
 def _priority(tx: Transaction) -> int:
     token = tx.id_token
     if token is None:
@@ -180,6 +203,7 @@ def _session(
     grant: Grant | None,
     fallback: float,
     now: datetime,
+    priority_charging: bool = False,
 ) -> allocation.Session:
     lo, hi = float(site.min_current), float(site.max_current)
     phases = tx.number_of_phases_used or site.phases
@@ -227,8 +251,8 @@ def _session(
         min_current=lo,
         max_current=hi,
         phases=phases,
-        weight=weight,
-        priority=_priority(tx),
+        weight=weight * PRIORITY_CHARGING_WEIGHT if priority_charging else weight,
+        priority=_priority(tx) + (PRIORITY_CHARGING_PRIORITY if priority_charging else 0),
         order=tx.started_at.timestamp() if tx.started_at else float(tx.pk),
         fixed=fixed,
     )
@@ -264,13 +288,14 @@ def site_plan(*, site_pk: int, now: datetime) -> Plan:
         .order_by("started_at", "pk")
     )
     grants = {g.transaction_id: g for g in Grant.objects.filter(transaction__in=transactions)}
+    prioritised = priority_charging_active([tx.pk for tx in transactions])
     sessions = []
     session_member: dict[str, tuple[SiteMember, Transaction]] = {}
     for tx in transactions:
         member = _member_of(by_station[tx.station_id], tx.evse_id)
         if member is None or not tx.evse_id:
             continue
-        session = _session(site, member, tx, grants.get(tx.pk), fallback, now)
+        session = _session(site, member, tx, grants.get(tx.pk), fallback, now, tx.pk in prioritised)
         sessions.append(session)
         session_member[session.key] = (member, tx)
     result = allocation.allocate(limits, sessions, voltage=site.voltage)

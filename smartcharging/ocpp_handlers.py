@@ -144,8 +144,14 @@ def clear_der_control_result(
     )
 
 
-# GetDERControl is answered Accepted; the controls follow in ReportDERControl.
-ocpp_sendable(V21, "GetDERControl")
+@ocpp_result(V21, "GetDERControl")
+def get_der_control_result(
+    ctx: ResultContext, request: dict[str, Any], response: dict[str, Any]
+) -> None:
+    """Accepted: the controls follow in ReportDERControl. NotFound: the station holds none
+    of those asked for, so none of them is in force."""
+    if response["status"] == "NotFound":
+        services.der_controls_not_held(station_pk=ctx.station_pk, request=request, at=utcnow())
 
 
 @ocpp_handler(V21, "ReportDERControl")

@@ -388,6 +388,20 @@ def der_control_clear_result(
     return controls.update(status=DERControlStatus.CLEARED, active=False, updated=at)
 
 
+def der_controls_not_held(*, station_pk: int, request: dict[str, Any], at: datetime) -> int:
+    """GetDERControl NotFound: the controls matching the request are no longer held."""
+    controls = DERControl.objects.filter(station_id=station_pk).exclude(
+        status__in=[DERControlStatus.CLEARED, DERControlStatus.REJECTED]
+    )
+    if "controlId" in request:
+        controls = controls.filter(control_id=request["controlId"])
+    if "controlType" in request:
+        controls = controls.filter(control_type=request["controlType"])
+    if "isDefault" in request:
+        controls = controls.filter(is_default=request["isDefault"])
+    return controls.update(status=DERControlStatus.CLEARED, active=False, updated=at)
+
+
 def der_controls_reported(*, station_pk: int, report: dict[str, Any], at: datetime) -> int:
     """ReportDERControl (the answer to GetDERControl): every control the station holds."""
     count = 0
@@ -572,22 +586,29 @@ def priority_charging_record(
     status: str = "",
     at: datetime,
 ) -> PriorityCharging:
+    from smartcharging import balancing
     from transactions.models import Transaction
 
     tx = (
         Transaction.objects.filter(station_id=station_pk, transaction_id=transaction_id)
-        .only("pk")
+        .only("pk", "evse_id")
         .first()
     )
-    return PriorityCharging.objects.create(
-        station_id=station_pk,
-        transaction=tx,
-        transaction_ref=transaction_id,
-        activated=activated,
-        origin=origin,
-        status=status,
-        at=at,
-    )
+    with transaction.atomic():
+        row = PriorityCharging.objects.create(
+            station_id=station_pk,
+            transaction=tx,
+            transaction_ref=transaction_id,
+            activated=activated,
+            origin=origin,
+            status=status,
+            at=at,
+        )
+        # The site's sessions are shared again: a prioritised one comes first.
+        member = balancing.member_site(station_pk=station_pk, evse_id=tx.evse_id) if tx else None
+        if member is not None:
+            site_changed(site_pk=member.site_id)
+    return row
 
 
 def grid_signal_record(

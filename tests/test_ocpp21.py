@@ -109,10 +109,12 @@ class Station21(ChargePoint21):
         self._got("SetDERControl", **kwargs)
         return result21.SetDERControl(status="Accepted", superseded_ids=["OLD-1"])
 
+    der_found = True
+
     @on("GetDERControl")
     async def on_get_der_control(self, **kwargs):
         self._got("GetDERControl", **kwargs)
-        return result21.GetDERControl(status="Accepted")
+        return result21.GetDERControl(status="Accepted" if self.der_found else "NotFound")
 
     @on("ClearDERControl")
     async def on_clear_der_control(self, **kwargs):
@@ -301,6 +303,12 @@ async def test_n09_notify_periodic_event_stream_send_is_stored_and_never_answere
     assert [value for value, _ in values] == ["11.5", "12.0"]
     assert (values[1][1] - values[0][1]).total_seconds() == 1.5
     assert not any('"send-1"' in raw for raw in answers)
+
+
+def test_r03_der_events_are_webhook_event_kinds():
+    from integrations.choices import EventKind
+
+    assert {"der.alarm", "der.started", "der.stopped"} <= set(EventKind.values)
 
 
 async def test_m06_get_certificate_chain_status_answers_every_certificate(csms):
@@ -547,13 +555,22 @@ async def test_r04_set_der_control_stored_and_superseded_marked(csms):
     assert statuses == {"OLD-1": "Superseded", "NEW-1": "Accepted"}
 
 
-async def test_r05_get_der_control_is_sent(csms):
+async def test_r05_get_der_control_is_sent_and_not_found_clears_the_record(csms):
     async with station21(csms, "V21-GETDER") as cp:
         outcome = await csms.call(
             "V21-GETDER", "GetDERControl", {"requestId": 8, "controlType": "VoltVar"}
         )
-    assert outcome.response == {"status": "Accepted"}
-    assert cp.received == [("GetDERControl", {"request_id": 8, "control_type": "VoltVar"})]
+        assert outcome.response == {"status": "Accepted"}
+        assert cp.received == [("GetDERControl", {"request_id": 8, "control_type": "VoltVar"})]
+        await csms.call(
+            "V21-GETDER",
+            "SetDERControl",
+            {"isDefault": False, "controlId": "F-1", "controlType": "FreqWatt", "curve": CURVE},
+        )
+        cp.der_found = False
+        await csms.call("V21-GETDER", "GetDERControl", {"requestId": 9})
+    control = await db(DERControl.objects.get, station__identity="V21-GETDER")
+    assert control.status == "Cleared"
 
 
 async def test_r06_clear_der_control_marks_the_controls_cleared(csms):
