@@ -493,6 +493,29 @@ async def test_i07_set_default_tariff_is_recorded_as_held_by_the_evse(csms):
     assert (row.evse_id, row.tariff_id, row.currency, row.status) == (1, "T-1", "EUR", "Accepted")
 
 
+async def test_i07_a_csms_tariff_is_sent_as_default_to_its_21_station(csms):
+    from transactions.models import Tariff
+    from transactions.tariffs import tariff_send_default
+
+    async with station21(csms, "V21-SENDTAR") as cp:
+        station = await db(ChargingStation.objects.get, identity="V21-SENDTAR")
+        tariff = await db(
+            Tariff.objects.create,
+            name="Night",
+            station=station,
+            currency="EUR",
+            price_per_kwh=Decimal("0.25"),
+        )
+        answers = await db(tariff_send_default, tariff_pk=tariff.pk, origin="test")
+    assert answers == [("V21-SENDTAR", "Accepted")]
+    sent = cp.received[0][1]["tariff"]
+    assert sent["tariff_id"] == f"csms-{tariff.pk}"
+    assert sent["energy"]["prices"] == [{"price_kwh": 0.25}]
+    assert await db(
+        StationTariff.objects.filter(station=station, tariff_id=sent["tariff_id"]).exists
+    )
+
+
 async def test_i12_get_tariffs_keeps_the_record_true(csms):
     async with station21(csms, "V21-GETTAR"):
         await csms.call("V21-GETTAR", "SetDefaultTariff", {"evseId": 1, "tariff": TARIFF})

@@ -32,7 +32,7 @@ from stations.admin_commands import (
 from stations.admin_panels import register_station_panel
 from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
-from transactions import ending, selectors, services
+from transactions import ending, selectors, services, tariffs
 from transactions.choices import AuthorizationStatus
 from transactions.models import (
     BatterySwap,
@@ -405,6 +405,20 @@ class TariffAdmin(admin.ModelAdmin):
         "active",
     ]
     list_filter = ["active", "currency"]
+    actions = ["send_default"]
+
+    @admin.action(description="Send as default tariff to its OCPP 2.1 station(s)")
+    def send_default(self, request, queryset):
+        for tariff in queryset:
+            answers = tariffs.tariff_send_default(
+                tariff_pk=tariff.pk, origin="admin", user=request.user
+            )
+            if not answers:
+                self.message_user(
+                    request, f"{tariff}: no OCPP 2.1 station online", messages.WARNING
+                )
+            for identity, status in answers:
+                self.message_user(request, f"{tariff} to {identity}: {status}")
 
 
 @admin.register(LocalAuthListEntry)

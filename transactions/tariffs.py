@@ -170,3 +170,35 @@ def tariffs_reported(*, station_pk: int, request: Json, response: Json, at: date
         gone = [row.pk for row in rows if (row.evse_id, row.tariff_id) not in held]
         StationTariff.objects.filter(pk__in=gone).delete()
     return len(gone)
+
+
+def tariff_send_default(
+    *, tariff_pk: int, evse_id: int = 0, origin: str, user: Any = None
+) -> list[tuple[str, str]]:
+    """Send a CSMS tariff as the default tariff (SetDefaultTariff, OCPP 2.1 I07) of the EVSE
+    (0: every EVSE) to its station, or to every connected 2.1 station for a default tariff;
+    (station, answer) for each. The answers are recorded by the SetDefaultTariff result."""
+    from commands.services import StationNotConnected, command_send
+    from stations.models import ChargingStation
+
+    tariff = Tariff.objects.get(pk=tariff_pk)
+    definition = tariff_definition(tariff)
+    definition["tariffId"] = f"csms-{tariff.pk}"
+    stations = ChargingStation.objects.filter(protocol="2.1", is_online=True)
+    if tariff.station_id is not None:
+        stations = stations.filter(pk=tariff.station_id)
+    answers = []
+    for identity in stations.order_by("identity").values_list("identity", flat=True):
+        try:
+            outcome = command_send(
+                identity=identity,
+                action="SetDefaultTariff",
+                payload={"evseId": evse_id, "tariff": definition},
+                origin=origin,
+                user=user,
+            )
+        except StationNotConnected as exc:
+            answers.append((identity, str(exc)))
+            continue
+        answers.append((identity, (outcome.response or {}).get("status", outcome.status)))
+    return answers
