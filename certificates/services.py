@@ -187,7 +187,7 @@ def certificate_status_lookup(*, request_data: dict[str, str]) -> OcspOutcome:
 
 
 def certificate_chain_status(*, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """OCPP 2.1 GetCertificateChainStatus (M06 for a whole chain): each certificate's status
+    """OCPP 2.1 GetCertificateChainStatus: each certificate's status
     from its OCSP responders or CRL distribution points, the first that answers; Failed
     when none does."""
     statuses = []

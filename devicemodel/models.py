@@ -370,7 +370,7 @@ class DataTransferMessage(models.Model):
 
 class PeriodicEventStream(models.Model):
     """A periodic event stream a station opened on one of its variable monitors (OCPP 2.1
-    N08-N11): opened, adjusted and closed here as the station and the CSMS report it."""
+    N11-N15): opened, adjusted and closed here as the station and the CSMS report it."""
 
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="event_streams"

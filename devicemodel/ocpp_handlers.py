@@ -273,7 +273,7 @@ def security_event_notification(ctx: CallContext, payload: dict[str, Any]) -> di
     return {}
 
 
-# --- OCPP 2.1 periodic event streams (N08-N11) ------------------------------------------
+# --- OCPP 2.1 periodic event streams (N11-N15) ------------------------------------------
 
 
 @ocpp_handler(V21, "OpenPeriodicEventStream")

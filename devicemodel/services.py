@@ -809,7 +809,7 @@ def station_security_event_store(
     )
 
 
-# --- Periodic event streams (OCPP 2.1 N08-N11) ------------------------------------------
+# --- Periodic event streams (OCPP 2.1 N11-N15) ------------------------------------------
 
 
 def _stream_params(params: Json) -> dict[str, int | None]:

@@ -74,7 +74,7 @@ class StationConfig:
     idle_seconds: float = 30.0
     power_w: float = 11_000.0
     reconnect_max: float = 30.0
-    # OCPP 2.1: open a periodic event stream of the charging power at boot (N08), its values
+    # OCPP 2.1: open a periodic event stream of the charging power at boot (N11), its values
     # sent with every meter value (NotifyPeriodicEventStream).
     event_stream: bool = True
 

@@ -161,7 +161,7 @@ def _needs_of(station_pk: int, evse_id: int | None, since: datetime | None) -> d
     return latest or {}
 
 
-# OCPP 2.1 K21/K22: a session in priority charging comes before every other (admitted first,
+# OCPP 2.1 priority charging: such a session comes before every other (admitted first,
 # filled to its maximum before the others share what is left).
 PRIORITY_CHARGING_PRIORITY = 1_000
 PRIORITY_CHARGING_WEIGHT = 1_000.0

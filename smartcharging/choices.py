@@ -42,7 +42,7 @@ class GrantStatus(models.TextChoices):
 
 
 class DERControlStatus(models.TextChoices):
-    """Where a DER control stands (OCPP 2.1 R04-R06): the station's answers, or reported."""
+    """Where a DER control stands (OCPP 2.1 section R): the station's answers, or reported."""
 
     PENDING = "Pending", "sent, no answer yet"
     ACCEPTED = "Accepted"

@@ -289,7 +289,7 @@ class Grant(models.Model):
 
 
 class DERControl(models.Model):
-    """A DER control of a station (OCPP 2.1 R04-R06): one the CSMS set with SetDERControl or
+    """A DER control of a station (OCPP 2.1 section R): one the CSMS set with SetDERControl or
     one the station reported (ReportDERControl), with its type and priority; `settings` is
     the control's object as on the wire (its `curve`, `fixedPFAbsorb`, ... value)."""
 
@@ -343,7 +343,7 @@ class DEREvent(models.Model):
 
 
 class DynamicScheduleUpdate(models.Model):
-    """A limit/setpoint update of a Dynamic charging profile (OCPP 2.1 K28/K29): pushed by
+    """A limit/setpoint update of a Dynamic charging profile (OCPP 2.1): pushed by
     the CSMS (UpdateDynamicSchedule) or pulled by the station (PullDynamicScheduleUpdate)."""
 
     station = models.ForeignKey(
@@ -364,7 +364,7 @@ class DynamicScheduleUpdate(models.Model):
 
 
 class PriorityCharging(models.Model):
-    """Priority charging of a transaction (OCPP 2.1 K21/K22): asked by the CSMS with
+    """Priority charging of a transaction (OCPP 2.1): asked by the CSMS with
     UsePriorityCharging, or (de)activated at the station (NotifyPriorityCharging)."""
 
     station = models.ForeignKey(

@@ -122,7 +122,7 @@ def notify_ev_charging_schedule(ctx: CallContext, payload: dict[str, Any]) -> di
     )
 
 
-# --- OCPP 2.1: DER control (R), dynamic schedules (K28/K29), priority charging (K21/K22),
+# --- OCPP 2.1: DER control (section R), dynamic schedules, priority charging,
 # aFRR and allowed energy transfer ------------------------------------------------------
 
 

@@ -319,7 +319,7 @@ def site_consumption_report(*, site_pk: int, value: Decimal, at: datetime) -> Si
     return site
 
 
-# --- OCPP 2.1 DER control (R04-R06) -----------------------------------------------------
+# --- OCPP 2.1 DER control (section R) -----------------------------------------------------
 
 # SetDERControlRequest / ReportDERControlRequest field of each control type; within a
 # ReportDERControl item the control sits under `inner`.
@@ -345,7 +345,7 @@ def der_control_set_result(
     *, station_pk: int, request: dict[str, Any], response: dict[str, Any], at: datetime
 ) -> DERControl:
     """SetDERControl answered: the control as sent with the station's status; the ids the
-    station says it superseded (R04.FR.xx supersededIds) are marked so."""
+    station says it superseded (supersededIds) are marked so."""
     settings = _der_settings(request)
     with transaction.atomic():
         control, _ = DERControl.objects.update_or_create(
@@ -492,7 +492,7 @@ def der_start_stop_record(
     return event
 
 
-# --- OCPP 2.1 dynamic schedules (K28/K29), priority charging (K21/K22), grid signals -----
+# --- OCPP 2.1 dynamic schedules , priority charging, grid signals -----
 
 _UPDATE_FIELDS = (
     "limit",
@@ -513,7 +513,7 @@ _UPDATE_FIELDS = (
 def dynamic_schedule_answer(*, station_pk: int, charging_profile_id: int, at: datetime) -> dict:
     """PullDynamicScheduleUpdate: the limit the smart-charging engine grants the profile's
     session when it has one, else the latest update the station accepted, else the first
-    period of the stored profile; Rejected for a profile the CSMS does not know (K29)."""
+    period of the stored profile; Rejected for a profile the CSMS does not know."""
     profile = (
         ChargingProfile.objects.filter(station_id=station_pk, profile_id=charging_profile_id)
         .exclude(status=ProfileStatus.CLEARED)

@@ -233,7 +233,7 @@ async def test_battery_swap_events_are_stored(csms):
     assert swap.batteries[0]["serialNumber"] == "B-9"
 
 
-async def test_n08_open_periodic_event_stream_is_tracked_next_to_its_variable(csms):
+async def test_n11_open_periodic_event_stream_is_tracked_next_to_its_variable(csms):
     async with station21(csms, "V21-OPEN") as cp:
         monitor = await db(_monitor, "V21-OPEN", 3)
         answer = await cp.call(
@@ -251,7 +251,7 @@ async def test_n08_open_periodic_event_stream_is_tracked_next_to_its_variable(cs
     assert stream.variable_id == monitor.variable_id
 
 
-async def test_n10_close_periodic_event_stream_closes_it(csms):
+async def test_n13_close_periodic_event_stream_closes_it(csms):
     async with station21(csms, "V21-CLOSE") as cp:
         await cp.call(
             call21.OpenPeriodicEventStream(
@@ -263,7 +263,7 @@ async def test_n10_close_periodic_event_stream_closes_it(csms):
     assert not stream.is_open and stream.closed_at is not None
 
 
-async def test_n09_notify_periodic_event_stream_send_is_stored_and_never_answered(csms):
+async def test_n15_notify_periodic_event_stream_send_is_stored_and_never_answered(csms):
     async with station21(csms, "V21-SEND") as cp:
         await cp.call(
             call21.OpenPeriodicEventStream(
@@ -305,13 +305,13 @@ async def test_n09_notify_periodic_event_stream_send_is_stored_and_never_answere
     assert not any('"send-1"' in raw for raw in answers)
 
 
-def test_r03_der_events_are_webhook_event_kinds():
+def test_der_events_are_webhook_event_kinds():
     from integrations.choices import EventKind
 
     assert {"der.alarm", "der.started", "der.stopped"} <= set(EventKind.values)
 
 
-async def test_m06_get_certificate_chain_status_answers_every_certificate(csms):
+async def test_get_certificate_chain_status_answers_every_certificate(csms):
     hash_data = {
         "hash_algorithm": "SHA256",
         "issuer_name_hash": "ab" * 32,
@@ -335,7 +335,7 @@ async def test_m06_get_certificate_chain_status_answers_every_certificate(csms):
     assert status["certificate_hash_data"]["serial_number"] == "1f"
 
 
-async def test_r03_notify_der_alarm_is_stored_and_raised_as_event(csms):
+async def test_notify_der_alarm_is_stored_and_raised_as_event(csms):
     seen: list[events.Event] = []
     subscriber = events.subscribe(lambda event: seen.append(event))
     try:
@@ -356,7 +356,7 @@ async def test_r03_notify_der_alarm_is_stored_and_raised_as_event(csms):
     )
 
 
-async def test_r04_notify_der_start_stop_marks_the_control_active(csms):
+async def test_notify_der_start_stop_marks_the_control_active(csms):
     async with station21(csms, "V21-STARTSTOP") as cp:
         await csms.call(
             "V21-STARTSTOP",
@@ -370,7 +370,7 @@ async def test_r04_notify_der_start_stop_marks_the_control_active(csms):
     assert (event.kind, event.control_type) == ("started", "VoltWatt")
 
 
-async def test_r05_report_der_control_stores_each_control(csms):
+async def test_report_der_control_stores_each_control(csms):
     async with station21(csms, "V21-REPORT") as cp:
         await cp.call(
             call21.ReportDERControl(
@@ -405,7 +405,7 @@ async def test_r05_report_der_control_stores_each_control(csms):
     ]
 
 
-async def test_k22_notify_priority_charging_is_stored_with_its_transaction(csms):
+async def test_notify_priority_charging_is_stored_with_its_transaction(csms):
     async with station21(csms, "V21-PRIO") as cp:
         tx = await db(_transaction, "V21-PRIO")
         await cp.call(call21.NotifyPriorityCharging(transaction_id="TX-1", activated=True))
@@ -435,7 +435,7 @@ async def test_notify_settlement_amount_is_kept_on_the_transaction(csms):
     )
 
 
-async def test_k29_pull_dynamic_schedule_update_answers_from_the_stored_profile(csms):
+async def test_pull_dynamic_schedule_update_answers_from_the_stored_profile(csms):
     async with station21(csms, "V21-PULL") as cp:
         station = await db(ChargingStation.objects.get, identity="V21-PULL")
         await db(
@@ -484,7 +484,7 @@ async def test_vat_number_validation_is_answered_by_the_local_rules(csms):
 # --- CSMS -> station (15) ----------------------------------------------------------------
 
 
-async def test_i07_set_default_tariff_is_recorded_as_held_by_the_evse(csms):
+async def test_set_default_tariff_is_recorded_as_held_by_the_evse(csms):
     async with station21(csms, "V21-SETTAR") as cp:
         outcome = await csms.call("V21-SETTAR", "SetDefaultTariff", {"evseId": 1, "tariff": TARIFF})
     assert outcome.response == {"status": "Accepted"}
@@ -493,7 +493,7 @@ async def test_i07_set_default_tariff_is_recorded_as_held_by_the_evse(csms):
     assert (row.evse_id, row.tariff_id, row.currency, row.status) == (1, "T-1", "EUR", "Accepted")
 
 
-async def test_i07_a_csms_tariff_is_sent_as_default_to_its_21_station(csms):
+async def test_a_csms_tariff_is_sent_as_default_to_its_21_station(csms):
     from transactions.models import Tariff
     from transactions.tariffs import tariff_send_default
 
@@ -506,7 +506,10 @@ async def test_i07_a_csms_tariff_is_sent_as_default_to_its_21_station(csms):
             currency="EUR",
             price_per_kwh=Decimal("0.25"),
         )
-        answers = await db(tariff_send_default, tariff_pk=tariff.pk, origin="test")
+        # Sent from a worker thread of the server's loop, as the admin does.
+        answers = await csms.run(
+            sync_to_async(tariff_send_default)(tariff_pk=tariff.pk, origin="test")
+        )
     assert answers == [("V21-SENDTAR", "Accepted")]
     sent = cp.received[0][1]["tariff"]
     assert sent["tariff_id"] == f"csms-{tariff.pk}"
@@ -516,7 +519,7 @@ async def test_i07_a_csms_tariff_is_sent_as_default_to_its_21_station(csms):
     )
 
 
-async def test_i12_get_tariffs_keeps_the_record_true(csms):
+async def test_get_tariffs_keeps_the_record_true(csms):
     async with station21(csms, "V21-GETTAR"):
         await csms.call("V21-GETTAR", "SetDefaultTariff", {"evseId": 1, "tariff": TARIFF})
         outcome = await csms.call("V21-GETTAR", "GetTariffs", {"evseId": 1})
@@ -531,7 +534,7 @@ async def test_i12_get_tariffs_keeps_the_record_true(csms):
     assert held == [("T-2", "Reported")]  # T-1 is not reported any more: gone
 
 
-async def test_i11_clear_tariffs_removes_what_the_station_cleared(csms):
+async def test_clear_tariffs_removes_what_the_station_cleared(csms):
     async with station21(csms, "V21-CLRTAR") as cp:
         await csms.call("V21-CLRTAR", "SetDefaultTariff", {"evseId": 1, "tariff": TARIFF})
         await csms.call("V21-CLRTAR", "ClearTariffs", {"tariffIds": ["T-1"]})
@@ -539,7 +542,7 @@ async def test_i11_clear_tariffs_removes_what_the_station_cleared(csms):
     assert not await db(StationTariff.objects.filter(station__identity="V21-CLRTAR").exists)
 
 
-async def test_i10_change_transaction_tariff_is_recorded_for_the_transaction(csms):
+async def test_change_transaction_tariff_is_recorded_for_the_transaction(csms):
     async with station21(csms, "V21-CHGTAR"):
         await db(_transaction, "V21-CHGTAR")
         outcome = await csms.call(
@@ -552,7 +555,7 @@ async def test_i10_change_transaction_tariff_is_recorded_for_the_transaction(csm
     assert tx.tariff.definition == TARIFF  # the CSMS prices the session with it from now on
 
 
-async def test_r04_set_der_control_stored_and_superseded_marked(csms):
+async def test_set_der_control_stored_and_superseded_marked(csms):
     async with station21(csms, "V21-SETDER") as cp:
         station = await db(ChargingStation.objects.get, identity="V21-SETDER")
         from ocpp_router.datetimes import utcnow
@@ -578,7 +581,7 @@ async def test_r04_set_der_control_stored_and_superseded_marked(csms):
     assert statuses == {"OLD-1": "Superseded", "NEW-1": "Accepted"}
 
 
-async def test_r05_get_der_control_is_sent_and_not_found_clears_the_record(csms):
+async def test_get_der_control_is_sent_and_not_found_clears_the_record(csms):
     async with station21(csms, "V21-GETDER") as cp:
         outcome = await csms.call(
             "V21-GETDER", "GetDERControl", {"requestId": 8, "controlType": "VoltVar"}
@@ -596,7 +599,7 @@ async def test_r05_get_der_control_is_sent_and_not_found_clears_the_record(csms)
     assert control.status == "Cleared"
 
 
-async def test_r06_clear_der_control_marks_the_controls_cleared(csms):
+async def test_clear_der_control_marks_the_controls_cleared(csms):
     async with station21(csms, "V21-CLRDER"):
         await csms.call(
             "V21-CLRDER",
@@ -610,7 +613,7 @@ async def test_r06_clear_der_control_marks_the_controls_cleared(csms):
     assert control.status == "Cleared"
 
 
-async def test_n11_adjust_periodic_event_stream_updates_its_parameters(csms):
+async def test_n14_adjust_periodic_event_stream_updates_its_parameters(csms):
     async with station21(csms, "V21-ADJ") as cp:
         await cp.call(
             call21.OpenPeriodicEventStream(
@@ -624,7 +627,7 @@ async def test_n11_adjust_periodic_event_stream_updates_its_parameters(csms):
     assert stream.interval == 30
 
 
-async def test_n11_get_periodic_event_stream_reconciles_open_streams(csms):
+async def test_n12_get_periodic_event_stream_reconciles_open_streams(csms):
     async with station21(csms, "V21-GETSTR") as cp:
         await cp.call(
             call21.OpenPeriodicEventStream(
@@ -642,7 +645,7 @@ async def test_n11_get_periodic_event_stream_reconciles_open_streams(csms):
     assert streams == {6: False, 7: True}
 
 
-async def test_k28_update_dynamic_schedule_is_sent_and_recorded(csms):
+async def test_update_dynamic_schedule_is_sent_and_recorded(csms):
     async with station21(csms, "V21-UPD") as cp:
         outcome = await csms.call(
             "V21-UPD",
@@ -655,7 +658,7 @@ async def test_k28_update_dynamic_schedule_is_sent_and_recorded(csms):
     assert (row.origin, row.status, row.schedule_update) == ("csms", "Accepted", {"limit": 10.0})
 
 
-async def test_k21_use_priority_charging_is_recorded_with_the_answer(csms):
+async def test_use_priority_charging_is_recorded_with_the_answer(csms):
     async with station21(csms, "V21-USEPRIO"):
         await db(_transaction, "V21-USEPRIO")
         await csms.call(

@@ -183,7 +183,7 @@ for _version in V2:
     ocpp_sendable(_version, "RequestStopTransaction", "GetTransactionStatus", "CostUpdated")
 
 
-# --- OCPP 2.1 tariffs (I07-I12) --------------------------------------------------------
+# --- OCPP 2.1 tariffs (local cost calculation) ---------------------------------------
 
 
 @ocpp_result(V21, "SetDefaultTariff")

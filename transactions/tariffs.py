@@ -1,5 +1,5 @@
 """OCPP 2.1 tariffs: the CSMS's own priced with the 2.1 engine, and those a station holds
-(I07-I12) as the CSMS records them.
+(I07-I12: local cost calculation) as the CSMS records them.
 
 SetDefaultTariff, ChangeTransactionTariff, ClearTariffs and GetTariffs answers keep
 `StationTariff` true: what the station accepted is recorded, what it cleared or no longer
@@ -57,7 +57,7 @@ def default_tariff_set_result(
     *, station_pk: int, request: Json, response: Json, at: datetime
 ) -> StationTariff | None:
     """SetDefaultTariff Accepted: the tariff is the default of the EVSE (0: of every EVSE),
-    replacing the one it had (OCPP 2.1 I07)."""
+    replacing the one it had."""
     tariff = request["tariff"]
     evse_id = request["evseId"]
     if response["status"] != "Accepted":
@@ -87,7 +87,7 @@ def default_tariff_set_result(
 def transaction_tariff_change_result(
     *, station_pk: int, request: Json, response: Json, at: datetime
 ) -> StationTariff | None:
-    """ChangeTransactionTariff Accepted: the transaction's tariff from now on (I10)."""
+    """ChangeTransactionTariff Accepted: the transaction's tariff from now on."""
     if response["status"] != "Accepted":
         return None
 
@@ -124,7 +124,7 @@ def transaction_tariff_change_result(
 
 
 def tariffs_clear_result(*, station_pk: int, request: Json, response: Json) -> int:
-    """ClearTariffs: the tariffs the station cleared, or told us it does not hold, go (I11)."""
+    """ClearTariffs: the tariffs the station cleared, or told us it does not hold, go."""
     rows = StationTariff.objects.filter(station_id=station_pk, transaction_id="")
     if "evseId" in request:
         rows = rows.filter(evse_id=request["evseId"])
@@ -142,7 +142,7 @@ def tariffs_clear_result(*, station_pk: int, request: Json, response: Json) -> i
 
 
 def tariffs_reported(*, station_pk: int, request: Json, response: Json, at: datetime) -> int:
-    """GetTariffs (I12): the default tariffs the station reports for the EVSE (0: all) are
+    """GetTariffs: the default tariffs the station reports for the EVSE (0: all) are
     what it holds; ours it does not report are removed, the ones we did not know are kept
     by id (their content is unknown until set again)."""
     evse_id = request["evseId"]
@@ -175,7 +175,7 @@ def tariffs_reported(*, station_pk: int, request: Json, response: Json, at: date
 def tariff_send_default(
     *, tariff_pk: int, evse_id: int = 0, origin: str, user: Any = None
 ) -> list[tuple[str, str]]:
-    """Send a CSMS tariff as the default tariff (SetDefaultTariff, OCPP 2.1 I07) of the EVSE
+    """Send a CSMS tariff as the default tariff (SetDefaultTariff) of the EVSE
     (0: every EVSE) to its station, or to every connected 2.1 station for a default tariff;
     (station, answer) for each. The answers are recorded by the SetDefaultTariff result."""
     from commands.services import StationNotConnected, command_send

@@ -1,4 +1,4 @@
-"""OCPP 2.1 priority charging in the site allocation (K21/K22)."""
+"""OCPP 2.1 priority charging in the site allocation."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _session(site: Site, identity: str) -> Transaction:
     )
 
 
-def test_k21_a_session_in_priority_charging_is_filled_first():
+def test_a_session_in_priority_charging_is_filled_first():
     site = Site.objects.create(name="Depot", limit=Decimal(32), max_current=Decimal(32))
     plain, prioritised = _session(site, "P-1"), _session(site, "P-2")
     before = balancing.site_plan(site_pk=site.pk, now=utcnow()).grants
