@@ -19,28 +19,13 @@ from datetime import datetime
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
-from csms.sql import Statement
-from stations.models import ChargingStation
+from stations import store
 
 logger = logging.getLogger(__name__)
 
-_SEEN = Statement(
-    lambda n: (
-        f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, ['last_seen'])} "
-        f"WHERE {n.col(ChargingStation, 'id')} = %s "
-        f"AND ({n.col(ChargingStation, 'last_seen')} IS NULL "
-        f"OR {n.col(ChargingStation, 'last_seen')} < %s)"
-    ),
-    [(ChargingStation, "last_seen"), (ChargingStation, "id"), (ChargingStation, "last_seen")],
-)
-_HEARTBEAT = Statement(
-    lambda n: (
-        f"UPDATE {n.table(ChargingStation)} "
-        f"SET {n.assign(ChargingStation, ['last_heartbeat'])} "
-        f"WHERE {n.col(ChargingStation, 'id')} = %s"
-    ),
-    [(ChargingStation, "last_heartbeat"), (ChargingStation, "id")],
-)
+# The statements: `stations.store`.
+_SEEN = store.SEEN
+_HEARTBEAT = store.HEARTBEAT
 
 
 class LivenessBuffer:

@@ -1,9 +1,10 @@
-"""State changes of stations: connection, boot, heartbeat, connector status."""
+"""State changes of stations: connection, boot, heartbeat, connector status. What a
+connection must prove and what a boot is answered: `rules`; the hand-tuned statements of
+the message path: `store`."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,14 +12,23 @@ from django.conf import settings
 from django.db import transaction
 
 from csms import events
-from csms.sql import Lookup, Statement
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
-from stations import liveness, passwords
+from stations import credentials, liveness, rules, store
 from stations.choices import RegistrationStatus
 from stations.models import BootNotification, ChargingStation, Connector, Evse, SecurityEvent
 
 logger = logging.getLogger(__name__)
+
+# Kept here for callers: decided in `rules`, password changes in `credentials`.
+PasswordNotSet = credentials.PasswordNotSet
+PASSWORD_COMPONENT = credentials.PASSWORD_COMPONENT
+PASSWORD_VARIABLE = credentials.PASSWORD_VARIABLE
+PASSWORD_KEY_16 = credentials.PASSWORD_KEY_16
+station_password_set = credentials.station_password_set
+ConnectionSecurity = rules.ConnectionSecurity
+BootDecision = rules.BootDecision
+boot_decision = rules.boot_decision
 
 
 class StationRefused(Exception):
@@ -39,26 +49,6 @@ class StationRefused(Exception):
         self.station = station
 
 
-@dataclass(frozen=True)
-class ConnectionSecurity:
-    """What a connecting station proved in its handshake.
-
-    `tls`: the socket is TLS (ours, or a trusted proxy's). `client_cert_cn`: subject CN of a
-    client certificate that chains to the configured CA ("" if none or not verified).
-    `username`/`password`: HTTP Basic credentials, None when absent.
-    """
-
-    tls: bool = False
-    client_cert_cn: str = ""
-    client_cert_problem: str = ""
-    username: str | None = None
-    password: bytes | None = None
-
-    @property
-    def has_credentials(self) -> bool:
-        return self.password is not None or bool(self.client_cert_cn)
-
-
 # Unknown and disabled ids get the same 401 as bad credentials, so that ids cannot be
 # enumerated (the real reason goes to the log and the security events).
 REFUSED = 401
@@ -70,7 +60,7 @@ def station_admit(
     """The station record for a connecting `identity`, once it has proved its security
     profile; registers an unknown station (at profile 0) if allowed. Raises StationRefused."""
     security = security or ConnectionSecurity()
-    station = _station_by_identity(identity)
+    station = store.station_by_identity(identity)
     if station is None:
         if not allow_unknown:
             raise StationRefused(
@@ -83,9 +73,9 @@ def station_admit(
         raise StationRefused(REFUSED, "the station is disabled", "StationDisabled", station)
     pending = station.security_profile_pending
     if pending is not None and pending > station.security_profile:
-        if not _profile_problem(station, security, profile=pending)[0]:
+        if not rules.profile_problem(station, security, profile=pending)[0]:
             return _security_profile_raise(station, pending)
-    problem, event_type = _profile_problem(station, security)
+    problem, event_type = rules.profile_problem(station, security)
     if problem:
         raise StationRefused(REFUSED, problem, event_type, station)
     return station
@@ -147,98 +137,6 @@ def network_profile_check(*, station_pk: int, payload: dict[str, Any]) -> None:
         )
 
 
-# What admission reads, looked up without compiling a query per call: a reconnect storm
-# admits thousands of stations at once. Other fields load on access.
-_ADMISSION = Lookup(
-    ChargingStation,
-    "identity",
-    [
-        "id",
-        "identity",
-        "enabled",
-        "security_profile",
-        "password_hash",
-        "password_pending_hash",
-        "security_profile_pending",
-        "registration_status",
-        "is_online",
-        "channel_name",
-    ],
-)
-
-
-def _station_by_identity(identity: str) -> ChargingStation | None:
-    station: ChargingStation | None = _ADMISSION.get(identity)
-    return station
-
-
-def _profile_problem(
-    station: ChargingStation, security: ConnectionSecurity, profile: int | None = None
-) -> tuple[str, str]:
-    """Why the connection does not meet the station's security profile (or `profile`), and
-    the event type.
-
-    The profile is what the operator set; a connection below it is refused, never served at
-    a lower profile (1.6 security whitepaper, OCPP 2.0.1 A05.FR.09, OCTT TC_A_19_CSMS).
-    """
-    if profile is None:
-        profile = station.security_profile
-    if profile == 0:
-        return "", ""
-    if profile >= 2 and not security.tls:
-        return f"security profile {profile} requires TLS (wss://)", "SecurityProfileDowngrade"
-    if profile == 3:
-        if not security.client_cert_cn:
-            problem = security.client_cert_problem or "no valid client certificate"
-            return f"security profile 3: {problem}", "InvalidChargingStationCertificate"
-        if security.client_cert_cn != station.identity:
-            return (
-                f"security profile 3: certificate CN {security.client_cert_cn[:64]!r} "
-                "is not the station id",
-                "InvalidChargingStationCertificate",
-            )
-        return "", ""
-    if security.password is None:
-        return f"security profile {profile}: no Basic credentials", "InvalidCredentials"
-    if security.username != station.identity:
-        return "Basic auth username is not the station id", "InvalidCredentials"
-    if not station.password_hash and not station.password_pending_hash:
-        return "the station has no password set", "InvalidCredentials"
-    if not passwords.password_matches(security.password, station.password_hash):
-        # OCPP 2.0.1 A01: the password just sent, which the station may use as soon as it
-        # has answered Accepted (before the CSMS has stored that answer).
-        if not passwords.password_matches(security.password, station.password_pending_hash):
-            return "wrong Basic auth password", "InvalidCredentials"
-    return "", ""
-
-
-_CONNECT_FIELDS = [
-    "protocol",
-    "is_online",
-    "connected_since",
-    "last_seen",
-    "remote_address",
-    "channel_name",
-    "updated",
-]
-
-
-def _station_update(fields: list[str]) -> Statement:
-    """UPDATE of the station `fields` by primary key (the last parameter)."""
-    return Statement(
-        lambda n: (
-            f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, fields)} "
-            f"WHERE {n.col(ChargingStation, 'id')} = %s"
-        ),
-        [*((ChargingStation, field) for field in fields), (ChargingStation, "id")],
-    )
-
-
-# A reconnect storm runs these once per station.
-_STATION_CONNECT = _station_update(_CONNECT_FIELDS)
-_STATION_CONNECT_WITH_ACCOUNT = _station_update([*_CONNECT_FIELDS, "account"])
-
-
 def station_connect(
     *,
     station_pk: int,
@@ -249,35 +147,20 @@ def station_connect(
     account: str,
     at: datetime,
 ) -> None:
-    values = [protocol, True, at, at, remote_address[:64], channel_name, at]
-    if account:
-        _STATION_CONNECT_WITH_ACCOUNT.execute([*values, account[:64], station_pk])
-    else:
-        _STATION_CONNECT.execute([*values, station_pk])
+    store.station_connect(
+        station_pk=station_pk,
+        protocol=protocol,
+        remote_address=remote_address,
+        channel_name=channel_name,
+        account=account,
+        at=at,
+    )
     events.publish("station.connected", identity, protocol=protocol, remote_address=remote_address)
-
-
-_STATION_DISCONNECT = Statement(
-    lambda n: (
-        f"UPDATE {n.table(ChargingStation)} "
-        f"SET {n.assign(ChargingStation, ['is_online', 'channel_name', 'last_seen', 'updated'])} "
-        f"WHERE {n.col(ChargingStation, 'id')} = %s "
-        f"AND {n.col(ChargingStation, 'channel_name')} = %s"
-    ),
-    [
-        (ChargingStation, "is_online"),
-        (ChargingStation, "channel_name"),
-        (ChargingStation, "last_seen"),
-        (ChargingStation, "updated"),
-        (ChargingStation, "id"),
-        (ChargingStation, "channel_name"),
-    ],
-)
 
 
 def station_disconnect(*, station_pk: int, identity: str, channel_name: str, at: datetime) -> bool:
     """Mark the station offline unless a newer connection has taken over. True if marked."""
-    marked = bool(_STATION_DISCONNECT.execute([False, "", at, at, station_pk, channel_name]))
+    marked = store.station_disconnect(station_pk=station_pk, channel_name=channel_name, at=at)
     if marked:
         events.publish("station.disconnected", identity)
     return marked
@@ -331,37 +214,6 @@ def station_soap_sweep_offline(*, at: datetime) -> int:
     return len(identities)
 
 
-# Connector statuses arrive for a large share of station messages: the UPDATE is written
-# once (csms.sql) instead of compiled by the ORM on every call.
-_CONNECTOR_STATUS_FIELDS = (
-    "status",
-    "error_code",
-    "info",
-    "vendor_id",
-    "vendor_error_code",
-    "status_timestamp",
-    "updated",
-)
-# The stored status of a known connector, unless the stored one is newer (replayed queues).
-_CONNECTOR_STATUS = Statement(
-    lambda n: (
-        f"UPDATE {n.table(Connector)} SET {n.assign(Connector, _CONNECTOR_STATUS_FIELDS)} "
-        f"WHERE {n.col(Connector, 'connector_id')} = %s AND {n.col(Connector, 'evse')} = ("
-        f"SELECT {n.col(Evse, 'id')} FROM {n.table(Evse)} "
-        f"WHERE {n.col(Evse, 'station')} = %s AND {n.col(Evse, 'evse_id')} = %s) "
-        f"AND ({n.col(Connector, 'status_timestamp')} IS NULL "
-        f"OR {n.col(Connector, 'status_timestamp')} <= %s)"
-    ),
-    [
-        *((Connector, field) for field in _CONNECTOR_STATUS_FIELDS),
-        (Connector, "connector_id"),
-        (Evse, "station"),
-        (Evse, "evse_id"),
-        (Connector, "status_timestamp"),
-    ],
-)
-
-
 def station_seen(*, station_pk: int, at: datetime) -> None:
     """The station sent something at `at` (written in batches: stations.liveness)."""
     liveness.BUFFER.note(station_pk, at)
@@ -370,33 +222,6 @@ def station_seen(*, station_pk: int, at: datetime) -> None:
 def station_heartbeat(*, station_pk: int, at: datetime) -> None:
     """A Heartbeat at `at`. Runs on the event loop: it only notes the time for the batch."""
     liveness.BUFFER.note(station_pk, at, heartbeat=True)
-
-
-@dataclass(frozen=True)
-class BootDecision:
-    status: str
-    interval: int
-    # While Pending: fetch the station's inventory (2.x GetBaseReport, 1.6 GetConfiguration).
-    fetch_inventory: bool = False
-
-
-def boot_decision(station: ChargingStation) -> BootDecision:
-    """The answer to the station's next BootNotification, from its boot configuration."""
-    status = station.boot_status or settings.CSMS_BOOT_STATUS
-    if status == RegistrationStatus.ACCEPTED:
-        interval = station.heartbeat_interval or settings.CSMS_HEARTBEAT_INTERVAL
-    else:
-        # OCPP 2.0.1 B02.FR.02 / B03.FR.02: when not Accepted the interval is the time the
-        # station waits before its next BootNotification.
-        interval = station.boot_retry_interval or settings.CSMS_BOOT_RETRY_INTERVAL
-    fetch = station.boot_get_base_report
-    if fetch is None:
-        fetch = settings.CSMS_BOOT_GET_BASE_REPORT
-    return BootDecision(
-        status=status,
-        interval=interval,
-        fetch_inventory=bool(fetch) and status == RegistrationStatus.PENDING,
-    )
 
 
 def station_boot(
@@ -419,7 +244,7 @@ def station_boot(
     from the station's boot configuration (OCPP 2.0.1 B01-B03, 1.6 section 4.2)."""
     with transaction.atomic():
         station = ChargingStation.objects.select_for_update().get(pk=station_pk)
-        decision = boot_decision(station)
+        decision = rules.boot_decision(station)
         station.vendor = vendor
         station.model = model
         station.serial_number = serial_number
@@ -516,19 +341,12 @@ def connector_status_update(
         ChargingStation.objects.filter(pk=station_pk).update(status=status, error_code=error_code)
     else:
         # The common case, a known connector and a newer status, is one conditional UPDATE.
-        at = values["status_timestamp"]
-        update = [
-            *(values[field] for field in _CONNECTOR_STATUS_FIELDS),
-            connector_id,
-            station_pk,
-            evse_id,
-            at,
-        ]
-        stored = bool(_CONNECTOR_STATUS.execute(update)) or _connector_status_create(
-            station_pk=station_pk, evse_id=evse_id, connector_id=connector_id, values=values
+        key = {"station_pk": station_pk, "evse_id": evse_id, "connector_id": connector_id}
+        stored = store.connector_status(**key, values=values) or _connector_status_create(
+            **key, values=values
         )
         # Created by a concurrent first status meanwhile: ours may still be the newer one.
-        if not stored and not _CONNECTOR_STATUS.execute(update):
+        if not stored and not store.connector_status(**key, values=values):
             logger.info(
                 "Ignored stale status %s of station %s EVSE %s connector %s (%s)",
                 status,
@@ -600,104 +418,3 @@ def security_event_record(
             severity=severity,
         )
     return event
-
-
-class PasswordNotSet(Exception):
-    """The station did not take the new password, so it was not stored."""
-
-
-# Where the Basic-auth password lives on the station (OCPP 2.0.1 A01, 1.6 security
-# whitepaper): the message log redacts these values.
-PASSWORD_COMPONENT = "SecurityCtrlr"
-PASSWORD_VARIABLE = "BasicAuthPassword"
-PASSWORD_KEY_16 = "AuthorizationKey"
-
-
-def station_password_set(
-    *, identity: str, password: str | None = None, set_on_charger: bool = False
-) -> str:
-    """Give a station a new Basic-auth password (OCPP 2.0.1 A01) and return it.
-
-    `password` is the operator's (16-64 passwordString characters) or, when None, one we
-    generate (40 characters; 20 for 1.6 stations, whose AuthorizationKey holds 16-20 bytes).
-    With `set_on_charger` false the password is already on the station and is only stored;
-    otherwise it is sent first (2.x SetVariables SecurityCtrlr.BasicAuthPassword, 1.6
-    ChangeConfiguration AuthorizationKey, hex-encoded) and stored only once the station
-    accepts it. Only a salted hash is stored. Raises ChargingStation.DoesNotExist,
-    passwords.PasswordRejected, StationNotConnected or PasswordNotSet.
-    """
-    station = ChargingStation.objects.get(identity=identity)
-    if password is None:
-        length = passwords.GENERATED_LENGTH
-        if station.protocol == "1.6":
-            length = passwords.GENERATED_LENGTH_16
-        password = passwords.password_generate(length)
-    else:
-        problem = passwords.password_problem(password)
-        if problem:
-            raise passwords.PasswordRejected(problem)
-    encoded = passwords.password_hash(password)
-    if set_on_charger:
-        # Admitted while the call is under way: the station may reconnect with it at once.
-        ChargingStation.objects.filter(pk=station.pk).update(password_pending_hash=encoded)
-        try:
-            _password_push(station, password)
-        except BaseException:
-            ChargingStation.objects.filter(pk=station.pk, password_pending_hash=encoded).update(
-                password_pending_hash=""
-            )
-            raise
-    with transaction.atomic():
-        station = ChargingStation.objects.select_for_update().get(pk=station.pk)
-        station.password_hash = encoded
-        station.password_changed_at = utcnow()
-        fields = ["password_hash", "password_changed_at", "updated"]
-        if station.password_pending_hash == encoded:
-            station.password_pending_hash = ""
-            fields.append("password_pending_hash")
-        station.save(update_fields=fields)
-    logger.info(
-        "New Basic-auth password stored for station %s%s",
-        identity,
-        " after the station accepted it" if set_on_charger else "",
-    )
-    return password
-
-
-def _password_push(station: ChargingStation, password: str) -> None:
-    # Imported here: commands depends on stations (a command belongs to a station).
-    from commands.services import command_sender
-
-    station_call = command_sender("stations.password")
-    if station.protocol == "1.6":
-        outcome = station_call(
-            identity=station.identity,
-            action="ChangeConfiguration",
-            payload={"key": PASSWORD_KEY_16, "value": passwords.hex_encode(password)},
-        )
-        status = (outcome.response or {}).get("status", "")
-    else:
-        outcome = station_call(
-            identity=station.identity,
-            action="SetVariables",
-            payload={
-                "setVariableData": [
-                    {
-                        "attributeType": "Actual",
-                        "attributeValue": password,
-                        "component": {"name": PASSWORD_COMPONENT},
-                        "variable": {"name": PASSWORD_VARIABLE},
-                    }
-                ]
-            },
-        )
-        results = (outcome.response or {}).get("setVariableResult") or [{}]
-        status = results[0].get("attributeStatus", "")
-    if not outcome.ok:
-        raise PasswordNotSet(
-            f"the station did not answer the password change ({outcome.status}: "
-            f"{outcome.error_code or outcome.error_description or 'no answer'})"
-        )
-    # RebootRequired: the station stored the password and uses it from its next start.
-    if status not in ("Accepted", "RebootRequired"):
-        raise PasswordNotSet(f"the station answered {status or 'nothing'} to the new password")
