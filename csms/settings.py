@@ -337,6 +337,11 @@ CSMS_NODE_HEARTBEAT = env_float("CSMS_NODE_HEARTBEAT", 10.0)
 CSMS_NODE_TTL = env_int("CSMS_NODE_TTL", 30)
 # Length of the listen queue of the serve command's sockets (the kernel caps it at somaxconn).
 CSMS_LISTEN_BACKLOG = env_int("CSMS_LISTEN_BACKLOG", 4096)
+# Stopping by signal (server_runtime.shutdown): QUIT waits at most this many seconds for the
+# handlers and CSMS-initiated calls in flight; TERM/INT/QUIT then wait at most
+# CSMS_SHUTDOWN_CLOSE_TIMEOUT seconds for the stations' sockets to close (1001 going away).
+CSMS_SHUTDOWN_GRACE = env_float("CSMS_SHUTDOWN_GRACE", 30.0)
+CSMS_SHUTDOWN_CLOSE_TIMEOUT = env_float("CSMS_SHUTDOWN_CLOSE_TIMEOUT", 5.0)
 # `serve` processes sharing one port (server_runtime.workers); more than one needs REDIS_URL.
 CSMS_WORKERS = env_int("CSMS_WORKERS", 1)
 # Store every OCPP frame in the message log.

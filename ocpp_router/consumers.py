@@ -13,6 +13,7 @@ import logging
 import time
 import unicodedata
 import uuid
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -166,6 +167,18 @@ async def _feed(source: Any, inbox: _Inbox) -> None:
         inbox.put_nowait(_SourceFailed(error))
 
 
+# The station connections this process holds (for a graceful shutdown to see what is in
+# flight: server_runtime.shutdown).
+CONNECTED: weakref.WeakSet[OcppConsumer] = weakref.WeakSet()
+
+
+def calls_pending() -> int:
+    """CSMS-initiated calls awaiting a station's answer or queued behind one."""
+    return sum(
+        (consumer.in_flight is not None) + len(consumer.outbox) for consumer in list(CONNECTED)
+    )
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
     session: Session | None = None
     groups: list[str] = []
@@ -287,6 +300,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         session.connected_at = datetime.now(UTC)
         session.last_seen_recorded = time.monotonic()
         self.session = session
+        CONNECTED.add(self)
         await self.accept(subprotocol=f"ocpp{version}")
         await dispatch.run_in_worker(gate.connected, session)
         logger.info(

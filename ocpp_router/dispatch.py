@@ -47,6 +47,10 @@ class HandlerPool:
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
+        # Calls taken (by the loop) and finished (by the threads): their difference is busy.
+        self.taken = 0
+        self.finished = 0
+        self.done_lock = threading.Lock()
 
     def run(
         self,
@@ -57,8 +61,13 @@ class HandlerPool:
         if len(self.threads) < self.size:
             self._start()
         future: asyncio.Future[T] = loop.create_future()
+        self.taken += 1
         self.queue.put((loop, future, contextvars.copy_context(), func, args))
         return future
+
+    def busy(self) -> int:
+        """Calls queued or running (for a graceful shutdown: server_runtime.shutdown)."""
+        return self.taken - self.finished
 
     def _start(self) -> None:
         with self.lock:
@@ -80,6 +89,9 @@ class HandlerPool:
                 _resolve(loop, future.set_exception, future, exc)
             else:
                 _resolve(loop, future.set_result, future, result)
+            finally:
+                with self.done_lock:
+                    self.finished += 1
             del loop, future, context, func, args
 
 

@@ -54,6 +54,7 @@ from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEn
 from twisted.internet.interfaces import ISSLTransport
 
 from ocpp_router.extensions import PEER, PING, REFUSAL_CLOSE_BASE, TLS
+from server_runtime.shutdown import Shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -402,6 +403,9 @@ class CsmsServer(Server):
         # Why an endpoint could not listen: `serve` exits non-zero with it (Daphne logs and
         # stops with status 0).
         self.listen_failures: list[str] = []
+        # The listening ports, closed first when the server stops.
+        self.ports: list[Any] = []
+        self.shutdown = Shutdown(self)
         # Sockets already listening (`serve --reuse-port`): served as they are.
         shared: list[socket.socket] = kwargs.pop("sockets", [])
 
@@ -443,9 +447,19 @@ class CsmsServer(Server):
         self.mtls_endpoints: list[str] = [e for e in endpoints if e.startswith("mtls:")]
         self.endpoints = [e for e in endpoints if not e.startswith("mtls:") and e not in own]
 
+    def listen_success(self, port: Any) -> None:
+        self.ports.append(port)
+        super().listen_success(port)
+
     def listen_error(self, failure: Any) -> None:
         self.listen_failures.append(failure.getErrorMessage())
         super().listen_error(failure)
+
+    def run(self) -> None:
+        if self.signal_handlers:
+            # TERM/INT/QUIT close the stations' sockets first (server_runtime.shutdown).
+            reactor.callWhenRunning(self.shutdown.install)
+        super().run()
 
     def timeout_checker(self) -> None:
         """Daphne's timeout and keep-alive ping check, spread over its 2 s period.
