@@ -8,18 +8,27 @@ station through the Redis channel layer whichever process holds its socket, and 
 stations of a process that dies are marked offline by the others (`server_runtime.nodes`).
 
 The supervising process only starts, restarts and stops its workers: a worker that exits
-unexpectedly is started again (after 1 s, up to 30 s if it keeps failing at start), and
-SIGTERM or SIGINT stops them all.
+unexpectedly is started again (after 1 s, up to 30 s if it keeps failing at start). Signals
+(the workers' own handling of TERM and QUIT: server_runtime.shutdown):
+
+- TERM, INT: fast shutdown of every worker, then the supervisor exits.
+- QUIT: graceful shutdown of every worker (calls in flight finish), then the supervisor exits.
+- HUP: reload. New workers start with the configuration read again (environment file,
+  settings); once each listens, the old ones shut down gracefully and their stations
+  reconnect to the new ones.
+- WINCH: graceful shutdown of the workers; the supervisor stays (HUP starts them again).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,8 @@ HEALTHY_AFTER = 10.0
 RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 30.0
 STOP_TIMEOUT = 30.0
+# A reloaded worker has this long to listen before the reload is given up (old ones stay).
+RELOAD_TIMEOUT = 60.0
 
 
 def reuse_port_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -59,28 +70,88 @@ class _Worker:
 class Supervisor:
     """Runs `count` copies of `command` until told to stop, restarting any that exits."""
 
-    def __init__(self, command: Sequence[str], count: int) -> None:
+    def __init__(self, command: Sequence[str], count: int, port: int | None = None) -> None:
         self.command = list(command)
+        self.port = port
         self.workers = [_Worker(n) for n in range(1, count + 1)]
         self.stopping = False
+        self.stop_signal = signal.SIGTERM
+        # WINCH: the workers are stopped and not restarted until HUP.
+        self.parked = False
+        self.signals: list[int] = []
 
     def run(self) -> int:
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGWINCH)
+        previous = {sig: signal.signal(sig, self._signalled) for sig in handled}
         try:
             for worker in self.workers:
                 self._start(worker)
             while not self.stopping:
-                self._tend()
+                self._handle_signals()
+                if not self.parked and not self.stopping:
+                    self._tend()
                 time.sleep(0.2)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self._stop_all()
+            self._stop_all(self.workers, self.stop_signal)
         return 0
 
-    def _stop(self, signum: int, _frame: FrameType | None) -> None:
-        logger.info("Stopping %d workers (%s)", len(self.workers), signal.Signals(signum).name)
-        self.stopping = True
+    def _signalled(self, signum: int, _frame: FrameType | None) -> None:
+        # Acted on by the loop, not inside the handler (a reload waits for new workers).
+        self.signals.append(signum)
+
+    def _handle_signals(self) -> None:
+        while self.signals:
+            signum = self.signals.pop(0)
+            name = signal.Signals(signum).name
+            if signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+                how = "gracefully" if signum == signal.SIGQUIT else "fast"
+                logger.info("Stopping %d workers %s (%s)", len(self.workers), how, name)
+                self.stopping = True
+                self.stop_signal = signal.SIGQUIT if signum == signal.SIGQUIT else signal.SIGTERM
+                return
+            if signum == signal.SIGWINCH:
+                logger.info("Stopping the workers gracefully (WINCH); HUP starts them again")
+                self._stop_all(self.workers, signal.SIGQUIT)
+                self.parked = True
+            elif signum == signal.SIGHUP:
+                self._reload()
+
+    def _reload(self) -> None:
+        """Start new workers, and once they listen stop the old ones gracefully."""
+        old = [w for w in self.workers if w.proc is not None and w.proc.poll() is None]
+        new = [_Worker(w.number) for w in self.workers]
+        logger.info("Reload (HUP): starting %d new workers", len(new))
+        for worker in new:
+            self._start(worker)
+        deadline = time.monotonic() + RELOAD_TIMEOUT
+        while time.monotonic() < deadline:
+            if any(w.proc is not None and w.proc.poll() is not None for w in new):
+                break
+            if all(self._listening(w) for w in new):
+                break
+            time.sleep(0.2)
+        if not all(self._listening(w) for w in new):
+            logger.error(
+                "Reload given up: a new worker did not listen within %.0f s (check its log "
+                "and the configuration); the running workers stay",
+                RELOAD_TIMEOUT,
+            )
+            self._stop_all(new, signal.SIGTERM)
+            return
+        self.workers = new
+        self.parked = False
+        logger.info("Reload: new workers listen; stopping %d old ones gracefully", len(old))
+        self._stop_all(old, signal.SIGQUIT)
+
+    def _listening(self, worker: _Worker) -> bool:
+        """Whether the worker's process holds a socket listening on our port."""
+        if worker.proc is None or worker.proc.poll() is not None:
+            return False
+        if self.port is None:
+            return time.monotonic() - worker.started > HEALTHY_AFTER
+        return bool(_listening_inodes(self.port) & _socket_inodes(worker.proc.pid))
 
     def _start(self, worker: _Worker) -> None:
         worker.proc = subprocess.Popen(self.command)
@@ -115,10 +186,11 @@ class Supervisor:
             )
             worker.restart_at = now + worker.delay
 
-    def _stop_all(self) -> None:
-        running = [w.proc for w in self.workers if w.proc is not None and w.proc.poll() is None]
+    def _stop_all(self, workers: list[_Worker] | None = None, signum: int = signal.SIGTERM) -> None:
+        chosen = self.workers if workers is None else workers
+        running = [w.proc for w in chosen if w.proc is not None and w.proc.poll() is None]
         for proc in running:
-            proc.terminate()
+            proc.send_signal(signum)
         deadline = time.monotonic() + STOP_TIMEOUT
         for proc in running:
             try:
@@ -127,3 +199,33 @@ class Supervisor:
                 logger.warning("Worker pid %d did not stop in time; killing it", proc.pid)
                 proc.kill()
                 proc.wait()
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on `port` (any address), from /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes

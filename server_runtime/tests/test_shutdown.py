@@ -19,7 +19,7 @@ from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 
 from stations.models import ChargingStation, OcppMessage
-from tests.test_scale_out import ServerProcess, ocpp_call, server_env
+from tests.test_scale_out import ServerProcess, listening_sockets, ocpp_call, server_env
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")),
@@ -126,3 +126,39 @@ async def test_graceful_shutdown_lets_a_call_in_flight_finish_then_closes(transa
         assert not (await stored("QUIT-1"))[0]
     finally:
         server.stop()
+
+
+async def _until(check, timeout: float) -> None:
+    for _ in range(int(timeout * 10)):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_workers_hup_reloads_winch_parks_and_the_supervisor_stays(transactional_db):
+    server = ServerProcess(server_env("reload"), "--workers", "2")
+    try:
+        await asyncio.to_thread(server.wait_listening)
+        await _until(lambda: listening_sockets(server.port) == 2, 60)
+        before = server.children()
+        async with station(server.port, "HUP-1") as (_, ws):
+            server.proc.send_signal(signal.SIGHUP)
+            # New workers listen first; then the old ones close their stations: 1001.
+            await asyncio.wait_for(ws.wait_closed(), 90)
+            assert ws.close_code == 1001
+        await _until(lambda: len(server.children()) == 2, 30)
+        after = server.children()
+        assert not after & before
+        async with station(server.port, "HUP-1"):
+            pass  # the station is served again, by a new worker
+        # WINCH: the workers stop gracefully, the supervisor stays; HUP starts them again.
+        server.proc.send_signal(signal.SIGWINCH)
+        await _until(lambda: not server.children(), 60)
+        assert server.proc.poll() is None
+        server.proc.send_signal(signal.SIGHUP)
+        await _until(lambda: listening_sockets(server.port) == 2, 60)
+        async with station(server.port, "HUP-2"):
+            pass
+    finally:
+        server.stop_supervisor()

@@ -152,4 +152,4 @@ class Command(BaseCommand):
             options["port"],
             workers,
         )
-        Supervisor(command, workers).run()
+        Supervisor(command, workers, port=options["port"]).run()
