@@ -18,8 +18,13 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 
+from server_runtime.tests.test_scale_out import (
+    ServerProcess,
+    listening_sockets,
+    ocpp_call,
+    server_env,
+)
 from stations.models import ChargingStation, OcppMessage
-from tests.test_scale_out import ServerProcess, listening_sockets, ocpp_call, server_env
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")),
