@@ -337,6 +337,14 @@ CSMS_NODE_HEARTBEAT = env_float("CSMS_NODE_HEARTBEAT", 10.0)
 CSMS_NODE_TTL = env_int("CSMS_NODE_TTL", 30)
 # Length of the listen queue of the serve command's sockets (the kernel caps it at somaxconn).
 CSMS_LISTEN_BACKLOG = env_int("CSMS_LISTEN_BACKLOG", 4096)
+# Periodic background jobs (server_runtime.scheduler): run by every `serve` process (false:
+# by `manage.py run_jobs` only), each once per interval across the fleet. Intervals in seconds.
+CSMS_SCHEDULER = env_bool("CSMS_SCHEDULER", True)
+CSMS_JOB_END_STALE_TRANSACTIONS_INTERVAL = env_float(
+    "CSMS_JOB_END_STALE_TRANSACTIONS_INTERVAL", 300
+)
+CSMS_JOB_RUNNING_COST_INTERVAL = env_float("CSMS_JOB_RUNNING_COST_INTERVAL", 5)
+CSMS_JOB_RESERVATIONS_INTERVAL = env_float("CSMS_JOB_RESERVATIONS_INTERVAL", 30)
 # Stopping by signal (server_runtime.shutdown): QUIT waits at most this many seconds for the
 # handlers and CSMS-initiated calls in flight; TERM/INT/QUIT then wait at most
 # CSMS_SHUTDOWN_CLOSE_TIMEOUT seconds for the stations' sockets to close (1001 going away).

@@ -18,6 +18,7 @@ from twisted.internet import reactor
 
 from server_runtime import preflight
 from server_runtime.gc_policy import GcPolicy
+from server_runtime.scheduler import Scheduler
 from server_runtime.server import CsmsServer
 from server_runtime.workers import Supervisor, reuse_port_socket
 
@@ -107,7 +108,15 @@ class Command(BaseCommand):
             verbosity=options["verbosity"],
             sockets=shared,
         )
-        server.run()
+        jobs = None
+        if settings.CSMS_SCHEDULER:
+            jobs = Scheduler()
+            reactor.callWhenRunning(jobs.start)
+        try:
+            server.run()
+        finally:
+            if jobs is not None:
+                jobs.stop()
         if server.listen_failures:
             raise CommandError(
                 "could not listen: " + "; ".join(server.listen_failures) + " (is another server "
