@@ -282,10 +282,19 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 handshake.refusal_status or 403, station_id, remote, handshake.refusal_reason
             )
         previous = session.previous_channel
-        if previous and previous != self.channel_name:
-            # A second connection with the id of a connected station. OCPP says nothing;
-            # taking over blindly is a known hijack (CWE-613). Keep a first connection whose
-            # station still answers a ping and refuse this one; else close the first.
+        if previous and previous != self.channel_name and session.extra.get("authenticated"):
+            # A second connection that authenticated as the station (Basic auth, client
+            # certificate): the station reconnected, its old socket is stale; it goes.
+            logger.warning(
+                "Station %s connected again and authenticated; its previous connection is closed",
+                station_id,
+            )
+            await self.channel_layer.send(previous, {"type": "ocpp.close", "code": 1000})
+        elif previous and previous != self.channel_name:
+            # A second connection with the id of a connected station and no authentication
+            # (profile 0). OCPP says nothing; taking over blindly is a known hijack
+            # (CWE-613). Keep a first connection whose station still answers a ping and
+            # refuse this one; else close the first.
             if await probe(self.channel_layer, previous, settings.CSMS_DUPLICATE_PROBE_TIMEOUT):
                 await dispatch.run_in_worker(gate.duplicate_refused, session)
                 return await self._refuse(

@@ -124,6 +124,9 @@ class StationGate:
             registration=station.registration_status,
             # The consumer checks this connection is alive before it accepts the new one.
             previous_channel=station.channel_name if station.is_online else "",
+            # Profiles 1-3: this connection proved the station's password or certificate, so
+            # it replaces an earlier one (the newest authenticated connection wins).
+            extra={"authenticated": station.security_profile >= 1},
         )
 
     def duplicate_refused(self, session: Session) -> None:

@@ -315,6 +315,40 @@ async def test_second_connection_replaces_a_first_that_no_longer_answers(csms, s
     assert await events_of("DUP-DEAD") == []
 
 
+async def test_a_authenticated_second_connection_replaces_the_first_newest_wins(csms):
+    await make_station(
+        "DUP-AUTH", security_profile=1, password_hash=passwords.password_hash(PASSWORD)
+    )
+    auth = {"additional_headers": basic("DUP-AUTH", PASSWORD)}
+    async with connect(csms, "DUP-AUTH", "2.0.1", **auth) as first:
+        await first.call(boot_call("2.0.1"))
+        first_channel = (await station("DUP-AUTH")).channel_name
+        # The first still answers pings, but the newcomer proved the password: it wins.
+        async with connect(csms, "DUP-AUTH", "2.0.1", **auth) as second:
+            assert (await second.call(boot_call("2.0.1"))).status == "Accepted"
+            # The old socket was closed cleanly by the server (a close frame, code 1000).
+            await asyncio.wait_for(first._connection.wait_closed(), 5)
+            assert first._connection.close_code == 1000
+            found = await station("DUP-AUTH")
+            assert found.is_online and found.channel_name not in ("", first_channel)
+            assert (await second.call(heartbeat_call("2.0.1"))).current_time
+    assert await events_of("DUP-AUTH") == []
+
+
+async def test_a_unauthenticated_takeover_of_an_authenticated_station_is_refused(csms):
+    await make_station(
+        "DUP-HIJACK", security_profile=1, password_hash=passwords.password_hash(PASSWORD)
+    )
+    async with connect(
+        csms, "DUP-HIJACK", "2.0.1", additional_headers=basic("DUP-HIJACK", PASSWORD)
+    ) as first:
+        await first.call(boot_call("2.0.1"))
+        # Without the password the newcomer is refused at the door; the first stays.
+        assert await refused_status(csms, "DUP-HIJACK") == 401
+        assert (await first.call(heartbeat_call("2.0.1"))).current_time
+        assert (await station("DUP-HIJACK")).is_online
+
+
 # --- behind a TLS-terminating proxy ----------------------------------------------------------
 
 
