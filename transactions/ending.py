@@ -34,10 +34,9 @@ from csms.db import db
 from ocpp_router.datetimes import utcnow
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from transactions import rules
+from transactions import rules, store
 from transactions.choices import Anomaly, AuthorizationStatus
 from transactions.models import Transaction
-from transactions.open_transactions import open_transactions
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +115,9 @@ def _forget(tx: Transaction) -> None:
     """Drop the transaction from this process's open-transaction cache (other processes'
     copies fail the store's `updated` guard and are read again)."""
     if tx.ocpp_version == V16:
-        open_transactions.forget((tx.station_id, V16, tx.transaction_id))
+        store.forget(store.by_id_16(tx.station_id, V16, tx.transaction_id))
     else:
-        open_transactions.forget((tx.station_id, tx.transaction_id))
+        store.forget(store.by_id(tx.station_id, tx.transaction_id))
 
 
 def supersede_older(tx: Transaction, *, at: datetime) -> list[Ended]:
