@@ -1,4 +1,5 @@
-"""The README's quick start, as written, on a fresh clone: the emulated stations charge.
+"""The README's quick start, as written, on a fresh clone: the emulated stations charge, and
+charge again when the emulator is run a second time after a power cut.
 
 The clone installs its own virtualenv with `make run` (runtime dependencies only), from
 pip's cache and the machine's wheelhouse as any fresh clone on this machine would; nothing is
@@ -60,12 +61,8 @@ def stop(process: subprocess.Popen[bytes]) -> str:
     return process.stdout.read().decode(errors="replace")[-3000:]
 
 
-def charged(clone: Path, env: dict[str, str]) -> tuple[int, int]:
-    """(transactions with energy, meter values) in the clone's own database."""
-    code = (
-        "from transactions.models import MeterValue, Transaction;"
-        "print(Transaction.objects.filter(energy_wh__gt=0).count(), MeterValue.objects.count())"
-    )
+def shell(clone: Path, env: dict[str, str], code: str) -> list[str]:
+    """What `code` prints in the clone's own `manage.py shell`, split."""
     done = subprocess.run(
         [".venv/bin/python", "manage.py", "shell", "-c", code],
         cwd=clone,
@@ -74,8 +71,35 @@ def charged(clone: Path, env: dict[str, str]) -> tuple[int, int]:
         text=True,
         timeout=60,
     )
-    first, second = done.stdout.split()[-2:]
+    return done.stdout.split()
+
+
+def stations_charged_since(clone: Path, env: dict[str, str], after_pk: int) -> tuple[int, int]:
+    """(stations with a transaction after `after_pk` that has energy, the latest pk)."""
+    code = (
+        "from django.db.models import Max;from transactions.models import Transaction;"
+        f"q=Transaction.objects.filter(pk__gt={after_pk}, energy_wh__gt=0);"
+        "print(q.values('station').distinct().count(),"
+        " Transaction.objects.aggregate(m=Max('pk'))['m'] or 0)"
+    )
+    first, second = shell(clone, env, code)[-2:]
     return int(first), int(second)
+
+
+def charged(clone: Path, env: dict[str, str]) -> tuple[int, int]:
+    """(transactions with energy, meter values) in the clone's own database."""
+    code = (
+        "from transactions.models import MeterValue, Transaction;"
+        "print(Transaction.objects.filter(energy_wh__gt=0).count(), MeterValue.objects.count())"
+    )
+    first, second = shell(clone, env, code)[-2:]
+    return int(first), int(second)
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """As a power cut: no StopTransaction, no close frame."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
 
 
 @pytest.mark.timeout(600)
@@ -128,6 +152,20 @@ def test_readme_quick_start_charges_on_a_fresh_clone(tmp_path, capsys):
             assert time.monotonic() < deadline, stop(emulate)
             time.sleep(2)
         first_session = time.monotonic() - began
+        # The stations lose power mid-session, and `make emulate` is run again as written:
+        # every station charges again at once (its ghost transaction ended by the CSMS, its
+        # card not answered ConcurrentTx).
+        kill(emulate)
+        _, latest = stations_charged_since(clone, env, 0)
+        emulate = start(lines[2], clone, env)
+        deadline = time.monotonic() + 120
+        while True:
+            assert emulate.poll() is None, stop(emulate)
+            stations, _ = stations_charged_since(clone, env, latest)
+            if stations == 20:
+                break
+            assert time.monotonic() < deadline, f"{stations} of 20 charged: " + stop(emulate)
+            time.sleep(2)
     finally:
         if emulate is not None:
             summary = stop(emulate)

@@ -8,7 +8,9 @@ stop reason, an anomaly naming the rule and `ended_by`/`end_note` saying who and
 - a newer transaction starts on the same connector / EVSE (`supersede_older`; SUPERSEDED);
 - the station rebooted and did not continue it within CSMS_TRANSACTION_RECONNECT_GRACE; a
   2.x station is asked first with GetTransactionStatus (E14) and one that answers it is over
-  with no message queued ends it at once (`reconcile_after_boot`; NOT_CONTINUED, Reboot);
+  with no message queued ends it at once (`reconcile_after_boot`; NOT_CONTINUED, Reboot); a
+  1.6 station that reports the transaction's connector Available or Preparing after the
+  boot says so too, and ends it at once (`on_event`);
 - its start was refused and the station did not stop it within the same grace
   (REFUSED_NOT_STOPPED, DeAuthorized);
 - no message for CSMS_TRANSACTION_STALE_AFTER (`end_stale`; STALE, Other);
@@ -259,20 +261,63 @@ def end_stale(*, at: datetime | None = None) -> list[Ended]:
 ASK_AFTER = 1.0
 
 
+# 1.6 connector statuses that say no transaction is running on the connector.
+IDLE_16 = frozenset({"Available", "Preparing"})
+
+# Per 1.6 station that booted with transactions open (in this process, where its connection
+# is): connector -> the transactions open on it at the boot, until the connector reports.
+_open_on_connector: dict[str, dict[int, list[int]]] = {}
+
+
 def on_event(event: events.Event) -> None:
     """csms.events subscriber: a station that rebooted with transactions open gets them
-    checked, on the server's event loop (outside a server the job `end_stale` does it)."""
+    checked, on the server's event loop (outside a server the job `end_stale` does it); a
+    1.6 connector reported idle after the boot ends the transactions open on it at once."""
+    if event.kind == "station.status_changed":
+        _on_status(event)
+        return
     if event.kind != "station.booted" or event.data.get("status") != "Accepted":
         return
-    loop = events.server_loop()
-    if loop is None:
-        return
     open_at_boot = _open_at_boot(event.station)
-    if open_at_boot is not None:
+    _open_on_connector.pop(event.station, None)
+    if open_at_boot is None:
+        return
+    _station_pk, version, open_ids = open_at_boot
+    if version == V16:
+        by_connector: dict[int, list[int]] = {}
+        for pk, _transaction_id, evse_id in open_ids:
+            if evse_id:
+                by_connector.setdefault(evse_id, []).append(pk)
+        _open_on_connector[event.station] = by_connector
+    loop = events.server_loop()
+    if loop is not None:
         loop.call_soon_threadsafe(_schedule, loop, event.station, open_at_boot)
 
 
-OpenAtBoot = tuple[int, str, list[tuple[int, str]]]
+def _on_status(event: events.Event) -> None:
+    """1.6: after a reboot, a connector that reports Available or Preparing runs none of the
+    transactions that were open on it: the station will not continue them (a StopTransaction
+    it still delivers is merged into the ended one)."""
+    connectors = _open_on_connector.get(event.station)
+    if not connectors or event.data.get("status") not in IDLE_16:
+        return
+    pks = connectors.pop(event.data.get("evse_id") or 0, [])
+    if not connectors:
+        _open_on_connector.pop(event.station, None)
+    for pk in pks:
+        transaction_end(
+            transaction_pk=pk,
+            reason=REBOOT,
+            anomaly=Anomaly.NOT_CONTINUED,
+            ended_by="csms:not_continued",
+            note=(
+                f"after its reboot the station reported connector {event.data.get('evse_id')} "
+                f"{event.data.get('status')}"
+            ),
+        )
+
+
+OpenAtBoot = tuple[int, str, list[tuple[int, str, int | None]]]
 _tasks: dict[asyncio.Task[None], asyncio.AbstractEventLoop] = {}
 
 
@@ -294,7 +339,7 @@ async def _after_boot(identity: str, open_at_boot: OpenAtBoot) -> None:
     try:
         await asyncio.sleep(ASK_AFTER)
         if version != V16:
-            for pk, transaction_id in open_ids:
+            for pk, transaction_id, _evse_id in open_ids:
                 await _ask(identity, pk, transaction_id)
         await asyncio.sleep(settings.CSMS_TRANSACTION_RECONNECT_GRACE)
         await db(reconcile_after_boot)(station_pk=station_pk)
@@ -315,7 +360,7 @@ def _open_at_boot(identity: str) -> OpenAtBoot | None:
     open_ids = list(
         Transaction.objects.filter(
             station=station, is_active=True, created__lt=station.last_boot_at
-        ).values_list("pk", "transaction_id")
+        ).values_list("pk", "transaction_id", "evse_id")
     )
     if not open_ids:
         return None

@@ -265,6 +265,47 @@ async def test_e_16_after_a_reboot_a_transaction_not_continued_within_the_grace_
         assert (await tx(kept.transaction_id)).is_active
 
 
+async def test_e_16_after_a_reboot_a_connector_reported_idle_ends_its_transaction_at_once(csms):
+    """The emulator killed mid-session and started again: its card must work at once, not
+    after the reconnect grace (900 s by default)."""
+    await make_token("IDLE-A")
+    await make_token("IDLE-B")
+    async with connect(csms, "IDLE16", "1.6") as cp:
+        await cp.call(boot_call("1.6"))
+        ghost = await start_16(cp, 1, "IDLE-A", 0)
+        charging = await start_16(cp, 2, "IDLE-B", 0)
+        await asyncio.sleep(0.05)
+        await cp.call(boot_call("1.6"))
+        for connector, status in ((1, "Available"), (2, "Charging")):
+            await cp.call(
+                call16.StatusNotification(
+                    connector_id=connector, error_code="NoError", status=status, timestamp=ts(5)
+                )
+            )
+
+        async def ghost_ended():
+            return not (await tx(ghost.transaction_id)).is_active
+
+        await eventually(ghost_ended, timeout=5)
+        row = await tx(ghost.transaction_id)
+        assert (row.stop_reason, row.ended_by) == ("Reboot", "csms:not_continued")
+        assert "connector 1 Available" in row.end_note
+        # The connector still charging after the boot keeps its transaction.
+        assert (await tx(charging.transaction_id)).is_active
+        answer = await cp.call(call16.Authorize(id_tag="IDLE-A"))
+        assert answer.id_tag_info["status"] == "Accepted"
+        # The StopTransaction the station still delivers is merged, not a second record.
+        await cp.call(
+            call16.StopTransaction(
+                transaction_id=ghost.transaction_id, meter_stop=1500, timestamp=ts(6)
+            )
+        )
+        row = await tx(ghost.transaction_id)
+        assert (row.meter_stop, row.energy_wh, row.is_active) == (1500, 500, False)
+        count = Transaction.objects.filter(station__identity="IDLE16", evse_id=1).count
+        assert await sync_to_async(count)() == 1
+
+
 # --- stale transactions, by the job -----------------------------------------------------------
 
 
