@@ -177,7 +177,7 @@ class Installing201(ChargePoint201):
         return result201.DeleteCertificate(status="Accepted")
 
 
-async def test_m05_installed_certificates_are_tracked_through_install_list_and_delete(
+async def test_m03_m04_m05_installed_certificates_are_tracked_through_install_list_and_delete(
     csms, tmp_path
 ):
     root, cert_file, _ = make_ca(tmp_path, "Operator Root")

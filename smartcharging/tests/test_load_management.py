@@ -193,7 +193,7 @@ def ev_schedule(limit: float) -> dict:
 
 
 @pytest.mark.parametrize("version", ["2.0.1", "2.1"])
-async def test_k15_ev_charging_needs_get_a_schedule_within_the_ev_limits_and_the_grant(
+async def test_k15_k16_k17_ev_charging_needs_get_a_schedule_within_the_ev_limits_and_the_grant(
     csms, fast_rounds, version
 ):
     calls = CALLS[version]
