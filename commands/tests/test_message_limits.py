@@ -311,7 +311,9 @@ class Station16(ChargePoint16):
         )
 
 
-async def test_16_getconfigurationmaxkeys_get_configuration_split_to_the_keys_the_station_allows(csms, api):
+async def test_16_getconfigurationmaxkeys_get_configuration_split_to_the_keys_the_station_allows(
+    csms, api
+):
     async with connect(csms, "MAXKEYS-16", "1.6", charge_point_class=Station16) as cp:
         await cp.call(boot_call("1.6"))
         learn = await api.post(
