@@ -144,6 +144,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL byte in the URL gets 400, not a database error (csms.middleware).
+    "csms.middleware.nul_byte_middleware",
     # Serves the admin's and the dashboard's static files from STATIC_ROOT (collectstatic)
     # when DEBUG is off, so `manage.py serve` needs no separate static file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
