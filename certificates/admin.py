@@ -32,6 +32,7 @@ class CertificateSigningRequestAdmin(admin.ModelAdmin):
 
 @admin.register(InstalledCertificate)
 class InstalledCertificateAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "certificate_type", "serial_number", "hash_algorithm", "updated"]
     list_filter = ["certificate_type"]
     search_fields = ["station__identity", "serial_number"]

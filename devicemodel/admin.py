@@ -36,6 +36,7 @@ class VariableInline(admin.TabularInline):
 
 @admin.register(Component)
 class ComponentAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "name", "instance", "evse_id", "connector_id"]
     list_filter = ["name", "station"]
     search_fields = ["station__identity", "name", "instance"]
@@ -77,6 +78,7 @@ class VariableAttributeAdmin(admin.ModelAdmin):
 
 @admin.register(VariableOperation)
 class VariableOperationAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "timestamp",
         "station",
@@ -95,6 +97,7 @@ class VariableOperationAdmin(admin.ModelAdmin):
 
 @admin.register(ConfigurationKey)
 class ConfigurationKeyAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "key", "value", "readonly", "unknown", "reboot_required", "updated"]
     list_filter = ["readonly", "unknown", "reboot_required", "station"]
     search_fields = ["station__identity", "key", "value"]
@@ -109,6 +112,7 @@ class ReportPartInline(admin.TabularInline):
 
 @admin.register(ReportRequest)
 class ReportRequestAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "kind",
@@ -126,6 +130,7 @@ class ReportRequestAdmin(admin.ModelAdmin):
 
 @admin.register(VariableMonitor)
 class VariableMonitorAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "monitor_id", "variable", "type", "value", "severity", "updated"]
     list_filter = ["type", "severity", "station"]
     search_fields = ["station__identity", "variable__name", "variable__component__name"]
@@ -134,12 +139,14 @@ class VariableMonitorAdmin(admin.ModelAdmin):
 
 @admin.register(MonitoringSetting)
 class MonitoringSettingAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "monitoring_base", "monitoring_level", "updated"]
     search_fields = ["station__identity"]
 
 
 @admin.register(DeviceEvent)
 class DeviceEventAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "timestamp",
         "station",
@@ -159,6 +166,7 @@ class DeviceEventAdmin(admin.ModelAdmin):
 
 @admin.register(DisplayMessage)
 class DisplayMessageAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "message_id", "priority", "state", "content", "last_status"]
     list_filter = ["state", "priority", "station"]
     search_fields = ["station__identity", "content"]
@@ -167,6 +175,7 @@ class DisplayMessageAdmin(admin.ModelAdmin):
 
 @admin.register(DataTransferMessage)
 class DataTransferMessageAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["timestamp", "station", "direction", "vendor_id", "message_id", "status"]
     list_filter = ["direction", "status", "vendor_id"]
     search_fields = ["station__identity", "vendor_id", "message_id"]
@@ -237,6 +246,7 @@ def _yes(flag: bool) -> str:
 
 @admin.register(PeriodicEventStream)
 class PeriodicEventStreamAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "stream_id",

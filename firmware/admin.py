@@ -58,6 +58,7 @@ class FirmwareFileAdmin(admin.ModelAdmin):
 
 @admin.register(FirmwareUpdate)
 class FirmwareUpdateAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "kind",
@@ -76,6 +77,7 @@ class FirmwareUpdateAdmin(admin.ModelAdmin):
 
 @admin.register(FirmwarePublication)
 class FirmwarePublicationAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "request_id", "firmware", "response_status", "status", "updated"]
     list_filter = ["status", "response_status"]
     search_fields = ["station__identity", "checksum"]
@@ -84,6 +86,7 @@ class FirmwarePublicationAdmin(admin.ModelAdmin):
 
 @admin.register(LogRequest)
 class LogRequestAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "kind",

@@ -33,6 +33,7 @@ CHART_HOURS = 2
 
 @admin.register(ChargingProfile)
 class ChargingProfileAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "evse_id",
@@ -53,6 +54,7 @@ class ChargingProfileAdmin(admin.ModelAdmin):
 
 @admin.register(CompositeSchedule)
 class CompositeScheduleAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "evse_id",
@@ -106,6 +108,7 @@ class CompositeScheduleAdmin(admin.ModelAdmin):
 
 @admin.register(ChargingLimit)
 class ChargingLimitAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "evse_id", "source", "is_grid_critical", "reported", "cleared"]
     list_filter = ["source"]
     search_fields = ["station__identity"]
@@ -113,12 +116,14 @@ class ChargingLimitAdmin(admin.ModelAdmin):
 
 @admin.register(EvChargingNeeds)
 class EvChargingNeedsAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "evse_id", "max_schedule_tuples", "received"]
     search_fields = ["station__identity"]
 
 
 @admin.register(EvChargingSchedule)
 class EvChargingScheduleAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "evse_id", "time_base", "received"]
     search_fields = ["station__identity"]
 
@@ -129,9 +134,9 @@ class SiteGroupInline(admin.TabularInline):
 
 
 class SiteMemberInline(admin.TabularInline):
+    autocomplete_fields = ["station"]
     model = SiteMember
     extra = 0
-    raw_id_fields = ["station"]
     fields = ["station", "evse_id", "group", "fallback_current", "fallback_status"]
     readonly_fields = ["fallback_current", "fallback_status"]
 
@@ -160,10 +165,11 @@ class GrantInline(admin.TabularInline):
 class SiteAdmin(admin.ModelAdmin):
     """A site: its limit, groups and members; the power chart shows the last hours."""
 
+    autocomplete_fields = ["meter_station"]
+
     list_display = ["name", "limit", "unit", "enabled", "member_count", "active_grants"]
     list_filter = ["enabled"]
     search_fields = ["name"]
-    raw_id_fields = ["meter_station"]
     inlines = [SiteGroupInline, SiteMemberInline, GrantInline]
     readonly_fields = ["power_chart", "other_consumption_at"]
     fieldsets = [
@@ -257,6 +263,7 @@ class GrantAdmin(admin.ModelAdmin):
 
 @admin.register(DERControl)
 class DERControlAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "control_id",
@@ -273,6 +280,7 @@ class DERControlAdmin(admin.ModelAdmin):
 
 @admin.register(DEREvent)
 class DEREventAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "timestamp",
         "station",
@@ -288,6 +296,7 @@ class DEREventAdmin(admin.ModelAdmin):
 
 @admin.register(DynamicScheduleUpdate)
 class DynamicScheduleUpdateAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["at", "station", "charging_profile_id", "origin", "status"]
     list_filter = ["origin", "status"]
     list_select_related = ["station"]
@@ -295,6 +304,7 @@ class DynamicScheduleUpdateAdmin(admin.ModelAdmin):
 
 @admin.register(PriorityCharging)
 class PriorityChargingAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station", "transaction"]
     list_display = ["at", "station", "transaction_ref", "activated", "origin", "status"]
     list_filter = ["origin", "activated"]
     list_select_related = ["station"]
@@ -302,6 +312,7 @@ class PriorityChargingAdmin(admin.ModelAdmin):
 
 @admin.register(GridSignal)
 class GridSignalAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["timestamp", "station", "action", "transaction_id", "signal", "status"]
     list_filter = ["action", "status"]
     list_select_related = ["station"]

@@ -881,6 +881,7 @@ class OcppMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(SecurityEvent)
 class SecurityEventAdmin(ReadOnlyAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "timestamp",
         "station_link",

@@ -68,6 +68,7 @@ def duration_text(tx: Transaction) -> str:
 
 @admin.register(IdToken)
 class IdTokenAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["group_id_token"]
     list_display = [
         "value",
         "type",
@@ -79,7 +80,6 @@ class IdTokenAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "type", "in_local_list"]
     search_fields = ["value"]
-    raw_id_fields = ["group_id_token"]
     readonly_fields = ["transactions_link"]
 
     @admin.display(description="Transactions")
@@ -369,6 +369,7 @@ class MeterValueAdmin(ReadOnlyAdmin):
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["reservation_id", "station", "evse_id", "id_token_value", "expiry", "status"]
     list_filter = ["status"]
     search_fields = ["station__identity", "id_token_value"]
@@ -388,6 +389,7 @@ class ReservationAdmin(admin.ModelAdmin):
 
 @admin.register(RemoteStart)
 class RemoteStartAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["created", "station", "remote_start_id", "id_token_value", "evse_id", "status"]
     list_filter = ["status"]
     search_fields = ["station__identity", "id_token_value"]
@@ -395,6 +397,7 @@ class RemoteStartAdmin(admin.ModelAdmin):
 
 @admin.register(Tariff)
 class TariffAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "name",
         "station",
@@ -430,6 +433,7 @@ class LocalAuthListEntryAdmin(admin.ModelAdmin):
 
 @admin.register(LocalAuthList)
 class LocalAuthListAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["station", "version", "reported_version", "last_status", "updated"]
     readonly_fields = ["version", "reported_version", "last_status", "updated"]
     actions = ["send_full", "send_differential"]
@@ -611,6 +615,7 @@ def _request_stop(version: str, station: ChargingStation | None) -> dict[str, An
 
 @admin.register(BatterySwap)
 class BatterySwapAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["at", "station", "request_id", "event_type", "id_token_value", "status"]
     list_filter = ["event_type"]
     list_select_related = ["station"]
@@ -618,6 +623,7 @@ class BatterySwapAdmin(admin.ModelAdmin):
 
 @admin.register(Settlement)
 class SettlementAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station", "transaction"]
     list_display = [
         "settled_at",
         "station",
@@ -633,6 +639,7 @@ class SettlementAdmin(admin.ModelAdmin):
 
 @admin.register(VatNumberCheck)
 class VatNumberCheckAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["at", "station", "vat_number", "evse_id", "status"]
     list_filter = ["status"]
     list_select_related = ["station"]
@@ -640,6 +647,7 @@ class VatNumberCheckAdmin(admin.ModelAdmin):
 
 @admin.register(WebPayment)
 class WebPaymentAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = ["at", "station", "evse_id", "timeout"]
     list_filter = []
     list_select_related = ["station"]
@@ -647,6 +655,7 @@ class WebPaymentAdmin(admin.ModelAdmin):
 
 @admin.register(StationTariff)
 class StationTariffAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["station"]
     list_display = [
         "station",
         "evse_id",
