@@ -350,21 +350,8 @@ async def _after_boot(identity: str, open_at_boot: OpenAtBoot) -> None:
 
 
 def _open_at_boot(identity: str) -> OpenAtBoot | None:
-    station = (
-        ChargingStation.objects.filter(identity=identity)
-        .only("pk", "protocol", "last_boot_at")
-        .first()
-    )
-    if station is None or station.last_boot_at is None:
-        return None
-    open_ids = list(
-        Transaction.objects.filter(
-            station=station, is_active=True, created__lt=station.last_boot_at
-        ).values_list("pk", "transaction_id", "evse_id")
-    )
-    if not open_ids:
-        return None
-    return station.pk, station.protocol, open_ids
+    # One indexed statement on every Accepted boot (a storm of boots runs it per station).
+    return store.open_at_boot(identity)
 
 
 async def _ask(identity: str, pk: int, transaction_id: str) -> None:

@@ -669,6 +669,24 @@ REMOTE_START_16 = Query(
 
 REMOTE_START_OPEN = (RequestStatus.PENDING, RequestStatus.ACCEPTED)
 
+# After an Accepted boot: the transactions its station still has open from before that boot
+# (the (station, is_active) index; no rows for a station with none, the usual case).
+OPEN_AT_BOOT = Query(
+    lambda q: (
+        f"SELECT {q.qcol(ChargingStation, 'id')}, {q.qcol(ChargingStation, 'protocol')}, "
+        f"{q.qcol(Transaction, 'id')}, {q.qcol(Transaction, 'transaction_id')}, "
+        f"{q.qcol(Transaction, 'evse_id')} "
+        f"FROM {q.table(ChargingStation)} JOIN {q.table(Transaction)} "
+        f"ON {q.qcol(Transaction, 'station')} = {q.qcol(ChargingStation, 'id')} "
+        f"WHERE {q.qcol(ChargingStation, 'identity')} = %s "
+        f"AND {q.qcol(Transaction, 'is_active')} "
+        f"AND {q.qcol(Transaction, 'created')} < {q.qcol(ChargingStation, 'last_boot_at')}"
+    ),
+    [(ChargingStation, "identity")],
+    [None, None, None, None, None],
+)
+
+
 STATION_IDENTITY = Query(
     lambda q: (
         f"SELECT {q.col(ChargingStation, 'identity')} FROM {q.table(ChargingStation)} "

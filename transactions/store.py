@@ -162,6 +162,15 @@ def remote_start_16(
     return row[0] if row is not None else None
 
 
+def open_at_boot(identity: str) -> tuple[int, str, list[tuple[int, str, int | None]]] | None:
+    """(station pk, its protocol, [(pk, transactionId, evse id)]) of the transactions the
+    station `identity` left open before its last boot, or None when there are none."""
+    rows = statements.OPEN_AT_BOOT.rows([identity])
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], [(pk, tx_id, evse_id) for _s, _p, pk, tx_id, evse_id in rows]
+
+
 def station_identity(station_pk: int) -> str:
     return statements.station_identity(station_pk)
 
