@@ -7,7 +7,16 @@ class CommandsConfig(AppConfig):
     verbose_name = "OCPP commands"
 
     def ready(self) -> None:
+        from commands import services
         from commands.groups import sync_api_groups
+        from server_runtime.nodes import add_node_sweeper
+
+        add_node_sweeper(
+            "commands failed",
+            lambda live, before: services.command_sweep_orphaned(
+                live_channel_prefixes=live, before=before
+            ),
+        )
 
         # After every migrate (and every test-database flush): permissions of apps added
         # later land in the groups without a migration of their own.

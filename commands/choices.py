@@ -6,3 +6,10 @@ class CommandStatus(models.TextChoices):
     COMPLETED = "completed"
     ERROR = "error"
     TIMEOUT = "timeout"
+
+
+class CallbackStatus(models.TextChoices):
+    NONE = "", "No callback"
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from commands.choices import CommandStatus
+from commands.choices import CallbackStatus, CommandStatus
 
 
 class Command(models.Model):
@@ -40,6 +40,25 @@ class Command(models.Model):
         "firmware, transactions, ...).",
     )
     callback_url = models.URLField(max_length=2000, blank=True)
+    callback_status = models.CharField(
+        max_length=10,
+        choices=CallbackStatus.choices,
+        blank=True,
+        default=CallbackStatus.NONE,
+        help_text="The POST of the finished command to its callback URL.",
+    )
+    callback_attempts = models.PositiveSmallIntegerField(default=0)
+    callback_next_at = models.DateTimeField(
+        null=True, blank=True, help_text="While the callback is pending: when it is due."
+    )
+    callback_error = models.CharField(
+        max_length=255, blank=True, help_text="Why the last callback attempt failed."
+    )
+    node = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The serving process awaiting the station's answer (server_runtime.nodes).",
+    )
     created = models.DateTimeField()
     completed = models.DateTimeField(null=True, blank=True)
 
@@ -48,6 +67,11 @@ class Command(models.Model):
         indexes = [
             models.Index(fields=["station", "-created"]),
             models.Index(fields=["status"]),
+            models.Index(
+                fields=["callback_next_at"],
+                condition=models.Q(callback_status="pending"),
+                name="command_callback_due",
+            ),
         ]
         permissions = [("send_command", "Can send OCPP commands to stations")]
 

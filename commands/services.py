@@ -27,8 +27,11 @@ The message API checks what it is given first (`command_create*`: unknown statio
 offline or unsendable 409, payload outside the schema 400), stores the command, then sends
 and awaits it (`command_execute`, a coroutine: the wait never holds a worker thread, let
 alone Django's single thread-sensitive executor). Database work from async code runs in
-threads that are not thread-sensitive. A finished command with a callback URL is POSTed
-there (`callback_deliver`), retried with exponential back-off, every attempt recorded.
+threads that are not thread-sensitive. A finished command with a callback URL is stored with
+its callback pending, then POSTed there (`callback_deliver`, header X-CSMS-Delivery); failed
+attempts are retried with tenacity's back-off by the `commands.jobs.callbacks_retry` job, in
+this or any process, after a restart too; every attempt is recorded. A command a stopped
+process was still awaiting is reported failed by the node sweep (`command_sweep_orphaned`).
 """
 
 from __future__ import annotations
@@ -36,23 +39,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from commands import conveniences, splitting
-from commands.choices import CommandStatus
+from commands.choices import CallbackStatus, CommandStatus
 from commands.middleware import request_user
 from commands.models import CallbackDelivery, Command
+from csms import retry
 from csms.db import db
+from csms.retry import Policy
 from devicemodel.selectors import message_limits
 from ocpp_router import errors, outbound, validation
 from ocpp_router.datetimes import utcnow
 from ocpp_router.registry import REGISTRIES
 from ocpp_router.session import CallContext
+from server_runtime.nodes import serving_node
 from stations.message_log import redact
 from stations.models import ChargingStation
 from stations.services import StationNotConnected as StationNotConnected
@@ -63,6 +70,9 @@ OFFLINE = "StationOffline"
 NOT_SENDABLE = "NotSendable"
 # A single item larger than the station's BytesPerMessage (commands.splitting).
 TOO_LARGE = "RequestTooLarge"
+# A command whose serving process stopped before the station answered.
+SERVER_STOPPED = "ServerStopped"
+DELIVERY_HEADER = "X-CSMS-Delivery"
 
 
 class CommandRefused(Exception):
@@ -199,6 +209,7 @@ def _store(
         created_by=_user(user),
         origin=origin,
         callback_url=callback_url,
+        node=serving_node(),
         created=utcnow(),
     )
     command.request = payload
@@ -252,6 +263,8 @@ def command_create_many(
                         created_by=_user(user),
                         origin=origin,
                         callback_url=callback_url,
+                        callback_status=_callback_status(callback_url),
+                        callback_next_at=_claimed() if callback_url else None,
                         created=now,
                         completed=now,
                     )
@@ -293,10 +306,25 @@ def _result_fields(
     return fields
 
 
+def _callback_status(callback_url: str) -> str:
+    return CallbackStatus.PENDING if callback_url else CallbackStatus.NONE
+
+
+def _claimed() -> datetime:
+    """The due time of a delivery about to be attempted here: due for the retry job only if
+    this process stops before the attempt is recorded."""
+    return utcnow() + timedelta(seconds=settings.CSMS_DELIVERY_LEASE)
+
+
 def _finish(command: Command, outcome: outbound.Outcome | None, error: dict | None) -> Command:
     for name, value in _result_fields(command.action, outcome, error).items():
         setattr(command, name, value)
-    command.save(update_fields=["status", "response", "error", "completed"])
+    fields = ["status", "response", "error", "completed"]
+    if command.callback_url and command.callback_status == CallbackStatus.NONE:
+        # Stored with the result, before the first attempt: a restart resumes it.
+        command.callback_status, command.callback_next_at = CallbackStatus.PENDING, _claimed()
+        fields += ["callback_status", "callback_next_at"]
+    command.save(update_fields=fields)
     return command
 
 
@@ -555,59 +583,152 @@ def _load(command_id: int) -> Command:
     return Command.objects.select_related("station", "created_by").get(pk=command_id)
 
 
-def callback_delivery_record(
-    *, command_id: int, attempt: int, status_code: int | None, error: str, delivered: bool
-) -> CallbackDelivery:
-    return CallbackDelivery.objects.create(
-        command_id=command_id,
-        attempt=attempt,
-        at=utcnow(),
-        status_code=status_code,
-        error=error[:255],
-        delivered=delivered,
+def callback_policy() -> Policy:
+    return Policy(
+        attempts=settings.CSMS_CALLBACK_ATTEMPTS,
+        base=settings.CSMS_CALLBACK_BACKOFF,
+        maximum=settings.CSMS_CALLBACK_BACKOFF_MAX,
     )
+
+
+def callback_attempt_record(*, command_id: int, status_code: int | None, error: str) -> Command:
+    """Log one callback attempt; a failed one is due again after the policy's back-off, or
+    the callback ends failed (with the reason) when out of attempts."""
+    now = utcnow()
+    with transaction.atomic():
+        command = Command.objects.select_for_update().get(pk=command_id)
+        command.callback_attempts += 1
+        CallbackDelivery.objects.create(
+            command_id=command_id,
+            attempt=command.callback_attempts,
+            at=now,
+            status_code=status_code,
+            error=error[:255],
+            delivered=not error,
+        )
+        command.callback_error = error[:255]
+        delay = None if not error else callback_policy().next_delay(command.callback_attempts)
+        if not error:
+            command.callback_status, command.callback_next_at = CallbackStatus.DELIVERED, None
+        elif delay is None:
+            command.callback_status, command.callback_next_at = CallbackStatus.FAILED, None
+            logger.warning(
+                "Callback of command %s to %s failed after %s attempts: %s",
+                command_id,
+                command.callback_url,
+                command.callback_attempts,
+                error,
+            )
+        else:
+            # Retried here after `delay`; by the retry job if this process stops first.
+            command.callback_next_at = now + timedelta(seconds=delay + settings.CSMS_DELIVERY_LEASE)
+        command.save(
+            update_fields=[
+                "callback_attempts",
+                "callback_error",
+                "callback_status",
+                "callback_next_at",
+            ]
+        )
+    return command
+
+
+def callbacks_claim(*, limit: int = 100) -> list[int]:
+    """Pending callbacks that are due, claimed for CSMS_DELIVERY_LEASE seconds (SKIP LOCKED:
+    several processes claim different ones): those whose attempt failed, and those a process
+    that stopped left behind."""
+    now = utcnow()
+    with transaction.atomic():
+        due = Command.objects.filter(
+            callback_status=CallbackStatus.PENDING, callback_next_at__lte=now
+        ).order_by("callback_next_at")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        Command.objects.filter(pk__in=ids).update(
+            callback_next_at=now + timedelta(seconds=settings.CSMS_DELIVERY_LEASE)
+        )
+    return ids
 
 
 async def callback_deliver(command_id: int) -> bool:
-    """POST the finished command to its callback URL until a 2xx answer or out of attempts."""
+    """POST the finished command to its callback URL until a 2xx answer or out of attempts
+    (retried with `callback_policy`); whether it was delivered.
+
+    The command was stored with its callback pending before this runs (`_finish`); what a
+    stopped process left is resumed by the `commands.jobs.callbacks_retry` job. The receiver
+    deduplicates on `X-CSMS-Delivery` (delivery is at least once)."""
+    command = await db(_load)(command_id)
+    if command.callback_status != CallbackStatus.PENDING:
+        return command.callback_status == CallbackStatus.DELIVERED
+    retrying = callback_policy().retrying(attempts_made=command.callback_attempts)
+    return await retrying(_callback_attempt, command) == retry.DELIVERED
+
+
+async def _callback_attempt(command: Command) -> str:
     from rest_framework.renderers import JSONRenderer
 
-    command = await db(_load)(command_id)
+    command_id = command.pk
     body = JSONRenderer().render(command_record(command))
-    attempts = max(settings.CSMS_CALLBACK_ATTEMPTS, 1)
-    async with httpx.AsyncClient(timeout=settings.CSMS_CALLBACK_TIMEOUT) as client:
-        for attempt in range(1, attempts + 1):
-            status_code, error = None, ""
-            try:
-                answer = await client.post(
-                    command.callback_url,
-                    content=body,
-                    headers={"Content-Type": "application/json"},
-                )
-                status_code = answer.status_code
-                if not answer.is_success:
-                    error = f"HTTP {status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{exc.__class__.__name__}: {exc}"
-            await db(callback_delivery_record)(
-                command_id=command_id,
-                attempt=attempt,
-                status_code=status_code,
-                error=error,
-                delivered=not error,
+    status_code, error = None, ""
+    try:
+        async with httpx.AsyncClient(timeout=settings.CSMS_CALLBACK_TIMEOUT) as client:
+            answer = await client.post(
+                command.callback_url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    DELIVERY_HEADER: callback_delivery_id(command_id),
+                },
             )
-            if not error:
-                return True
-            if attempt < attempts:
-                await asyncio.sleep(settings.CSMS_CALLBACK_BACKOFF * 2 ** (attempt - 1))
-    logger.warning(
-        "Callback of command %s to %s failed after %s attempts: %s",
-        command_id,
-        command.callback_url,
-        attempts,
-        error,
+        status_code = answer.status_code
+        if not answer.is_success:
+            error = f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+    recorded = await db(callback_attempt_record)(
+        command_id=command_id, status_code=status_code, error=error
     )
-    return False
+    if recorded.callback_status == CallbackStatus.PENDING:
+        return retry.RETRY
+    return retry.DELIVERED if recorded.callback_status == CallbackStatus.DELIVERED else retry.FAILED
+
+
+def callback_delivery_id(command_id: int) -> str:
+    """The X-CSMS-Delivery value of a command's callback: the same on every attempt."""
+    return f"command-{command_id}"
+
+
+def command_sweep_orphaned(*, live_channel_prefixes: list[str], before: datetime) -> int:
+    """Commands still awaiting the station's answer in a serving process that is gone (not
+    among the live nodes, created before `before`), or older than any call may wait, are
+    reported failed; their callback, if any, is then delivered."""
+    from server_runtime.nodes import channel_prefix
+
+    now = utcnow()
+    longest = max(settings.CSMS_CALL_TIMEOUT, settings.CSMS_API_MAX_CALL_TIMEOUT)
+    pending = Command.objects.filter(status=CommandStatus.PENDING)
+    orphaned = pending.filter(created__lt=before).exclude(node="").values_list("pk", "node")
+    ids = [pk for pk, node in orphaned if channel_prefix(node) not in live_channel_prefixes]
+    ids += list(
+        pending.filter(created__lt=now - timedelta(seconds=longest + 60)).values_list(
+            "pk", flat=True
+        )
+    )
+    if not ids:
+        return 0
+    error = {
+        "code": SERVER_STOPPED,
+        "description": "The server process awaiting the station's answer stopped",
+        "details": {},
+    }
+    marked = pending.filter(pk__in=ids).update(
+        status=CommandStatus.ERROR, error=error, completed=now
+    )
+    Command.objects.filter(pk__in=ids, callback_status=CallbackStatus.NONE).exclude(
+        callback_url=""
+    ).update(callback_status=CallbackStatus.PENDING, callback_next_at=now)
+    return marked
 
 
 _background: set[asyncio.Task] = set()

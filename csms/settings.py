@@ -347,6 +347,21 @@ CSMS_JOB_END_STALE_TRANSACTIONS_INTERVAL = env_float(
 )
 CSMS_JOB_RUNNING_COST_INTERVAL = env_float("CSMS_JOB_RUNNING_COST_INTERVAL", 5)
 CSMS_JOB_RESERVATIONS_INTERVAL = env_float("CSMS_JOB_RESERVATIONS_INTERVAL", 30)
+# Event webhooks and command callbacks are stored before their first attempt; failed ones,
+# and those a stopped process left, are retried by a job this often.
+CSMS_JOB_DELIVERIES_INTERVAL = env_float("CSMS_JOB_DELIVERIES_INTERVAL", 5)
+# Seconds a process holds a delivery it is attempting before another may take it over.
+CSMS_DELIVERY_LEASE = env_float("CSMS_DELIVERY_LEASE", 60)
+# Message-log retention (stations.jobs): rows older than this many days are deleted
+# (0: kept forever), this many per statement, once per CSMS_JOB_RETENTION_INTERVAL.
+CSMS_MESSAGE_LOG_RETENTION_DAYS = env_int("CSMS_MESSAGE_LOG_RETENTION_DAYS", 30)
+CSMS_MESSAGE_LOG_RETENTION_BATCH = env_int("CSMS_MESSAGE_LOG_RETENTION_BATCH", 5000)
+CSMS_JOB_RETENTION_INTERVAL = env_float("CSMS_JOB_RETENTION_INTERVAL", 3600)
+# Certificate expiry warnings (certificates.jobs): station certificates the CSMS signed and
+# the CA / V2G / contract root certificates it is configured with, expiring within this many
+# days, are logged and published as a security.event once per certificate per day.
+CSMS_CERT_EXPIRY_WARN_DAYS = env_int("CSMS_CERT_EXPIRY_WARN_DAYS", 30)
+CSMS_JOB_CERT_EXPIRY_INTERVAL = env_float("CSMS_JOB_CERT_EXPIRY_INTERVAL", 3600)
 # Stopping by signal (server_runtime.shutdown): QUIT waits at most this many seconds for the
 # handlers and CSMS-initiated calls in flight; TERM/INT/QUIT then wait at most
 # CSMS_SHUTDOWN_CLOSE_TIMEOUT seconds for the stations' sockets to close (1001 going away).
@@ -517,6 +532,7 @@ CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)
 # failed attempt) and the timeout of one POST, in seconds.
 CSMS_CALLBACK_ATTEMPTS = env_int("CSMS_CALLBACK_ATTEMPTS", 5)
 CSMS_CALLBACK_BACKOFF = env_float("CSMS_CALLBACK_BACKOFF", 2.0)
+CSMS_CALLBACK_BACKOFF_MAX = env_float("CSMS_CALLBACK_BACKOFF_MAX", 600.0)
 CSMS_CALLBACK_TIMEOUT = env_float("CSMS_CALLBACK_TIMEOUT", 10.0)
 # Hosts a message-API caller may name in ?callback_url= (as ALLOWED_HOSTS: `example.com`,
 # `.example.com` for it and its subdomains, `*`). Empty: any host, which lets every API user

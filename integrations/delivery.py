@@ -2,10 +2,15 @@
 
 `csms.events` calls `DeliveryWorker.enqueue_event` and the consumer calls `record` (as a
 message sink) on the thread that produced them; both only put the item on a bounded queue.
-One background thread runs an asyncio loop that matches subscriptions, writes the delivery
-log and posts with retries and exponential back-off, at most CSMS_WEBHOOK_CONCURRENCY
-deliveries at once. When the queue is full (endpoints far too slow, database down) new
-events are dropped with an error in the log: a dead endpoint never slows a station.
+One background thread runs an asyncio loop that matches subscriptions, stores the deliveries
+of everything queued meanwhile in one INSERT (`EventDelivery`, pending) and only then posts
+them, retried with tenacity's exponential back-off (`csms.retry`), at most
+CSMS_WEBHOOK_CONCURRENCY deliveries at once. Each attempt is recorded with the time the next
+one is due, so deliveries left by a process that stopped are resumed by the
+`integrations.jobs.webhooks_retry` job (at least once: receivers deduplicate on
+X-CSMS-Delivery, the same on every attempt); one out of attempts ends failed with the
+reason. When the queue is full (endpoints far too slow, database down) new events are
+dropped with an error in the log: a dead endpoint never slows a station.
 
 Each POST carries
 
@@ -27,14 +32,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 from django.conf import settings
 from django.db import close_old_connections
 
-from csms import events
+from csms import events, retry
 from integrations import config, services
+from integrations.choices import DeliveryStatus
 from ocpp_router.datetimes import utcnow
 from ocpp_router.session import LogEntry
 
@@ -43,6 +50,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SIGNATURE_HEADER = "X-CSMS-Signature"
+DELIVERY_HEADER = "X-CSMS-Delivery"
 TIMESTAMP_HEADER = "X-CSMS-Timestamp"
 
 
@@ -57,10 +65,23 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+def policy(max_attempts: int) -> retry.Policy:
+    return retry.Policy(
+        attempts=max_attempts,
+        base=settings.CSMS_WEBHOOK_RETRY_BASE,
+        maximum=settings.CSMS_WEBHOOK_RETRY_MAX,
+    )
+
+
 def retry_delay(attempt: int) -> float:
     """Seconds to wait after failed attempt number `attempt` (1-based): exponential."""
-    base = settings.CSMS_WEBHOOK_RETRY_BASE
-    return min(base * 2 ** (attempt - 1), settings.CSMS_WEBHOOK_RETRY_MAX)
+    delay = policy(attempt + 1).next_delay(attempt)
+    assert delay is not None
+    return delay
+
+
+# Events stored in one INSERT at most.
+BATCH = 500
 
 
 def _db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -150,28 +171,55 @@ class DeliveryWorker:
                 received = await asyncio.to_thread(self._next)
                 if received is None:
                     continue
-                kind, item = received
+                batch = [received]
+                while len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
                 try:
-                    snapshot = (
-                        config.current()
-                        if config.is_fresh()
-                        else await asyncio.to_thread(_db, config.refresh)
-                    )
-                    if kind == "message":
-                        await self._publish_message(snapshot, item)
-                        continue
-                    event: events.Event = item
-                    action = event.data.get("action", "") if event.kind == "ocpp.message" else ""
-                    for subscriber in snapshot.subscribers_of(event.kind, action):
-                        await slots.acquire()
-                        self._in_flight += 1
-                        task = asyncio.create_task(self._deliver(client, subscriber, event))
-                        tasks.add(task)
-                        task.add_done_callback(lambda t: self._done(t, tasks, slots))
+                    await self._handle(client, slots, tasks, batch)
                 except Exception:
-                    logger.exception("Webhook worker failed on a %s", kind)
+                    logger.exception("Webhook worker failed on %d events", len(batch))
                 finally:
-                    self._queue.task_done()
+                    for _ in batch:
+                        self._queue.task_done()
+
+    async def _handle(
+        self,
+        client: httpx.AsyncClient,
+        slots: asyncio.Semaphore,
+        tasks: set[asyncio.Task[None]],
+        batch: list[tuple[str, Any]],
+    ) -> None:
+        snapshot = (
+            config.current() if config.is_fresh() else await asyncio.to_thread(_db, config.refresh)
+        )
+        pending: list[tuple[config.Subscriber, dict[str, Any]]] = []
+        for kind, item in batch:
+            if kind == "message":
+                await self._publish_message(snapshot, item)
+                continue
+            event: events.Event = item
+            action = event.data.get("action", "") if event.kind == "ocpp.message" else ""
+            for subscriber in snapshot.subscribers_of(event.kind, action):
+                pending.append((subscriber, _body(event)))
+        if not pending:
+            return
+        # Stored before the first attempt, all in one INSERT: a restart resumes them.
+        await asyncio.to_thread(
+            _db,
+            services.event_deliveries_create,
+            deliveries=[(subscriber.pk, body) for subscriber, body in pending],
+        )
+        for subscriber, body in pending:
+            await slots.acquire()
+            self._in_flight += 1
+            task = asyncio.create_task(
+                deliver(client, _target(subscriber), uuid.UUID(body["id"]), body, 0)
+            )
+            tasks.add(task)
+            task.add_done_callback(lambda t: self._done(t, tasks, slots))
 
     def _next(self) -> tuple[str, Any] | None:
         # A short wait, not a blocking get: the interpreter joins executor threads at exit.
@@ -214,72 +262,110 @@ class DeliveryWorker:
         # this worker's `enqueue_event` included.
         await asyncio.to_thread(_db, events.publish, "ocpp.message", identity, **data)
 
-    async def _deliver(
-        self, client: httpx.AsyncClient, subscriber: config.Subscriber, event: events.Event
-    ) -> None:
-        delivery_id = uuid.uuid4()
-        body = json.dumps(
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    secret: str
+    timeout: float
+    max_attempts: int
+
+
+def _target(subscriber: config.Subscriber) -> Target:
+    return Target(subscriber.url, subscriber.secret, subscriber.timeout, subscriber.max_attempts)
+
+
+def _body(event: events.Event) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(
+        json.dumps(
             {
-                "id": str(delivery_id),
+                "id": str(uuid.uuid4()),
                 "event": event.kind,
                 "station": event.station,
                 "timestamp": event.timestamp.isoformat(),
                 "data": event.data,
             },
-            separators=(",", ":"),
             default=str,
-        ).encode()
-        await asyncio.to_thread(
-            _db,
-            services.event_delivery_create,
-            subscription_pk=subscriber.pk,
-            event=event.kind,
-            station=event.station,
-            payload=json.loads(body),
         )
-        for attempt in range(1, subscriber.max_attempts + 1):
-            timestamp = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "csms-webhooks",
-                "X-CSMS-Event": event.kind,
-                "X-CSMS-Delivery": str(delivery_id),
-                TIMESTAMP_HEADER: timestamp,
-                SIGNATURE_HEADER: sign(subscriber.secret, timestamp, body),
-            }
-            status_code: int | None = None
-            try:
-                response = await client.post(
-                    subscriber.url, content=body, headers=headers, timeout=subscriber.timeout
+    )
+    return body
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    target: Target,
+    delivery_id: uuid.UUID,
+    payload: dict[str, Any],
+    attempts_made: int,
+) -> str:
+    """Post a stored delivery until delivered or out of attempts (tenacity); its end status."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    retrying = policy(target.max_attempts).retrying(attempts_made=attempts_made)
+    outcome: str = await retrying(_attempt, client, target, delivery_id, payload["event"], body)
+    return outcome
+
+
+async def _attempt(
+    client: httpx.AsyncClient, target: Target, delivery_id: uuid.UUID, kind: str, body: bytes
+) -> str:
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "csms-webhooks",
+        "X-CSMS-Event": kind,
+        DELIVERY_HEADER: str(delivery_id),
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(target.secret, timestamp, body),
+    }
+    status_code: int | None = None
+    try:
+        response = await client.post(
+            target.url, content=body, headers=headers, timeout=target.timeout
+        )
+        status_code = response.status_code
+        error = "" if 200 <= status_code < 300 else f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    status: str = await asyncio.to_thread(
+        _db,
+        services.event_delivery_attempt_record,
+        delivery_id=delivery_id,
+        status_code=status_code,
+        error=error,
+        policy=policy(target.max_attempts),
+        at=utcnow(),
+    )
+    if status == DeliveryStatus.FAILED:
+        logger.warning("Gave up delivering %s to %s: %s", kind, target.url, error)
+        return retry.FAILED
+    return retry.DELIVERED if status == DeliveryStatus.DELIVERED else retry.RETRY
+
+
+async def deliver_due(limit: int = 100) -> int:
+    """Deliveries due again (left by a stopped process, or whose retry was not made): claimed
+    (SKIP LOCKED) and posted; how many were delivered."""
+    due = await asyncio.to_thread(_db, services.event_deliveries_claim, limit=limit)
+    if not due:
+        return 0
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        outcomes = await asyncio.gather(
+            *(
+                deliver(
+                    client,
+                    Target(
+                        d.subscription.url,
+                        d.subscription.secret,
+                        d.subscription.timeout,
+                        d.subscription.max_attempts,
+                    ),
+                    d.id,
+                    d.payload,
+                    d.attempts,
                 )
-                status_code = response.status_code
-                delivered = 200 <= status_code < 300
-                error = "" if delivered else f"HTTP {status_code}"
-            except httpx.HTTPError as exc:
-                delivered = False
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            final = delivered or attempt == subscriber.max_attempts
-            await asyncio.to_thread(
-                _db,
-                services.event_delivery_attempt_record,
-                delivery_id=delivery_id,
-                status_code=status_code,
-                error=error,
-                delivered=delivered,
-                final=final,
-                at=utcnow(),
+                for d in due
             )
-            if final:
-                if not delivered:
-                    logger.warning(
-                        "Gave up delivering %s to %s after %d attempts: %s",
-                        event.kind,
-                        subscriber.url,
-                        attempt,
-                        error,
-                    )
-                return
-            await asyncio.sleep(retry_delay(attempt))
+        )
+    return sum(outcome == retry.DELIVERED for outcome in outcomes)
 
 
 def _identity_of(station_pk: int) -> str:

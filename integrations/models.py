@@ -125,6 +125,11 @@ class EventDelivery(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While pending: when the next attempt is due (the retry job takes it then).",
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -132,6 +137,12 @@ class EventDelivery(models.Model):
         indexes = [
             models.Index(fields=["subscription", "-created"]),
             models.Index(fields=["status", "-created"]),
+            # The retry job's claim: pending rows by due time.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="event_delivery_due",
+            ),
         ]
 
     def __str__(self) -> str:

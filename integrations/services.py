@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 
 from csms import events
+from csms.retry import Policy
 from integrations.choices import DeliveryStatus
 from integrations.models import EventDelivery
+from ocpp_router.datetimes import utcnow
 from stations.models import BootNotification, ChargingStation
 
 # The history of one delivery keeps at most this many attempts.
@@ -76,16 +79,41 @@ def integrator_boot_record(
         )
 
 
-def event_delivery_create(
-    *, subscription_pk: int, event: str, station: str, payload: dict[str, Any]
-) -> EventDelivery:
-    return EventDelivery.objects.create(
-        id=uuid.UUID(payload["id"]),
-        subscription_id=subscription_pk,
-        event=event,
-        station=station[:48],
-        payload=payload,
+def event_deliveries_create(*, deliveries: list[tuple[int, dict[str, Any]]]) -> None:
+    """Store deliveries (subscription pk, body) as pending, in one INSERT, before their first
+    attempt; claimed by this process for CSMS_DELIVERY_LEASE seconds."""
+    claimed = utcnow() + timedelta(seconds=settings.CSMS_DELIVERY_LEASE)
+    EventDelivery.objects.bulk_create(
+        [
+            EventDelivery(
+                id=uuid.UUID(body["id"]),
+                subscription_id=subscription_pk,
+                event=body["event"],
+                station=(body["station"] or "")[:48],
+                payload=body,
+                next_attempt_at=claimed,
+            )
+            for subscription_pk, body in deliveries
+        ],
+        batch_size=500,
     )
+
+
+def event_deliveries_claim(*, limit: int = 100) -> list[EventDelivery]:
+    """Pending deliveries that are due, claimed for CSMS_DELIVERY_LEASE seconds (SKIP LOCKED:
+    several processes claim different ones)."""
+    now = utcnow()
+    with transaction.atomic():
+        due = EventDelivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        rows = list(due.select_related("subscription")[:limit])
+        EventDelivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            next_attempt_at=now + timedelta(seconds=settings.CSMS_DELIVERY_LEASE)
+        )
+    return rows
 
 
 def event_delivery_attempt_record(
@@ -93,11 +121,11 @@ def event_delivery_attempt_record(
     delivery_id: uuid.UUID,
     status_code: int | None,
     error: str,
-    delivered: bool,
-    final: bool,
+    policy: Policy,
     at: datetime,
-) -> None:
-    """Log one attempt; `final` marks the delivery failed when it was not delivered."""
+) -> str:
+    """Log one attempt: delivered, due again after the policy's back-off (plus the lease, for
+    the retry job should this process stop), or failed when out of attempts. Its status."""
     with transaction.atomic():
         delivery = EventDelivery.objects.select_for_update().get(pk=delivery_id)
         delivery.attempts += 1
@@ -107,11 +135,25 @@ def event_delivery_attempt_record(
             *delivery.history[-(MAX_HISTORY - 1) :],
             {"at": at.isoformat(), "status_code": status_code, "error": error[:255]},
         ]
-        if delivered:
+        delay = None if not error else policy.next_delay(delivery.attempts)
+        if not error:
             delivery.status = DeliveryStatus.DELIVERED
             delivery.delivered_at = at
-        elif final:
+            delivery.next_attempt_at = None
+        elif delay is None:
             delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+        else:
+            delivery.next_attempt_at = at + timedelta(seconds=delay + settings.CSMS_DELIVERY_LEASE)
         delivery.save(
-            update_fields=["attempts", "status_code", "error", "history", "status", "delivered_at"]
+            update_fields=[
+                "attempts",
+                "status_code",
+                "error",
+                "history",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+            ]
         )
+    return delivery.status

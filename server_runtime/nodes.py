@@ -12,10 +12,11 @@ itself reconnects, through the load balancer, to a live node.
 With the in-memory channel layer there is one process: when it starts, every station still
 marked online from its previous life is marked offline.
 
-The transport knows nothing of stations: the stations app installs the sweeper with
-`set_node_sweeper(fn)`, where `fn(live_channel_prefixes, connected_before)` marks offline
-the stations marked online whose channel name starts with none of the prefixes and whose
-connection is older than `connected_before`, and returns how many it marked.
+The transport knows nothing of stations or commands: apps install sweepers with
+`add_node_sweeper(fn)`, where `fn(live_channel_prefixes, before)` cleans up what dead nodes
+left behind from before `before` and returns how many rows it changed: the stations app marks
+offline the stations marked online whose channel name starts with none of the prefixes, the
+commands app reports failed the commands a dead node was still awaiting an answer to.
 """
 
 from __future__ import annotations
@@ -38,17 +39,28 @@ from ocpp_router.datetimes import utcnow
 logger = logging.getLogger(__name__)
 
 Sweeper = Callable[[list[str], datetime], int]
-_sweeper: Sweeper | None = None
+_sweepers: list[tuple[str, Sweeper]] = []
 
 
-def set_node_sweeper(sweeper: Sweeper) -> None:
-    global _sweeper
-    _sweeper = sweeper
+def add_node_sweeper(what: str, sweeper: Sweeper) -> None:
+    """Install `sweeper`; `what` names what it marks in the log ("stations offline")."""
+    _sweepers[:] = [(w, s) for w, s in _sweepers if w != what]
+    _sweepers.append((what, sweeper))
 
 
 def node_id() -> str:
     """This process's node id: the channels_redis process prefix ("" without Redis)."""
     return getattr(get_channel_layer(), "client_prefix", "") or ""
+
+
+_serving = ""
+
+
+def serving_node() -> str:
+    """This process's node id if it serves stations (a NodeMonitor runs), else "": what a
+    record of work awaiting an answer in this process names, so that the sweep of a dead
+    node can tell it (a `manage.py` process's own waits end with that process)."""
+    return _serving
 
 
 def channel_prefix(node: str) -> str:
@@ -60,7 +72,8 @@ class NodeMonitor:
     """Keeps this node's liveness key fresh and sweeps stations of dead nodes."""
 
     def __init__(self) -> None:
-        self.node = node_id()
+        global _serving
+        self.node = _serving = node_id()
         self.started_at = utcnow()
         self.key_prefix = f"{getattr(get_channel_layer(), 'prefix', 'csms')}:node:"
         self._redis: Any = None
@@ -110,10 +123,7 @@ class NodeMonitor:
         return nodes
 
     async def _sweep(self, live_prefixes: list[str], connected_before: datetime) -> None:
-        if _sweeper is None:
-            return
-        marked = await dispatch.run_in_worker(_sweeper, live_prefixes, connected_before)
-        if marked:
-            logger.warning(
-                "Marked %d stations offline: the node holding their connection is gone", marked
-            )
+        for what, sweeper in list(_sweepers):
+            marked = await dispatch.run_in_worker(sweeper, live_prefixes, connected_before)
+            if marked:
+                logger.warning("Marked %d %s: the node that held them is gone", marked, what)

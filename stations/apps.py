@@ -7,15 +7,16 @@ class StationsConfig(AppConfig):
 
     def ready(self) -> None:
         from ocpp_router.registry import add_message_sink, set_connection_gate
-        from server_runtime.nodes import set_node_sweeper
+        from server_runtime.nodes import add_node_sweeper
         from stations import services
         from stations.connection import StationGate
         from stations.message_log import message_log
 
         set_connection_gate(StationGate())
         add_message_sink(message_log)
-        set_node_sweeper(
+        add_node_sweeper(
+            "stations offline",
             lambda live, before: services.station_sweep_offline(
                 live_channel_prefixes=live, connected_before=before
-            )
+            ),
         )

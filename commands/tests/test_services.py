@@ -28,6 +28,8 @@ def finished_command(callback_url: str) -> Command:
         status="completed",
         response={"status": "Accepted"},
         callback_url=callback_url,
+        # As `command_finish` stores it: the callback pending before its first attempt.
+        callback_status="pending",
         created=utcnow(),
         completed=utcnow(),
     )
