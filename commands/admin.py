@@ -12,8 +12,17 @@ class CallbackDeliveryInline(admin.TabularInline):
 
 @admin.register(Command)
 class CommandAdmin(admin.ModelAdmin):
-    list_display = ["created", "station", "action", "status", "origin", "created_by", "completed"]
-    list_filter = ["status", "origin", "action", "protocol"]
+    list_display = [
+        "created",
+        "station",
+        "action",
+        "status",
+        "origin",
+        "created_by",
+        "completed",
+        "callback_status",
+    ]
+    list_filter = ["status", "callback_status", "origin", "action", "protocol"]
     search_fields = ["station__identity", "action"]
     list_select_related = ["station", "created_by"]
     date_hierarchy = "created"

@@ -48,6 +48,7 @@ class EventDeliveryAdmin(admin.ModelAdmin):
         "history",
         "created",
         "delivered_at",
+        "next_attempt_at",
     ]
 
     def has_add_permission(self, request) -> bool:

@@ -73,7 +73,9 @@ class NodeMonitor:
 
     def __init__(self) -> None:
         global _serving
-        self.node = _serving = node_id()
+        self.node = node_id()
+        # One process without Redis: its commands still name it, for the sweep at next start.
+        _serving = self.node or "local"
         self.started_at = utcnow()
         self.key_prefix = f"{getattr(get_channel_layer(), 'prefix', 'csms')}:node:"
         self._redis: Any = None

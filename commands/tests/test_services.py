@@ -84,3 +84,26 @@ async def test_first_answered_delivery_stops_the_retries(settings):
     assert receiver.bodies[0]["status"] == "completed"
     assert receiver.bodies[0]["station_id"] == "CB-1"
     assert await deliveries(command) == [(1, 200, True)]
+
+
+@sync_to_async
+def pending_commands() -> tuple[Command, Command]:
+    station = ChargingStation.objects.create(identity="SW-1", protocol="2.0.1")
+    fields = dict(station=station, action="Reset", protocol="2.0.1", request={}, created=utcnow())
+    # Awaited by a serving process (one without Redis names itself "local") that then died,
+    # and by a manage.py process (no node), whose own wait ends with it.
+    served = Command.objects.create(node="local", callback_url="http://127.0.0.1:9/h", **fields)
+    return served, Command.objects.create(node="", **fields)
+
+
+async def test_pending_command_of_a_stopped_server_is_reported_failed_at_next_start():
+    served, other = await pending_commands()
+    marked = await sync_to_async(services.command_sweep_orphaned)(
+        live_channel_prefixes=[], before=utcnow()
+    )
+    assert marked == 1
+    served = await sync_to_async(Command.objects.get)(pk=served.pk)
+    assert served.status == "error" and served.error["code"] == services.SERVER_STOPPED
+    assert served.completed is not None
+    assert served.callback_status == "pending"  # its callback reports the failure
+    assert (await sync_to_async(Command.objects.get)(pk=other.pk)).status == "pending"
