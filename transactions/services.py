@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from commands.services import command_sender
 from csms import events
@@ -245,15 +244,22 @@ def transaction_start_16(
     at: datetime | None = None,
     identity: str = "",
 ) -> EventOutcome:
-    """Apply a 1.6 StartTransaction exactly once; a repeat gets the same transactionId."""
+    """Apply a 1.6 StartTransaction exactly once; a repeat gets the same transactionId.
+
+    The start's business key (the transaction's and its event's dedup_key) decides in the
+    INSERT whether it is new. A Stop or MeterValues for the transaction cannot have come
+    first: the station learns the id from our answer (readings sent with -1 stay unlinked).
+    """
     at = at or utcnow()
     key = f"start:{connector_id}:{id_tag}:{to_ocpp(timestamp)}:{meter_start}"
-    with transaction.atomic():
+    token: list[answers.TokenInfo] = []  # the id tag's decision, made once
+
+    def create() -> Transaction:
         tx = Transaction(
             station_id=station_pk,
             dedup_key=key,
             ocpp_version=V16,
-            # Replaced by the primary key below: 1.6 transaction ids are integers.
+            # Replaced by the primary key: 1.6 transaction ids are integers.
             transaction_id=f"new-{uuid.uuid4().hex}",
             evse_id=connector_id,
             connector_id=1 if connector_id else 0,
@@ -267,40 +273,60 @@ def transaction_start_16(
             value=id_tag, type="", version=V16, exclude_transaction_pk=None, at=at
         )
         tx.auth_status = answers.status_for_version(token_info.status, V16)
-        # A Stop or MeterValues for this transaction cannot have come first: the station
-        # learns the id from our answer. Readings sent with -1 stay unlinked.
+        token[:] = [token_info]
         rules.refresh_cost(tx, at=at, tariff=store.tariff_for_station(station_pk))
-        # The start's business key (dedup_key) decides in the INSERT whether it is new.
-        if not store.insert(tx, key=store.BY_DEDUP_KEY):
-            stored = store.lock_existing(store.by_dedup_key(station_pk, key)).transaction
-            start = stored.events.filter(kind=EventKind.START_16).first()
-            logger.info(
-                "Duplicate StartTransaction from station %s: transaction %s answered again",
-                station_pk,
-                stored.transaction_id,
-            )
-            return EventOutcome(start.answer if start else {}, True, stored.pk)
-        tx.transaction_id = str(tx.pk)
-        # What the start links is locked after the transaction, as every message locks.
-        _link_reservation(tx, reservation_id)
-        _link_remote_start_16(tx, at=at)
-        answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token_info)}
-        # The event has no business key of its own (the transaction's dedup_key was it):
-        # it is always stored, with the transaction's id and links.
+        return tx
+
+    def change(tx: Transaction | None, created: bool) -> store.Write:
+        assert tx is not None  # a transaction is created where none is found
+        answer: dict[str, Any] = {}
+        if created:
+            tx.transaction_id = str(tx.pk)
+            # What the start links is locked after the transaction, as every message locks.
+            _link_reservation(tx, reservation_id)
+            _link_remote_start_16(tx, at=at)
+            answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token[0])}
         event = TransactionEvent(
             station_id=station_pk,
             transaction=tx,
             kind=EventKind.START_16,
+            dedup_key=key,
             timestamp=timestamp,
             payload=payload,
             answer=answer,
             received_at=at,
         )
-        store.write_links(store.Write(event, []), tx, _START_16_LINKS)
-        _publish("transaction.started", tx, identity)
-        store.keep((station_pk, V16, tx.transaction_id), tx, identity)
+        return store.Write(
+            event,
+            [],
+            fields=_START_16_LINKS,
+            keep_as=store.by_id_16(station_pk, V16, tx.transaction_id),
+        )
+
+    def then(stored: store.Stored) -> EventOutcome:
+        tx = stored.transaction
+        assert tx is not None
+        if stored.duplicate:
+            start = tx.events.filter(kind=EventKind.START_16).only("answer").first()
+            logger.info(
+                "Duplicate StartTransaction from station %s: transaction %s answered again",
+                station_pk,
+                tx.transaction_id,
+            )
+            return EventOutcome(start.answer if start else {}, True, tx.pk)
+        _publish("transaction.started", tx, stored.identity)
         ending.supersede_older(tx, at=at)
-    return EventOutcome(answer, False, tx.pk)
+        return EventOutcome(stored.write.event.answer, False, tx.pk)
+
+    return store.apply(
+        store.by_dedup_key(station_pk, key),
+        change,
+        then,
+        identity=identity,
+        create=create,
+        create_first=True,
+        insert_first=True,
+    )
 
 
 def transaction_stop_16(
@@ -323,38 +349,33 @@ def transaction_stop_16(
     """
     at = at or utcnow()
     by_id = store.by_id_16(station_pk, V16, str(transaction_id))
+    unknown = store.by_dedup_key(
+        station_pk, f"stop:{transaction_id}:{to_ocpp(timestamp)}:{meter_stop}"
+    )
     store.forget(by_id)
-    with transaction.atomic():
-        locked = store.lock(by_id) if transaction_id > 0 else None
-        if locked is None:
-            anomaly = (
-                Anomaly.NO_TRANSACTION_ID if transaction_id == -1 else (Anomaly.UNKNOWN_TRANSACTION)
-            )
-            key = f"stop:{transaction_id}:{to_ocpp(timestamp)}:{meter_stop}"
-            tx = Transaction(
-                station_id=station_pk,
-                dedup_key=key,
-                ocpp_version=V16,
-                transaction_id=f"new-{uuid.uuid4().hex}",
-                reported_transaction_id=transaction_id,
-                id_token_value=id_tag,
-                anomalies=[anomaly, Anomaly.STARTED_MISSING],
-            )
-            if store.insert(tx, key=store.BY_DEDUP_KEY):
-                tx.transaction_id = str(tx.pk)
-                logger.warning(
-                    "StopTransaction for unknown transaction %s from station %s kept as "
-                    "transaction %s",
-                    transaction_id,
-                    station_pk,
-                    tx.pk,
-                )
-            else:
-                locked = store.lock_existing(store.by_dedup_key(station_pk, key))
-        loaded = None
-        if locked is not None:
-            tx, identity, loaded = locked.transaction, identity or locked.identity, locked.loaded
 
+    def create() -> Transaction:
+        anomaly = Anomaly.NO_TRANSACTION_ID if transaction_id == -1 else Anomaly.UNKNOWN_TRANSACTION
+        return Transaction(
+            station_id=station_pk,
+            dedup_key=unknown.values[1],
+            ocpp_version=V16,
+            transaction_id=f"new-{uuid.uuid4().hex}",
+            reported_transaction_id=transaction_id,
+            id_token_value=id_tag,
+            anomalies=[anomaly, Anomaly.STARTED_MISSING],
+        )
+
+    def change(tx: Transaction | None, created: bool) -> store.Write:
+        assert tx is not None  # a transaction is created where none is found
+        if created:
+            tx.transaction_id = str(tx.pk)
+            logger.warning(
+                "StopTransaction for unknown transaction %s from station %s kept as transaction %s",
+                transaction_id,
+                station_pk,
+                tx.pk,
+            )
         applied = rules.stop_16(
             tx,
             station_pk=station_pk,
@@ -374,16 +395,33 @@ def transaction_stop_16(
             )
             answer["idTagInfo"] = answers.id_tag_info(info)
         applied.event.answer = answer
-        if not store.write(store.Write(applied.event, applied.rows), tx, loaded):
-            stop = tx.events.filter(kind=EventKind.STOP_16).first()
+        return store.Write(applied.event, applied.rows)
+
+    def then(stored: store.Stored) -> EventOutcome:
+        tx = stored.transaction
+        assert tx is not None
+        if stored.duplicate:
+            stop = tx.events.filter(kind=EventKind.STOP_16).only("answer").first()
             logger.info(
                 "Duplicate StopTransaction %s from station %s answered again",
                 tx.transaction_id,
                 station_pk,
             )
             return EventOutcome((stop.answer if stop else None) or {}, True, tx.pk)
-        _publish("transaction.ended", tx, identity)
-    return EventOutcome(answer, False, tx.pk)
+        _publish("transaction.ended", tx, stored.identity)
+        return EventOutcome(stored.write.event.answer, False, tx.pk)
+
+    return store.apply(
+        by_id if transaction_id > 0 else unknown,
+        change,
+        then,
+        identity=identity,
+        create=create,
+        # An id we never gave (or -1): the stop is kept as a transaction of its own.
+        create_first=transaction_id <= 0,
+        create_key=unknown,
+        insert_first=True,
+    )
 
 
 def meter_values_record_16(

@@ -362,7 +362,7 @@ EVENT_DEDUP_KEY = "unique_event_dedup_key_per_station"  # 1.6, 2.x MeterValues: 
 
 def event_key(event: TransactionEvent) -> str:
     """The business key `event` is deduplicated on: 2.x events by their seqNo, the others
-    by their dedup_key (a 1.6 StartTransaction's event has neither and never conflicts)."""
+    by their dedup_key (a 1.6 StartTransaction's event: its transaction's)."""
     return EVENT_SEQ_KEY if event.seq_no is not None else EVENT_DEDUP_KEY
 
 

@@ -46,12 +46,14 @@ SAVED_FIELDS = tuple(
 
 class Key(NamedTuple):
     """How a message finds its transaction: the values of Transaction `fields`, with the
-    query reading them without a lock (`read`, for the guarded write) and the one locking."""
+    query reading them without a lock (`read`, for the guarded write), the one locking,
+    and the unique constraint that keeps a second transaction with them out (`unique`)."""
 
     fields: tuple[str, ...]
     values: tuple[Any, ...]
     read: statements.Query
     lock: statements.Query
+    unique: str
 
 
 def by_id(station_pk: int, transaction_id: str) -> Key:
@@ -61,6 +63,7 @@ def by_id(station_pk: int, transaction_id: str) -> Key:
         (station_pk, transaction_id),
         statements.TX_BY_ID_READ,
         statements.TX_BY_ID,
+        statements.TX_ID_KEY,
     )
 
 
@@ -71,6 +74,7 @@ def by_id_16(station_pk: int, version: str, transaction_id: str) -> Key:
         (station_pk, version, transaction_id),
         statements.TX_BY_ID_16_READ,
         statements.TX_BY_ID_16,
+        statements.TX_ID_KEY,
     )
 
 
@@ -81,6 +85,7 @@ def by_dedup_key(station_pk: int, dedup_key: str) -> Key:
         (station_pk, dedup_key),
         statements.TX_BY_DEDUP_KEY,
         statements.TX_BY_DEDUP_KEY,
+        statements.TX_DEDUP_KEY,
     )
 
 
@@ -90,11 +95,15 @@ Locked = statements.Locked
 @dataclass
 class Write:
     """What a message stores: its event and meter values, and whether the transaction's
-    changes are saved with them (False: saved later with `save`, or nothing changed)."""
+    changes are saved with them (False: saved later with `save`, or nothing changed).
+    `fields`: only these fields of a transaction just inserted are saved (None: what
+    changed). `keep_as`: the key its next message finds it by, where not the message's."""
 
     event: TransactionEvent
     rows: list[MeterValue]
     save_transaction: bool = True
+    fields: tuple[str, ...] | None = None
+    keep_as: Key | None = None
 
 
 @dataclass
@@ -193,21 +202,10 @@ def save(tx: Transaction, loaded: dict[str, Any] | None) -> None:
     statement.execute(values)
 
 
-def save_fields(tx: Transaction, fields: Sequence[str]) -> None:
-    """Save `fields` of `tx` as they are (no `updated` bump: `tx` was just inserted)."""
-    statement = statements.transaction_update(tuple(fields))
-    statement.execute(statements.update_values(tx, statement))
-
-
-# The business keys a new transaction is told new or repeated by.
-BY_ID = statements.TX_ID_KEY  # station + transactionId (2.x)
-BY_DEDUP_KEY = statements.TX_DEDUP_KEY  # station + dedup_key (1.6 starts, unknown stops)
-
-
-def insert(tx: Transaction, *, key: str) -> bool:
-    """Insert `tx` (its primary key set); False if its business key (`BY_ID`,
-    `BY_DEDUP_KEY`) shows it was stored before."""
-    return statements.INSERT_TRANSACTION.one(tx, key)
+def insert(tx: Transaction, key: Key) -> bool:
+    """Insert `tx` (its primary key set); False if the unique constraint of `key` shows it
+    was stored before."""
+    return statements.INSERT_TRANSACTION.one(tx, key.unique)
 
 
 def write(
@@ -227,11 +225,11 @@ def write(
     return statements.event_store(write.event, write.rows, *_update(tx, loaded), guard=guard)
 
 
-def write_links(write: Write, tx: Transaction, fields: Sequence[str]) -> None:
-    """Store an event that has no business key of its own with `fields` of `tx`, just
-    inserted (a 1.6 StartTransaction: its id and the links found after the INSERT)."""
+def write_links(write: Write, tx: Transaction, fields: Sequence[str]) -> bool:
+    """Store an event with `fields` of `tx`, just inserted (a 1.6 StartTransaction: its id
+    and the links found after the INSERT); False if the event was stored before."""
     statement = statements.transaction_update(tuple(fields))
-    statements.event_store(
+    return statements.event_store(
         write.event, write.rows, statement, statements.update_values(tx, statement)
     )
 
@@ -258,21 +256,24 @@ def apply(
     guarded_first: bool = False,
     create: Callable[[], Transaction] | None = None,
     create_first: bool = False,
+    create_key: Key | None = None,
+    insert_first: bool = False,
 ) -> R:
     """Apply a message to the transaction `key` finds, exactly once, and store it.
 
     `change(tx, created)` applies the message in memory (`tx` None: no transaction found,
-    `created`: `tx` is new and not inserted yet) and returns what to store; `then(stored)`
-    runs once it is stored, in the same database transaction, and its result is returned.
-    A stored transaction is kept for its next message (see `keep`).
+    `created`: `tx` is new) and returns what to store; `then(stored)` runs once it is
+    stored, in the same database transaction, and its result is returned. A stored
+    transaction is kept for its next message (see `keep`).
 
     - `guarded_first`: the transaction is read without a lock and the message stored
       guarded on its `updated`; if it changed meanwhile, or (with `create`) it was not
       found, the message is applied again under a lock, as below.
     - Under a lock: the transaction `key` finds (`create_first`: none is looked for);
-      if there is none and `create` is given, `create()` with the message applied is
-      inserted (its business key `statements.TX_ID_KEY`), or, if a concurrent delivery
-      inserted it first, the message is applied to that one.
+      if there is none and `create` is given, `create()` is inserted, its business key
+      that of `create_key` (default `key`), with the message applied (`insert_first`:
+      inserted first, then the message applied to it, when the message needs its primary
+      key); if a concurrent delivery inserted it first, the message is applied to that one.
     - `key` None, or no transaction and no `create`: the message is stored on its own.
     """
     if key is None:
@@ -288,19 +289,30 @@ def apply(
                 return _finish(key, applied, tx, read.loaded, name, stored, then)
         elif create is None:
             return _then(key, change(None, False), None, None, identity, then)
+    create_key = create_key or key
     with transaction.atomic():
         locked = None if create_first else lock(key)
         if locked is None and create is not None:
             tx = create()
-            applied = change(tx, True)
-            if insert(tx, key=BY_ID):
-                # Inserted with the message applied: only the event is left to store.
-                applied.save_transaction = False
-                stored = write(applied)
-                assert stored is not None  # not guarded
-                return _finish(key, applied, tx, None, identity, stored, then, created=True)
+            if insert_first:
+                if insert(tx, create_key):
+                    applied = change(tx, True)
+                    if applied.fields is None:
+                        stored = write(applied, tx)
+                    else:
+                        stored = write_links(applied, tx, applied.fields)
+                    assert stored is not None  # not guarded
+                    return _finish(key, applied, tx, None, identity, stored, then, created=True)
+            else:
+                applied = change(tx, True)
+                if insert(tx, create_key):
+                    # Inserted with the message applied: only the event is left to store.
+                    applied.save_transaction = False
+                    stored = write(applied)
+                    assert stored is not None  # not guarded
+                    return _finish(key, applied, tx, None, identity, stored, then, created=True)
             # Stored already (events before this one, or a concurrent delivery).
-            locked = lock_existing(key)
+            locked = lock_existing(create_key)
         if locked is None:
             return _then(key, change(None, False), None, None, identity, then)
         tx, name = locked.transaction, identity or locked.identity
@@ -336,6 +348,7 @@ def _finish(
     created: bool = False,
 ) -> R:
     result = then(Stored(tx, identity, loaded, applied, duplicate=not stored, created=created))
-    if stored and tx is not None and key is not None:
-        keep(key.values, tx, identity)
+    kept_as = applied.keep_as or key
+    if stored and tx is not None and kept_as is not None:
+        keep(kept_as.values, tx, identity)
     return result

@@ -76,7 +76,9 @@ def test_concurrent_duplicate_16_start_transactions_get_one_transaction_id(stati
         payload={},
     )
     assert len({o.answer["transactionId"] for o in outcomes}) == 1
+    assert sum(not o.duplicate for o in outcomes) == 1
     assert Transaction.objects.filter(station=station).count() == 1
+    assert TransactionEvent.objects.filter(station=station).count() == 1
 
 
 def test_concurrent_duplicate_16_meter_values_store_one_set_of_rows(station):

@@ -11,18 +11,21 @@ plain ORM `save()` writes, so a Django engineer can change a model without learn
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import IntegrityError, models, transaction
 from django.db.models import signals
 
 from ocpp_router.datetimes import to_ocpp, utcnow
 from stations.models import ChargingStation
 from transactions import services, statements, store
+from transactions.choices import EventKind
 from transactions.models import (
     IdToken,
     MeterValue,
@@ -56,7 +59,7 @@ def _orm_read(key: store.Key, *, lock: bool = True) -> store.Locked | None:
     return store.Locked(tx, tx.station.identity, loaded_values(tx))
 
 
-def _orm_insert(tx: Transaction, *, key: str) -> bool:
+def _orm_insert(tx: Transaction, key: store.Key) -> bool:
     try:
         with transaction.atomic():
             tx.save(force_insert=True)
@@ -101,9 +104,12 @@ def _orm_write(
     return True
 
 
-def _orm_write_links(write: store.Write, tx: Transaction, fields: Any) -> None:
-    _orm_event(write)
-    tx.save(update_fields=list(fields))
+def _orm_write_links(write: store.Write, tx: Transaction, fields: Any) -> bool:
+    with transaction.atomic():
+        if not _orm_event(write):
+            return False
+        tx.save(update_fields=list(fields))
+    return True
 
 
 @pytest.fixture
@@ -411,3 +417,25 @@ def test_statements_read_and_insert_every_concrete_field():
     assert columns[: len(Transaction._meta.concrete_fields)] == [
         (Transaction, field.name) for field in Transaction._meta.concrete_fields
     ]
+
+
+# --- stored before an upgrade -----------------------------------------------------------------
+
+
+def test_a_start_stored_before_its_event_held_the_key_is_still_answered_as_a_repeat(world):
+    """A 1.6 StartTransaction stored when its event carried no business key (before
+    migration 0006): once migrated, the station's repeat gets the same transactionId and
+    stores nothing."""
+    station = ChargingStation.objects.create(identity="Upgraded", protocol="1.6")
+    tx_id = _start_16(station)
+    TransactionEvent.objects.filter(transaction_id=tx_id, kind=EventKind.START_16).update(
+        dedup_key=""
+    )
+    backfill = importlib.import_module(
+        "transactions.migrations.0006_start_16_event_dedup_key"
+    ).backfill
+    backfill(django_apps, None)
+
+    assert _start_16(station) == tx_id
+    assert TransactionEvent.objects.filter(transaction_id=tx_id).count() == 1
+    assert Transaction.objects.filter(station=station).count() == 1
