@@ -97,7 +97,7 @@ def run_raw(station_pk: int, events: int, values: int, deadline: float) -> tuple
 
     from ocpp_router.datetimes import to_ocpp, utcnow
     from transactions.models import MeterValue
-    from transactions.services import meter_rows
+    from transactions.rules import meter_rows
 
     start = utcnow()
     written_events = written_rows = 0

@@ -63,7 +63,7 @@ def get_station(identity: str) -> ChargingStation:
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
-async def test_boot_heartbeat_status_are_answered_and_persisted(csms, version):
+async def test_b01_g01_g02_boot_heartbeat_status_are_answered_and_persisted(csms, version):
     identity = f"CP-{version}"
     async with connect(csms, identity, version) as cp:
         boot = await cp.call(boot_call(version))
@@ -179,7 +179,7 @@ async def test_csms_call_reaches_station_and_answer_returns(csms, version, cls, 
         assert cp.reset_type == ("Hard" if version == "1.6" else "Immediate")
 
 
-async def test_get_configuration_and_get_variables_round_trip(csms):
+async def test_b06_get_configuration_and_get_variables_round_trip(csms):
     async with (
         connect(csms, "CFG-16", "1.6", charge_point_class=Station16) as cp16,
         connect(csms, "CFG-201", "2.0.1", charge_point_class=Station201) as cp201,

@@ -25,7 +25,7 @@ from ocpp_router.datetimes import to_ocpp, utcnow
 from stations.models import ChargingStation
 from tests.live import connect, eventually
 from tests.test_ocpp_core import boot_call
-from transactions import services
+from transactions import authorization, remote, reservations
 from transactions.models import (
     IdToken,
     LocalAuthList,
@@ -106,7 +106,7 @@ def sampled(value, *, unit=None, measurand=None, context=None, version="1.6"):
 # --- OCPP 1.6 ---------------------------------------------------------------------------------
 
 
-async def test_16_full_session_authorize_start_meter_values_stop(csms, published):
+async def test_c01_e01_e06_16_full_session_authorize_start_meter_values_stop(csms, published):
     await make_token("TAG-1")
     await make_tariff(price_per_kwh=Decimal("0.30"), session_fee=Decimal("1.00"), currency="EUR")
     async with connect(csms, "TX16", "1.6") as cp:
@@ -180,7 +180,7 @@ async def test_16_full_session_authorize_start_meter_values_stop(csms, published
     assert ended.data["total_cost"] == "4.00"
 
 
-async def test_16_meter_values_use_the_transaction_kept_and_see_an_operator_change(csms):
+async def test_j02_16_meter_values_use_the_transaction_kept_and_see_an_operator_change(csms):
     """The server keeps the transaction it stored for the next MeterValues
     (transactions.open_transactions); a change made meanwhile elsewhere is not lost."""
     from transactions.open_transactions import open_transactions
@@ -216,7 +216,7 @@ async def test_16_meter_values_use_the_transaction_kept_and_see_an_operator_chan
     assert tx.anomalies == ["checked-by-operator"] and tx.is_active
 
 
-async def test_16_authorize_answers_each_status_in_the_16_enumeration(csms):
+async def test_c01_16_authorize_answers_each_status_in_the_16_enumeration(csms):
     await make_token("OK")
     await make_token("BLOCKED", status="Blocked")
     await make_token("OLD", expiry_date=utcnow() - timedelta(days=1))
@@ -236,7 +236,7 @@ async def test_16_authorize_answers_each_status_in_the_16_enumeration(csms):
     }
 
 
-async def test_16_duplicates_change_nothing_and_get_the_same_answer(csms):
+async def test_e13_16_duplicates_change_nothing_and_get_the_same_answer(csms):
     await make_token("DUP")
     async with connect(csms, "DUP16", "1.6") as cp:
         await cp.call(boot_call("1.6"))
@@ -267,7 +267,7 @@ async def test_16_duplicates_change_nothing_and_get_the_same_answer(csms):
     assert await count(TransactionEvent, transaction=tx) == 3
 
 
-async def test_16_transaction_id_minus_one_is_kept_and_flagged(csms):
+async def test_e13_16_transaction_id_minus_one_is_kept_and_flagged(csms):
     async with connect(csms, "MINUS16", "1.6") as cp:
         await cp.call(boot_call("1.6"))
         await cp.call(
@@ -328,13 +328,13 @@ class Remote16(ChargePoint16):
         return result16.RemoteStopTransaction(status="Accepted")
 
 
-async def test_16_remote_start_links_the_transaction_and_remote_stop_ends_it(csms):
+async def test_f01_f03_16_remote_start_links_the_transaction_and_remote_stop_ends_it(csms):
     await make_token("APP-USER")
     async with connect(csms, "REMOTE16", "1.6", charge_point_class=Remote16) as cp:
         await cp.call(boot_call("1.6"))
-        outcome, remote = await service(
+        outcome, remote_start = await service(
             csms,
-            services.transaction_remote_start,
+            remote.transaction_remote_start,
             identity="REMOTE16",
             id_token_value="APP-USER",
             evse_id=2,
@@ -342,9 +342,11 @@ async def test_16_remote_start_links_the_transaction_and_remote_stop_ends_it(csm
         assert outcome.ok and outcome.response == {"status": "Accepted"}
         await cp.task
         [tx] = await transactions_of("REMOTE16")
-        assert tx.remote_start_request_id == remote.pk and tx.evse_id == 2
-        assert (await sync_to_async(RemoteStart.objects.get)(pk=remote.pk)).status == "Accepted"
-        stop = await service(csms, services.transaction_remote_stop, transaction_pk=tx.pk)
+        assert tx.remote_start_request_id == remote_start.pk and tx.evse_id == 2
+        assert (
+            await sync_to_async(RemoteStart.objects.get)(pk=remote_start.pk)
+        ).status == "Accepted"
+        stop = await service(csms, remote.transaction_remote_stop, transaction_pk=tx.pk)
         assert stop.ok
         await cp.task
     [tx] = await transactions_of("REMOTE16")
@@ -375,12 +377,12 @@ class Reserving16(ChargePoint16):
         return result16.ClearCache(status="Accepted")
 
 
-async def test_16_reservation_is_used_by_the_transaction_and_cancel_works(csms):
+async def test_h01_h02_h03_16_reservation_is_used_by_the_transaction_and_cancel_works(csms):
     async with connect(csms, "RES16", "1.6", charge_point_class=Reserving16) as cp:
         await cp.call(boot_call("1.6"))
         outcome, reservation = await service(
             csms,
-            services.reservation_reserve,
+            reservations.reservation_reserve,
             identity="RES16",
             id_token_value="GUEST",
             evse_id=1,
@@ -399,25 +401,25 @@ async def test_16_reservation_is_used_by_the_transaction_and_cancel_works(csms):
         )
         _, other = await service(
             csms,
-            services.reservation_reserve,
+            reservations.reservation_reserve,
             identity="RES16",
             id_token_value="LATER",
             expiry=utcnow() + timedelta(minutes=15),
         )
-        cancel = await service(csms, services.reservation_cancel, reservation_pk=other.pk)
+        cancel = await service(csms, reservations.reservation_cancel, reservation_pk=other.pk)
         assert cancel.ok
     [tx] = await transactions_of("RES16")
     assert tx.reservation_id == reservation.pk and tx.reservation.status == "Used"
     assert (await sync_to_async(Reservation.objects.get)(pk=other.pk)).status == "Cancelled"
 
 
-async def test_16_local_list_full_then_differential_tracks_the_version(csms):
+async def test_d01_d02_16_local_list_full_then_differential_tracks_the_version(csms):
     await make_token("L1", in_local_list=True)
     await make_token("L2", in_local_list=True, status="Blocked")
     await make_token("NOT-LOCAL")
     async with connect(csms, "LIST16", "1.6", charge_point_class=Reserving16) as cp:
         await cp.call(boot_call("1.6"))
-        full = await service(csms, services.local_list_send, identity="LIST16", full=True)
+        full = await service(csms, authorization.local_list_send, identity="LIST16", full=True)
         assert full.ok
         assert cp.lists[0]["update_type"] == "Full" and cp.lists[0]["list_version"] == 1
         assert [e["id_tag"] for e in cp.lists[0]["local_authorization_list"]] == ["L1", "L2"]
@@ -425,7 +427,7 @@ async def test_16_local_list_full_then_differential_tracks_the_version(csms):
         await sync_to_async(IdToken.objects.filter(value="L2").update)(status="Accepted")
         await sync_to_async(IdToken.objects.filter(value="L1").update)(in_local_list=False)
         await make_token("L3", in_local_list=True)
-        diff = await service(csms, services.local_list_send, identity="LIST16", full=False)
+        diff = await service(csms, authorization.local_list_send, identity="LIST16", full=False)
         assert diff.ok
         assert cp.lists[1]["update_type"] == "Differential" and cp.lists[1]["list_version"] == 2
         assert cp.lists[1]["local_authorization_list"] == [
@@ -433,9 +435,9 @@ async def test_16_local_list_full_then_differential_tracks_the_version(csms):
             {"id_tag": "L2", "id_tag_info": {"status": "Accepted"}},
             {"id_tag": "L3", "id_tag_info": {"status": "Accepted"}},
         ]
-        version = await service(csms, services.local_list_version_request, identity="LIST16")
+        version = await service(csms, authorization.local_list_version_request, identity="LIST16")
         assert version.response == {"listVersion": 2}
-        assert (await service(csms, services.auth_cache_clear, identity="LIST16")).ok
+        assert (await service(csms, authorization.auth_cache_clear, identity="LIST16")).ok
     state = await sync_to_async(LocalAuthList.objects.get)(station__identity="LIST16")
     assert (state.version, state.reported_version) == (2, 2)
     held = await sync_to_async(list)(
@@ -474,7 +476,9 @@ def energy(version, minutes, wh, context=None, unit=None):
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_full_session_answers_id_token_info_and_total_cost(csms, version, published):
+async def test_e01_e06_i03_2x_full_session_answers_id_token_info_and_total_cost(
+    csms, version, published
+):
     await make_token("CARD-1", type="ISO14443", personal_message="Hello", language1="en")
     await make_tariff(
         price_per_kwh=Decimal("0.25"), price_per_minute=Decimal("0.10"), currency="EUR"
@@ -551,7 +555,7 @@ async def test_2x_full_session_answers_id_token_info_and_total_cost(csms, versio
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_authorize_statuses_and_contract_certificate(csms, version):
+async def test_c01_c07_2x_authorize_statuses_and_contract_certificate(csms, version):
     await make_token("GOOD", type="ISO14443")
     await make_token("BLOCK", type="ISO14443", status="Blocked")
     await make_token("EXP", type="ISO14443", expiry_date=utcnow() - timedelta(hours=1))
@@ -600,7 +604,7 @@ async def test_2x_authorize_statuses_and_contract_certificate(csms, version):
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_offline_replay_out_of_order_with_gap_is_stored_and_flagged(csms, version):
+async def test_e12_2x_offline_replay_out_of_order_with_gap_is_stored_and_flagged(csms, version):
     identity = f"OFF-{version}"
     async with connect(csms, identity, version) as cp:
         await cp.call(boot_call(version))
@@ -658,7 +662,7 @@ async def test_2x_offline_replay_out_of_order_with_gap_is_stored_and_flagged(csm
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_ended_without_started_and_gap_are_flagged(csms, version):
+async def test_e12_2x_ended_without_started_and_gap_are_flagged(csms, version):
     identity = f"GAP-{version}"
     async with connect(csms, identity, version) as cp:
         await cp.call(boot_call(version))
@@ -671,7 +675,7 @@ async def test_2x_ended_without_started_and_gap_are_flagged(csms, version):
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_duplicate_event_changes_nothing_and_is_answered_again(csms, version):
+async def test_e13_2x_duplicate_event_changes_nothing_and_is_answered_again(csms, version):
     await make_token("DUPE", type="ISO14443")
     identity = f"DUP-{version}"
     async with connect(csms, identity, version) as cp:
@@ -761,47 +765,47 @@ Remote2 = remote_station("2.0.1")
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_request_start_links_remote_start_id_and_request_stop_ends(csms, version):
+async def test_f01_f03_2x_request_start_links_remote_start_id_and_request_stop_ends(csms, version):
     await make_token("REMOTE-2", type="Central")
     async with connect(
         csms, f"REMOTE-{version}", version, charge_point_class=remote_station(version)
     ) as cp:
         await cp.call(boot_call(version))
-        outcome, remote = await service(
+        outcome, remote_start = await service(
             csms,
-            services.transaction_remote_start,
+            remote.transaction_remote_start,
             identity=f"REMOTE-{version}",
             id_token_value="REMOTE-2",
             id_token_type="Central",
             evse_id=3,
         )
-        assert outcome.ok and remote.remote_start_id
+        assert outcome.ok and remote_start.remote_start_id
         await cp.task
         status = await service(
             csms,
-            services.transaction_status_request,
+            remote.transaction_status_request,
             identity=f"REMOTE-{version}",
             transaction_id="R-1",
         )
         assert status.response == {"messagesInQueue": False, "ongoingIndicator": True}
         [tx] = await transactions_of(f"REMOTE-{version}")
-        assert tx.remote_start_id == remote.remote_start_id
-        assert tx.remote_start_request_id == remote.pk and tx.evse_id == 3
-        assert (await service(csms, services.transaction_remote_stop, transaction_pk=tx.pk)).ok
+        assert tx.remote_start_id == remote_start.remote_start_id
+        assert tx.remote_start_request_id == remote_start.pk and tx.evse_id == 3
+        assert (await service(csms, remote.transaction_remote_stop, transaction_pk=tx.pk)).ok
         await cp.task
     [tx] = await transactions_of(f"REMOTE-{version}")
     assert not tx.is_active and tx.stop_reason == "Remote"
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_reservation_used_by_transaction_and_status_update(csms, version):
+async def test_h01_h03_2x_reservation_used_by_transaction_and_status_update(csms, version):
     async with connect(
         csms, f"RES-{version}", version, charge_point_class=remote_station(version)
     ) as cp:
         await cp.call(boot_call(version))
         _, used = await service(
             csms,
-            services.reservation_reserve,
+            reservations.reservation_reserve,
             identity=f"RES-{version}",
             id_token_value="R",
             evse_id=1,
@@ -809,7 +813,7 @@ async def test_2x_reservation_used_by_transaction_and_status_update(csms, versio
         )
         _, expired = await service(
             csms,
-            services.reservation_reserve,
+            reservations.reservation_reserve,
             identity=f"RES-{version}",
             id_token_value="S",
             evse_id=2,
@@ -838,7 +842,7 @@ async def test_2x_reservation_used_by_transaction_and_status_update(csms, versio
     assert (await sync_to_async(Reservation.objects.get)(pk=expired.pk)).status == "Expired"
 
 
-async def test_201_running_cost_is_sent_with_cost_updated(csms, settings):
+async def test_i02_201_running_cost_is_sent_with_cost_updated(csms, settings):
     settings.CSMS_COST_UPDATE_INTERVAL = 1
     await make_tariff(price_per_kwh=Decimal("0.50"))
     async with connect(csms, "COST201", "2.0.1", charge_point_class=Remote2) as cp:
@@ -875,7 +879,7 @@ async def test_201_running_cost_is_sent_with_cost_updated(csms, settings):
 
 
 @pytest.mark.parametrize("version", V2)
-async def test_2x_killed_socket_mid_transaction_then_reconnect_loses_and_doubles_nothing(
+async def test_e11_2x_killed_socket_mid_transaction_then_reconnect_loses_and_doubles_nothing(
     csms, version
 ):
     identity = f"KILL-{version}"
@@ -960,7 +964,7 @@ def _offline(identity: str) -> bool:
     return not ChargingStation.objects.get(identity=identity).is_online
 
 
-async def test_16_killed_socket_mid_transaction_then_reconnect_loses_and_doubles_nothing(csms):
+async def test_e11_16_killed_socket_mid_transaction_then_reconnect_loses_and_doubles_nothing(csms):
     async with connect(csms, "KILL16", "1.6") as cp:
         await cp.call(boot_call("1.6"))
         start = call16.StartTransaction(
@@ -988,7 +992,7 @@ async def test_16_killed_socket_mid_transaction_then_reconnect_loses_and_doubles
     assert await count(TransactionEvent, transaction=tx) == 3
 
 
-async def test_21_transaction_event_with_signed_meter_value_keeps_it_verbatim(csms):
+async def test_j02_21_transaction_event_with_signed_meter_value_keeps_it_verbatim(csms):
     signed = {
         "signed_meter_data": "QUJD",
         "signing_method": "ECDSA-secp256r1-SHA256",
@@ -1028,7 +1032,7 @@ async def test_21_transaction_event_with_signed_meter_value_keeps_it_verbatim(cs
     assert row.value == Decimal("12.5") and row.unit == "kWh"
 
 
-async def test_21_request_start_on_21_station(csms):
+async def test_f01_21_request_start_on_21_station(csms):
     class Remote21(ChargePoint21):
         @on("RequestStartTransaction")
         async def on_request_start(self, **kwargs):
@@ -1037,8 +1041,8 @@ async def test_21_request_start_on_21_station(csms):
 
     async with connect(csms, "REMOTE21", "2.1", charge_point_class=Remote21) as cp:
         await cp.call(boot_call("2.1"))
-        outcome, remote = await service(
-            csms, services.transaction_remote_start, identity="REMOTE21", id_token_value="T"
+        outcome, remote_start = await service(
+            csms, remote.transaction_remote_start, identity="REMOTE21", id_token_value="T"
         )
-    assert outcome.ok and cp.request["remote_start_id"] == remote.remote_start_id
-    assert remote.status == "Rejected"
+    assert outcome.ok and cp.request["remote_start_id"] == remote_start.remote_start_id
+    assert remote_start.status == "Rejected"

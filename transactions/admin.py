@@ -32,7 +32,7 @@ from stations.admin_commands import (
 from stations.admin_panels import register_station_panel
 from stations.models import ChargingStation, Connector, Evse, OcppMessage
 from stations.services import StationNotConnected
-from transactions import ending, selectors, services, tariffs
+from transactions import authorization, ending, remote, reservations, selectors, tariffs
 from transactions.choices import AuthorizationStatus
 from transactions.models import (
     BatterySwap,
@@ -289,7 +289,7 @@ class TransactionAdmin(admin.ModelAdmin):
     def remote_stop(self, request, queryset):
         for tx in queryset.filter(is_active=True).select_related("station"):
             try:
-                outcome = services.transaction_remote_stop(transaction_pk=tx.pk)
+                outcome = remote.transaction_remote_stop(transaction_pk=tx.pk)
             except StationNotConnected as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
@@ -379,7 +379,7 @@ class ReservationAdmin(admin.ModelAdmin):
     def cancel(self, request, queryset):
         for reservation in queryset:
             try:
-                outcome = services.reservation_cancel(reservation_pk=reservation.pk)
+                outcome = reservations.reservation_cancel(reservation_pk=reservation.pk)
             except StationNotConnected as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
@@ -441,7 +441,7 @@ class LocalAuthListAdmin(admin.ModelAdmin):
     def _send(self, request, queryset, full: bool):
         for state in queryset.select_related("station"):
             try:
-                outcome = services.local_list_send(identity=state.station.identity, full=full)
+                outcome = authorization.local_list_send(identity=state.station.identity, full=full)
             except StationNotConnected as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue

@@ -393,7 +393,7 @@ def operator_end(
     either way, and the station's StopTransaction / Ended, when it comes, is merged."""
     answer = ""
     if stop_at_station:
-        from transactions.services import transaction_remote_stop
+        from transactions.remote import transaction_remote_stop
 
         outcome = transaction_remote_stop(transaction_pk=transaction_pk)
         answer = (outcome.response or {}).get("status", "") or outcome.status

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from transactions.ending import end_stale
+from transactions.reservations import reservation_expire_overdue
 from transactions.running_cost import cost_updates_send
-from transactions.services import reservation_expire_overdue
 
 
 def transactions_end_stale() -> int:

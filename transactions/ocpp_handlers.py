@@ -10,7 +10,7 @@ from ocpp_router.datetimes import from_ocpp, utcnow
 from ocpp_router.registry import ocpp_handler, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext, ResultContext
-from transactions import answers, payments, services, tariffs
+from transactions import answers, authorization, payments, remote, reservations, services, tariffs
 from transactions.choices import RequestStatus
 
 V2 = (V201, V21)
@@ -21,7 +21,7 @@ V2 = (V201, V21)
 
 @ocpp_handler(V16, "Authorize")
 def authorize_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    info, _ = services.authorize(value=payload["idTag"], version=V16)
+    info, _ = authorization.authorize(value=payload["idTag"], version=V16)
     return {"idTagInfo": answers.id_tag_info(info)}
 
 
@@ -29,7 +29,7 @@ def authorize_16(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
 @ocpp_handler(V21, "Authorize")
 def authorize_2(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     token = payload["idToken"]
-    info, certificate_status = services.authorize(
+    info, certificate_status = authorization.authorize(
         value=token["idToken"],
         type=token["type"],
         version=ctx.version,
@@ -125,7 +125,7 @@ def meter_values_2(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
 @ocpp_handler(V201, "ReservationStatusUpdate")
 @ocpp_handler(V21, "ReservationStatusUpdate")
 def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    services.reservation_status_update(
+    reservations.reservation_status_update(
         station_pk=ctx.station_pk,
         reservation_id=payload["reservationId"],
         status=payload["reservationUpdateStatus"],
@@ -138,19 +138,19 @@ def reservation_status_update(ctx: CallContext, payload: dict[str, Any]) -> dict
 
 def _remote_start_result(ctx: ResultContext, request: dict, response: dict) -> None:
     status = RequestStatus.ACCEPTED if response["status"] == "Accepted" else RequestStatus.REJECTED
-    services.remote_start_record_answer(
+    remote.remote_start_record_answer(
         station_pk=ctx.station_pk, version=ctx.version, request=request, status=status
     )
 
 
 def _reserve_now_result(ctx: ResultContext, request: dict, response: dict) -> None:
-    services.reservation_record_answer(
+    reservations.reservation_record_answer(
         station_pk=ctx.station_pk, version=ctx.version, request=request, status=response["status"]
     )
 
 
 def _cancel_reservation_result(ctx: ResultContext, request: dict, response: dict) -> None:
-    services.reservation_record_cancel(
+    reservations.reservation_record_cancel(
         station_pk=ctx.station_pk,
         reservation_id=request["reservationId"],
         status=response["status"],
@@ -158,14 +158,14 @@ def _cancel_reservation_result(ctx: ResultContext, request: dict, response: dict
 
 
 def _send_local_list_result(ctx: ResultContext, request: dict, response: dict) -> None:
-    services.local_list_record_answer(
+    authorization.local_list_record_answer(
         station_pk=ctx.station_pk, version=ctx.version, request=request, status=response["status"]
     )
 
 
 def _local_list_version_result(ctx: ResultContext, request: dict, response: dict) -> None:
     key = "listVersion" if ctx.version == V16 else "versionNumber"
-    services.local_list_record_version(station_pk=ctx.station_pk, reported=response[key])
+    authorization.local_list_record_version(station_pk=ctx.station_pk, reported=response[key])
 
 
 ocpp_result(V16, "RemoteStartTransaction")(_remote_start_result)

@@ -17,7 +17,7 @@ from django.db.models import Q
 from commands.services import StationNotConnected, command_send
 from ocpp_router.datetimes import utcnow
 from transactions.models import Transaction
-from transactions.services import cost_compute
+from transactions.rules import cost_compute
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from commands.services import command_sender
 from csms import events
 from ocpp_router.datetimes import from_ocpp, to_ocpp, utcnow
 from ocpp_router.rpc import V16
-from transactions import answers, authorization, ending, remote, reservations, rules, store
+from transactions import answers, authorization, ending, rules, store
 from transactions.choices import (
     Anomaly,
     EventKind,
@@ -42,32 +42,6 @@ from transactions.models import RemoteStart, Reservation, Transaction, Transacti
 station_call = command_sender("transactions")
 
 logger = logging.getLogger(__name__)
-
-# Kept here for callers: the id-token decisions and local lists live in `authorization`,
-# the rules in `rules`, reservations in `reservations`, remote start/stop in `remote`.
-authorize = authorization.authorize
-id_token_authorize = authorization.id_token_authorize
-id_token_authorize_static = authorization.id_token_authorize_static
-contract_certificate_status = authorization.contract_certificate_status
-local_list_build = authorization.local_list_build
-local_list_send = authorization.local_list_send
-local_list_record_answer = authorization.local_list_record_answer
-local_list_version_request = authorization.local_list_version_request
-local_list_record_version = authorization.local_list_record_version
-auth_cache_clear = authorization.auth_cache_clear
-cost_compute = rules.cost_compute
-meter_rows = rules.meter_rows
-to_wh = rules.to_wh
-transaction_remote_start = remote.transaction_remote_start
-remote_start_record_answer = remote.remote_start_record_answer
-transaction_remote_stop = remote.transaction_remote_stop
-transaction_status_request = remote.transaction_status_request
-reservation_reserve = reservations.reservation_reserve
-reservation_record_answer = reservations.reservation_record_answer
-reservation_cancel = reservations.reservation_cancel
-reservation_record_cancel = reservations.reservation_record_cancel
-reservation_status_update = reservations.reservation_status_update
-reservation_expire_overdue = reservations.reservation_expire_overdue
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from csms.api.pagination import NewestFirstCursorPagination
 from stations.services import StationNotConnected
-from transactions import ending, selectors, services
+from transactions import ending, reservations, selectors
 from transactions.api.filters import (
     BatterySwapFilter,
     IdTokenFilter,
@@ -149,7 +149,7 @@ class ReservationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            _, reservation = services.reservation_reserve(
+            _, reservation = reservations.reservation_reserve(
                 identity=data["station"].identity,
                 id_token_value=data["id_token_value"],
                 id_token_type=data.get("id_token_type") or "ISO14443",
@@ -166,7 +166,7 @@ class ReservationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     def cancel(self, request, pk=None):
         reservation = self.get_object()
         try:
-            outcome = services.reservation_cancel(reservation_pk=reservation.pk)
+            outcome = reservations.reservation_cancel(reservation_pk=reservation.pk)
         except StationNotConnected as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         reservation.refresh_from_db()

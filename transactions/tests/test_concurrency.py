@@ -44,7 +44,7 @@ def each_at_once(func, calls):
         return [f.result() for f in [pool.submit(run, kwargs) for kwargs in calls]]
 
 
-def test_concurrent_duplicate_transaction_events_insert_once(station):
+def test_e13_concurrent_duplicate_transaction_events_insert_once(station):
     payload = {
         "eventType": "Started",
         "timestamp": to_ocpp(T0),
@@ -64,7 +64,7 @@ def test_concurrent_duplicate_transaction_events_insert_once(station):
     assert MeterValue.objects.filter(station=station).count() == 2
 
 
-def test_concurrent_duplicate_16_start_transactions_get_one_transaction_id(station):
+def test_e13_concurrent_duplicate_16_start_transactions_get_one_transaction_id(station):
     outcomes = at_once(
         services.transaction_start_16,
         station_pk=station.pk,
@@ -81,7 +81,7 @@ def test_concurrent_duplicate_16_start_transactions_get_one_transaction_id(stati
     assert TransactionEvent.objects.filter(station=station).count() == 1
 
 
-def test_concurrent_duplicate_16_meter_values_store_one_set_of_rows(station):
+def test_e13_concurrent_duplicate_16_meter_values_store_one_set_of_rows(station):
     meter_value = [
         {"timestamp": to_ocpp(T0 + timedelta(minutes=1)), "sampledValue": [{"value": "5"}]}
     ]
@@ -97,7 +97,7 @@ def test_concurrent_duplicate_16_meter_values_store_one_set_of_rows(station):
     assert MeterValue.objects.filter(station=station).count() == 1
 
 
-def test_concurrent_duplicate_16_stops_stop_once(station):
+def test_e13_concurrent_duplicate_16_stops_stop_once(station):
     start = start_16(station, T0, meter_start=0)
     outcomes = at_once(
         services.transaction_stop_16,

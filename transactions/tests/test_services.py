@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ocpp_router.datetimes import utcnow
-from transactions import answers, services
+from transactions import answers, authorization, reservations, rules, services
 from transactions.models import IdToken, MeterValue, Reservation, Tariff, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +41,9 @@ def reading(minutes, value, unit=None, multiplier=None):
 
 
 def test_to_wh_converts_kwh_and_applies_the_multiplier():
-    assert services.to_wh(Decimal("1.5"), "kWh") == Decimal("1500.0")
-    assert services.to_wh(Decimal("12"), "Wh", 3) == Decimal("12000")
-    assert services.to_wh(Decimal("7"), "") == Decimal("7")
+    assert rules.to_wh(Decimal("1.5"), "kWh") == Decimal("1500.0")
+    assert rules.to_wh(Decimal("12"), "Wh", 3) == Decimal("12000")
+    assert rules.to_wh(Decimal("7"), "") == Decimal("7")
 
 
 def test_cost_adds_session_fee_energy_and_minutes(station):
@@ -53,7 +53,7 @@ def test_cost_adds_session_fee_energy_and_minutes(station):
         price_per_minute=Decimal("0.05"),
         session_fee=Decimal("0.99"),
     )
-    cost = services.cost_compute(
+    cost = rules.cost_compute(
         tariff=tariff,
         energy_wh=Decimal("12345"),
         started_at=T0,
@@ -79,8 +79,8 @@ def test_16_answers_map_2x_only_statuses_to_invalid():
 def test_group_token_is_parent_id_tag_in_16_and_group_id_token_in_2x():
     group = IdToken.objects.create(value="FLEET", type="Central")
     IdToken.objects.create(value="DRIVER", group_id_token=group)
-    info16 = services.id_token_authorize(value="DRIVER", version="1.6")
-    info2 = services.id_token_authorize(value="DRIVER", type="ISO14443", version="2.0.1")
+    info16 = authorization.id_token_authorize(value="DRIVER", version="1.6")
+    info2 = authorization.id_token_authorize(value="DRIVER", type="ISO14443", version="2.0.1")
     assert answers.id_tag_info(info16) == {"status": "Accepted", "parentIdTag": "FLEET"}
     assert answers.id_token_info(info2)["groupIdToken"] == {"idToken": "FLEET", "type": "Central"}
 
@@ -94,9 +94,9 @@ def test_concurrent_tx_check_can_be_switched_off(station, settings):
         id_token_value="BUSY",
         auth_status="Accepted",
     )
-    assert services.id_token_authorize(value="BUSY", version="1.6").status == "ConcurrentTx"
+    assert authorization.id_token_authorize(value="BUSY", version="1.6").status == "ConcurrentTx"
     settings.CSMS_CONCURRENT_TX_CHECK = False
-    assert services.id_token_authorize(value="BUSY", version="1.6").status == "Accepted"
+    assert authorization.id_token_authorize(value="BUSY", version="1.6").status == "Accepted"
 
 
 def _certificate(not_after):
@@ -124,19 +124,19 @@ def test_c07_contract_certificate_we_cannot_validate_is_not_accepted():
     IdToken.objects.create(value="EMAID-1", type="eMAID")
     valid = _certificate(utcnow() + timedelta(days=30))
     expired = _certificate(utcnow() - timedelta(days=1))
-    info, status = services.authorize(
+    info, status = authorization.authorize(
         value="EMAID-1", type="eMAID", version="2.0.1", certificate=valid
     )
     assert (info.status, status) == ("Invalid", "CertChainError")
-    _, status = services.authorize(
+    _, status = authorization.authorize(
         value="EMAID-1", type="eMAID", version="2.0.1", certificate=expired
     )
     assert status == "CertificateExpired"
-    info, status = services.authorize(value="EMAID-1", type="eMAID", version="2.0.1")
+    info, status = authorization.authorize(value="EMAID-1", type="eMAID", version="2.0.1")
     assert (info.status, status) == ("Accepted", None)
 
 
-def test_out_of_order_events_give_the_energy_of_the_in_order_session(station):
+def test_e12_out_of_order_events_give_the_energy_of_the_in_order_session(station):
     services.transaction_event_record(
         station_pk=station.pk,
         version="2.0.1",
@@ -158,7 +158,7 @@ def test_out_of_order_events_give_the_energy_of_the_in_order_session(station):
     assert tx.anomalies == ["out_of_order"]
 
 
-def test_reservation_expiry_marks_only_open_overdue_reservations(station):
+def test_h04_reservation_expiry_marks_only_open_overdue_reservations(station):
     def make(status, minutes):
         return Reservation.objects.create(
             station=station,
@@ -169,7 +169,7 @@ def test_reservation_expiry_marks_only_open_overdue_reservations(station):
         )
 
     overdue, future, used = make("Accepted", -1), make("Accepted", 10), make("Used", -1)
-    assert services.reservation_expire_overdue() == 1
+    assert reservations.reservation_expire_overdue() == 1
     overdue.refresh_from_db(), future.refresh_from_db(), used.refresh_from_db()
     assert (overdue.status, future.status, used.status) == ("Expired", "Accepted", "Used")
 
@@ -178,38 +178,38 @@ def test_reservation_status_update_does_not_reopen_a_used_reservation(station):
     Reservation.objects.create(
         station=station, reservation_id=5, id_token_value="X", expiry=utcnow(), status="Used"
     )
-    assert not services.reservation_status_update(
+    assert not reservations.reservation_status_update(
         station_pk=station.pk, reservation_id=5, status="Expired"
     )
-    assert not services.reservation_status_update(
+    assert not reservations.reservation_status_update(
         station_pk=station.pk, reservation_id=99, status="Expired"
     )
 
 
-def test_local_list_differential_holds_only_changes_and_removals(station):
+def test_d01_local_list_differential_holds_only_changes_and_removals(station):
     IdToken.objects.create(value="A", in_local_list=True)
     IdToken.objects.create(value="B", in_local_list=True)
-    version, entries = services.local_list_build(station_pk=station.pk, full=True)
+    version, entries = authorization.local_list_build(station_pk=station.pk, full=True)
     assert version == 1 and [e["idToken"]["idToken"] for e in entries] == ["A", "B"]
-    services.local_list_record_answer(
+    authorization.local_list_record_answer(
         station_pk=station.pk,
         version="2.0.1",
         request={"versionNumber": 1, "updateType": "Full", "localAuthorizationList": entries},
         status="Accepted",
     )
-    version, entries = services.local_list_build(station_pk=station.pk, full=False)
+    version, entries = authorization.local_list_build(station_pk=station.pk, full=False)
     assert (version, entries) == (2, [])
     IdToken.objects.filter(value="A").update(status="Blocked")
     IdToken.objects.filter(value="B").delete()
-    _, entries = services.local_list_build(station_pk=station.pk, full=False)
+    _, entries = authorization.local_list_build(station_pk=station.pk, full=False)
     assert entries == [
         {"idToken": {"idToken": "A", "type": "ISO14443"}, "idTokenInfo": {"status": "Blocked"}},
         {"idToken": {"idToken": "B", "type": "ISO14443"}},
     ]
 
 
-def test_rejected_local_list_keeps_the_version(station):
-    services.local_list_record_answer(
+def test_d01_rejected_local_list_keeps_the_version(station):
+    authorization.local_list_record_answer(
         station_pk=station.pk,
         version="1.6",
         request={"listVersion": 4, "updateType": "Full"},
@@ -219,7 +219,7 @@ def test_rejected_local_list_keeps_the_version(station):
     assert (state.version, state.last_status) == (0, "VersionMismatch")
 
 
-def test_seq_gap_is_flagged_and_cleared_when_the_late_event_arrives(station):
+def test_e12_seq_gap_is_flagged_and_cleared_when_the_late_event_arrives(station):
     for seq in (0, 1, 3):
         services.transaction_event_record(
             station_pk=station.pk, version="2.0.1", payload=event(seq, minutes=seq)

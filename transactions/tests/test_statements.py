@@ -12,7 +12,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from ocpp_router.datetimes import to_ocpp, utcnow
-from transactions import services, statements
+from transactions import authorization, services, statements
 from transactions.models import IdToken, MeterValue, Tariff, Transaction, TransactionEvent
 from transactions.tests.factories import start_16
 
@@ -75,11 +75,11 @@ def test_token_lookup_matches_16_idtags_on_the_value_and_2x_tokens_on_value_and_
 
 def test_a_token_the_operator_blocks_is_refused_at_the_next_request():
     IdToken.objects.create(value="LOST", expiry_date=utcnow() + timedelta(days=1))
-    assert services.id_token_authorize(value="LOST", version="1.6").status == "Accepted"
+    assert authorization.id_token_authorize(value="LOST", version="1.6").status == "Accepted"
     IdToken.objects.filter(value="LOST").update(status="Blocked")
-    assert services.id_token_authorize(value="LOST", version="1.6").status == "Blocked"
+    assert authorization.id_token_authorize(value="LOST", version="1.6").status == "Blocked"
     IdToken.objects.filter(value="LOST").update(status="Accepted", expiry_date=T0)
-    assert services.id_token_authorize(value="LOST", version="1.6").status == "Expired"
+    assert authorization.id_token_authorize(value="LOST", version="1.6").status == "Expired"
 
 
 def test_concurrent_tx_check_leaves_out_the_transaction_being_applied(station):
@@ -91,7 +91,7 @@ def test_concurrent_tx_check_leaves_out_the_transaction_being_applied(station):
         id_token_value="BUSY",
         auth_status="Accepted",
     )
-    authorize = services.id_token_authorize
+    authorize = authorization.id_token_authorize
     assert authorize(value="BUSY", version="1.6").status == "ConcurrentTx"
     assert authorize(value="BUSY", version="1.6", exclude_transaction_pk=tx.pk).accepted
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from transactions.services import reservation_expire_overdue
+from transactions.reservations import reservation_expire_overdue
 
 
 class Command(BaseCommand):
