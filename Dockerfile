@@ -12,8 +12,12 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN python manage.py collectstatic --noinput \
     && useradd --system --home /app csms \
-    && mkdir -p /data && chown csms /data
+    && mkdir -p /data/media && chown -R csms /data
 
 USER csms
 EXPOSE 8000
+# Ready: the database answers, every migration is applied and the channel layer carries a
+# message; otherwise `docker inspect` shows what GET /ready names as wrong.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "deploy/healthcheck.py"]
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec python manage.py serve --bind 0.0.0.0 --port 8000"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 import yaml
@@ -32,3 +34,56 @@ def test_proxy_passes_websocket_upgrades_to_the_replicas():
     directives = [line.split("#")[0].strip() for line in conf.splitlines()]
     # No session affinity: any replica serves any station.
     assert not any(d.startswith(("ip_hash", "hash ", "sticky")) for d in directives)
+
+
+def _ignored(pattern_file: Path) -> list[str]:
+    return [
+        line.strip()
+        for line in pattern_file.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def test_image_leaves_out_the_virtualenv_databases_and_history():
+    ignored = _ignored(ROOT / ".dockerignore")
+    for needed in (".git", ".venv", "db.sqlite3*", ".test-db.sqlite3*", "media/", ".env"):
+        assert needed in ignored, needed
+
+
+def test_image_checks_readiness_and_replicas_share_media():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "HEALTHCHECK" in dockerfile and "deploy/healthcheck.py" in dockerfile
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "media:/data/media" in services["csms"]["volumes"]
+    assert "media" in compose["volumes"]
+    assert services["proxy"]["depends_on"]["csms"]["condition"] == "service_healthy"
+
+
+def test_proxy_re_resolves_the_replicas_and_keeps_metrics_internal():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    directives = [line.split("#")[0].strip() for line in conf.splitlines()]
+    assert "server csms:8000 resolve max_fails=0;" in directives
+    assert any(d.startswith("zone csms ") for d in directives)
+    assert any(d.startswith("resolver 127.0.0.11") for d in directives)
+    assert "location = /metrics {" in directives
+
+
+async def test_healthcheck_exits_0_when_ready_and_1_naming_the_problem(csms):
+    async def check(path: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "deploy" / "healthcheck.py"),
+            "--url",
+            f"{csms.http_url}{path}",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await proc.communicate()
+        assert proc.returncode is not None
+        return proc.returncode, out.decode()
+
+    code, out = await check("/ready")
+    assert code == 0, out
+    code, out = await check("/no-such-page")
+    assert code == 1
+    assert "HTTP 404" in out
