@@ -51,7 +51,7 @@ from commands import conveniences, splitting
 from commands.choices import CallbackStatus, CommandStatus
 from commands.middleware import request_user
 from commands.models import CallbackDelivery, Command
-from csms import retry
+from csms import metrics, retry
 from csms.db import db
 from csms.retry import Policy
 from devicemodel.selectors import message_limits
@@ -269,6 +269,7 @@ def command_create_many(
                         completed=now,
                     )
                 )
+                metrics.COMMANDS.labels(action, CommandStatus.ERROR).inc()
                 continue
             commands.append(_store(station, action, payload, user, callback_url, origin))
     return commands
@@ -325,6 +326,7 @@ def _finish(command: Command, outcome: outbound.Outcome | None, error: dict | No
         command.callback_status, command.callback_next_at = CallbackStatus.PENDING, _claimed()
         fields += ["callback_status", "callback_next_at"]
     command.save(update_fields=fields)
+    metrics.COMMANDS.labels(command.action, command.status).inc()
     return command
 
 
@@ -518,6 +520,7 @@ def command_after_reply(
 
     def recorded(outcome: outbound.Outcome) -> None:
         try:
+            fields = _result_fields(action, outcome, None)
             Command.objects.create(
                 station_id=station_pk,
                 action=action,
@@ -525,8 +528,9 @@ def command_after_reply(
                 request=redact(action, payload),
                 origin=origin,
                 created=created,
-                **_result_fields(action, outcome, None),
+                **fields,
             )
+            metrics.COMMANDS.labels(action, fields["status"]).inc()
         except Exception:
             logger.exception("Recording %s to station %s failed", action, station_pk)
         if on_outcome is not None:
@@ -612,6 +616,7 @@ def callback_attempt_record(*, command_id: int, status_code: int | None, error: 
             command.callback_status, command.callback_next_at = CallbackStatus.DELIVERED, None
         elif delay is None:
             command.callback_status, command.callback_next_at = CallbackStatus.FAILED, None
+            metrics.WEBHOOK_FAILURES.labels("callback", "true").inc()
             logger.warning(
                 "Callback of command %s to %s failed after %s attempts: %s",
                 command_id,
@@ -620,6 +625,7 @@ def callback_attempt_record(*, command_id: int, status_code: int | None, error: 
                 error,
             )
         else:
+            metrics.WEBHOOK_FAILURES.labels("callback", "false").inc()
             # Retried here after `delay`; by the retry job if this process stops first.
             command.callback_next_at = now + timedelta(seconds=delay + settings.CSMS_DELIVERY_LEASE)
         command.save(

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from csms import envfile
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# CSMS_ENV_FILE: NAME=value lines read here and again on SIGHUP (csms.envfile); variables of
+# the process environment win over the file. Read once per process (not again when this
+# module is evaluated anew by server_runtime.reload).
+if not globals().get("CSMS_ENV_FILE_READ"):
+    envfile.load()
+CSMS_ENV_FILE_READ = True
 
 DEV_SECRET_KEY = "csms-development-key-not-for-production"
 
@@ -268,13 +277,28 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# plain (a line of text) or json (one JSON object per line, for log shippers): csms.logs.
+CSMS_LOG_FORMAT = env_str("CSMS_LOG_FORMAT", "plain")
+if CSMS_LOG_FORMAT not in {"plain", "json"}:
+    raise ValueError(f"CSMS_LOG_FORMAT must be plain or json, not {CSMS_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "csms.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "csms.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "csms.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CSMS_LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("CSMS_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": env_str("CSMS_ACCESS_LOG_LEVEL", "WARNING")},
@@ -369,6 +393,16 @@ CSMS_SHUTDOWN_GRACE = env_float("CSMS_SHUTDOWN_GRACE", 30.0)
 CSMS_SHUTDOWN_CLOSE_TIMEOUT = env_float("CSMS_SHUTDOWN_CLOSE_TIMEOUT", 5.0)
 # `serve` processes sharing one port (server_runtime.workers); more than one needs REDIS_URL.
 CSMS_WORKERS = env_int("CSMS_WORKERS", 1)
+
+# --- Prometheus metrics at /metrics (server_runtime.metrics) ------------------------------
+CSMS_METRICS = env_bool("CSMS_METRICS", True)
+# Addresses that may read /metrics ("none": no address); behind a proxy use --proxy-headers.
+CSMS_METRICS_ALLOWED_NETWORKS = env_list(
+    "CSMS_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]
+)
+# When set, a scrape must also send `Authorization: Bearer <token>`.
+CSMS_METRICS_TOKEN = env_str("CSMS_METRICS_TOKEN")
+CSMS_METRICS_SAMPLE_SECONDS = env_float("CSMS_METRICS_SAMPLE_SECONDS", 1.0)
 # Store every OCPP frame in the message log.
 CSMS_MESSAGE_LOG = env_bool("CSMS_MESSAGE_LOG", True)
 # The message log is written in batches: at most this many frames or this many seconds.

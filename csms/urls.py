@@ -9,6 +9,7 @@ from rest_framework.routers import APIRootView
 
 from ocpp_router.soap.views import central_system
 from server_runtime.health import health, ready
+from server_runtime.metrics import metrics_view
 from stations.api.password import StationPasswordView
 
 # The admin is the operator's console: it names the product.
@@ -37,6 +38,7 @@ API_ROOT = {
 urlpatterns = [
     path("health", health, name="health"),
     path("ready", ready, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     # OCPP-S (OCPP 1.5/1.6 over SOAP): the CentralSystemService; `?wsdl` serves its WSDL.
     re_path(r"^ocpp/soap/(?P<version>1\.[56])/?$", central_system, name="ocpp-soap"),

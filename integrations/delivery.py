@@ -131,6 +131,10 @@ class DeliveryWorker:
             if self._dropped % 1000 == 1:
                 logger.error("Webhook queue is full: %d events not delivered so far", self._dropped)
 
+    def backlog(self) -> int:
+        """Events and frames queued in memory, not yet stored as deliveries."""
+        return 0 if self._queue is None else self._queue.qsize()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued event is delivered or given up. True if done in time."""
         deadline = time.monotonic() + timeout

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from csms import events
+from csms import events, metrics
 from csms.retry import Policy
 from integrations.choices import DeliveryStatus
 from integrations.models import EventDelivery
@@ -143,7 +143,9 @@ def event_delivery_attempt_record(
         elif delay is None:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
+            metrics.WEBHOOK_FAILURES.labels("event", "true").inc()
         else:
+            metrics.WEBHOOK_FAILURES.labels("event", "false").inc()
             delivery.next_attempt_at = at + timedelta(seconds=delay + settings.CSMS_DELIVERY_LEASE)
         delivery.save(
             update_fields=[

@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from csms import logs, metrics
 from csms.conf import hot_settings
 from ocpp_router import dispatch, errors, rpc, validation
 from ocpp_router import gate as boot_gate  # the B02 rules; `gate` below is the connection gate
@@ -172,6 +173,19 @@ async def _feed(source: Any, inbox: _Inbox) -> None:
 CONNECTED: weakref.WeakSet[OcppConsumer] = weakref.WeakSet()
 
 
+# The action label of frames that are no OCPP call at all (csms_ocpp_messages).
+INVALID_FRAME = "(invalid frame)"
+UNKNOWN_ACTION = "(unknown action)"
+
+
+def _outcome_label(outcome: Outcome) -> str:
+    if outcome.status == COMPLETED:
+        return "ok"
+    if outcome.status == TIMEOUT:
+        return "Timeout"
+    return outcome.error_code or "Error"
+
+
 def calls_pending() -> int:
     """CSMS-initiated calls awaiting a station's answer or queued behind one."""
     return sum(
@@ -182,6 +196,8 @@ def calls_pending() -> int:
 class OcppConsumer(AsyncWebsocketConsumer):
     session: Session | None = None
     groups: list[str] = []
+    # This connection's child of csms_stations_connected, while it counts there.
+    connected_gauge: Any = None
 
     # --- the consumer's loop -------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -245,6 +261,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if parsed is None:
             return await self._refuse(404, "", remote, "the path is not /ocpp/<station id>")
         station_id, account = parsed
+        # Every log line of this connection names the station (csms.logs).
+        logs.STATION_ID.set(station_id)
         problem = station_id_problem(station_id)
         if problem:
             return await self._refuse(400, station_id, remote, problem)
@@ -311,6 +329,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.session = session
         CONNECTED.add(self)
         await self.accept(subprotocol=f"ocpp{version}")
+        node = getattr(self.channel_layer, "client_prefix", "") or "local"
+        self.connected_gauge = metrics.STATIONS_CONNECTED.labels(version, node)
+        self.connected_gauge.inc()
         await dispatch.run_in_worker(gate.connected, session)
         logger.info(
             "Station %s connected from %s speaking OCPP %s", station_id, remote or "?", version
@@ -330,6 +351,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         session = self.session
         if session is None:
             return
+        if self.connected_gauge is not None:
+            self.connected_gauge.dec()
+            self.connected_gauge = None
         for pending in [*([self.in_flight] if self.in_flight else []), *self.outbox]:
             if pending.timer:
                 pending.timer.cancel()
@@ -363,15 +387,27 @@ class OcppConsumer(AsyncWebsocketConsumer):
             if exc.answer:
                 await self._send_frame(rpc.error_frame(session.version, exc.message_id, exc.error))
             return
-        if isinstance(frame, rpc.Call):
-            await self._on_call(session, frame)
-        else:
-            await self._on_answer(session, frame)
+        # Log lines while this frame is handled name its message id (csms.logs).
+        token = logs.MESSAGE_ID.set(frame.message_id)
+        try:
+            if isinstance(frame, rpc.Call):
+                await self._on_call(session, frame)
+            else:
+                await self._on_answer(session, frame)
+        finally:
+            logs.MESSAGE_ID.reset(token)
 
     async def _on_call(self, session: Session, call: rpc.Call) -> None:
         kind = rpc.MessageType.SEND if call.send else rpc.MessageType.CALL
         call_log_id = self._log(session, "in", kind, call.message_id, call.action, call.payload)
         answer, ctx = await dispatch.handle_call(session, call)
+        metrics.message(
+            "in",
+            session.version,
+            # A station may send any action name: only the schemas' own become labels.
+            call.action if call.action in validation.actions(session.version) else UNKNOWN_ACTION,
+            answer.code if isinstance(answer, rpc.CallError) else "ok",
+        )
         if call.send:
             # OCPP 2.1 SEND is never answered, not even with an error.
             if isinstance(answer, rpc.CallError):
@@ -636,6 +672,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self._pump()
 
     async def _reply(self, pending: PendingCall, outcome: Outcome) -> None:
+        if self.session is not None:
+            metrics.message("out", self.session.version, pending.action, _outcome_label(outcome))
         if pending.on_outcome is not None:
             try:
                 await dispatch.run_in_worker(pending.on_outcome, outcome)
@@ -716,6 +754,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         return entry.id
 
     def _log_invalid(self, session: Session, raw: str | bytes, exc: rpc.FrameError) -> None:
+        metrics.message("in", session.version, INVALID_FRAME, exc.error.code(session.version))
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         self._log(
             session,

@@ -21,6 +21,7 @@ from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
+from csms import metrics
 from csms.conf import hot_settings
 from ocpp_router import errors, gate, validation
 from ocpp_router.registry import HOOKS, REGISTRIES, CallInterceptor, Handler
@@ -162,11 +163,15 @@ async def handle_call(session: Session, call: Call) -> tuple[CallResult | CallEr
     """Answer one station CALL. Never raises: every failure becomes the CALLERROR it names."""
     version = session.version
     ctx = CallContext(session=session, message_id=call.message_id, action=call.action)
+    started = time.perf_counter()
     try:
         payload = await _answer(ctx, call)
     except errors.OcppError as exc:
         ctx.follow_ups.clear()
+        if call.action in validation.actions(version):
+            metrics.handler_time(version, call.action, started)
         return error_frame(version, call.message_id, exc), ctx
+    metrics.handler_time(version, call.action, started)
     return CallResult(call.message_id, payload), ctx
 
 

@@ -390,6 +390,18 @@ REAP_PERIOD = 1.0
 REAP_SLICES = 10
 
 
+_sampling: set[asyncio.Task[None]] = set()
+
+
+def _start_sampling() -> None:
+    """The in-memory gauges of /metrics, refreshed on the server's loop (no I/O)."""
+    from server_runtime.metrics import sample_forever
+
+    if settings.CSMS_METRICS and settings.CSMS_METRICS_SAMPLE_SECONDS > 0:
+        task = asyncio.get_running_loop().create_task(sample_forever(), name="csms-metrics")
+        _sampling.add(task)
+
+
 class CsmsServer(Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Station sockets stay open for as long as they answer pings.
@@ -430,6 +442,7 @@ class CsmsServer(Server):
             # once the reactor's event loop runs.
             self.node_monitor = NodeMonitor()
             reactor.callLater(0, self.node_monitor.start)  # type: ignore[arg-type]
+            reactor.callLater(0, _start_sampling)  # type: ignore[arg-type]
             if ready:
                 ready()
 

@@ -50,9 +50,16 @@ class Shutdown:
         self.task: asyncio.Future[None] | None = None
 
     def install(self) -> None:
-        """Take over the stop signals (call once the reactor runs, in the main thread)."""
+        """Take over the stop signals, and HUP (server_runtime.reload): call once the reactor
+        runs, in the main thread."""
         for sig in (*FAST, GRACEFUL):
             signal.signal(sig, self._signalled)
+        signal.signal(signal.SIGHUP, self._hangup)
+
+    def _hangup(self, signum: int, frame: Any) -> None:
+        from server_runtime.reload import on_hangup
+
+        reactor.callFromThread(on_hangup)
 
     def _signalled(self, signum: int, frame: Any) -> None:
         reactor.callFromThread(self.begin, signum)

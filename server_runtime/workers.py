@@ -17,19 +17,27 @@ unexpectedly is started again (after 1 s, up to 30 s if it keeps failing at star
   settings); once each listens, the old ones shut down gracefully and their stations
   reconnect to the new ones.
 - WINCH: graceful shutdown of the workers; the supervisor stays (HUP starts them again).
+
+Metrics: the workers share one PROMETHEUS_MULTIPROC_DIR (the operator's, emptied at start,
+or a temporary folder of the supervisor's), so that /metrics, whichever worker answers it,
+adds up every worker's values; the gauges of a worker that exited are dropped.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+
+from csms import envfile
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,7 @@ MAX_RESTART_DELAY = 30.0
 STOP_TIMEOUT = 30.0
 # A reloaded worker has this long to listen before the reload is given up (old ones stay).
 RELOAD_TIMEOUT = 60.0
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def reuse_port_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -79,10 +88,26 @@ class Supervisor:
         # WINCH: the workers are stopped and not restarted until HUP.
         self.parked = False
         self.signals: list[int] = []
+        self.metrics_dir = ""
+        self._own_metrics_dir = False
+
+    def _prepare_metrics_dir(self) -> None:
+        given = os.environ.get(MULTIPROC_ENV, "")
+        if given:
+            # Values of processes from before this start are stale.
+            os.makedirs(given, exist_ok=True)
+            for name in os.listdir(given):
+                if name.endswith(".db"):
+                    os.unlink(os.path.join(given, name))
+            self.metrics_dir = given
+        else:
+            self.metrics_dir = tempfile.mkdtemp(prefix="csms-metrics-")
+            self._own_metrics_dir = True
 
     def run(self) -> int:
         handled = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGWINCH)
         previous = {sig: signal.signal(sig, self._signalled) for sig in handled}
+        self._prepare_metrics_dir()
         try:
             for worker in self.workers:
                 self._start(worker)
@@ -95,6 +120,8 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop_all(self.workers, self.stop_signal)
+            if self._own_metrics_dir:
+                shutil.rmtree(self.metrics_dir, ignore_errors=True)
         return 0
 
     def _signalled(self, signum: int, _frame: FrameType | None) -> None:
@@ -154,7 +181,12 @@ class Supervisor:
         return bool(_listening_inodes(self.port) & _socket_inodes(worker.proc.pid))
 
     def _start(self, worker: _Worker) -> None:
-        worker.proc = subprocess.Popen(self.command)
+        # The environment the supervisor was started with, not what it read from
+        # CSMS_ENV_FILE: each worker reads the file itself, afresh on every reload.
+        env = envfile.process_environment()
+        if self.metrics_dir:
+            env[MULTIPROC_ENV] = self.metrics_dir
+        worker.proc = subprocess.Popen(self.command, env=env)
         worker.started = time.monotonic()
         worker.restart_at = None
         logger.info("Worker %d started (pid %d)", worker.number, worker.proc.pid)
@@ -170,6 +202,7 @@ class Supervisor:
             code = worker.proc.poll()
             if code is None:
                 continue
+            self._gone(worker.proc.pid)
             lived = now - worker.started
             worker.delay = (
                 RESTART_DELAY
@@ -199,6 +232,14 @@ class Supervisor:
                 logger.warning("Worker pid %d did not stop in time; killing it", proc.pid)
                 proc.kill()
                 proc.wait()
+            self._gone(proc.pid)
+
+    def _gone(self, pid: int) -> None:
+        """Drop the live gauges of an exited worker from the metrics (its counters stay)."""
+        if self.metrics_dir:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid, self.metrics_dir)
 
 
 def _listening_inodes(port: int) -> set[str]:

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
+from csms import metrics
 from csms.conf import hot_settings
 from ocpp_router.session import LogEntry
 from stations.models import OcppMessage
@@ -115,6 +116,7 @@ class BatchedMessageLog:
         pending = len(self._pending)
         if pending >= MAX_BACKLOG:
             self._dropped += 1
+            metrics.MESSAGE_LOG_DROPPED.inc()
             if self._dropped % 1000 == 1:
                 logger.error(
                     "Message log backlog is full: %d frames not logged so far", self._dropped
@@ -125,6 +127,10 @@ class BatchedMessageLog:
             self._ensure_thread()
         if pending + 1 == hot_settings.CSMS_MESSAGE_LOG_BATCH:
             self._wake.set()
+
+    def backlog(self) -> int:
+        """Frames waiting to be written (csms_message_log_backlog)."""
+        return len(self._pending)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued frame is written. True if the queue drained in time."""
