@@ -214,6 +214,9 @@ class EmulatedStation:
         # transactions, DER controls by id, periodic event streams by id.
         self.tariffs: dict[int, dict[str, Any]] = {}
         self.transaction_tariffs: dict[str, dict[str, Any]] = {}
+        # Per transaction, the tariffs it had before a ChangeTransactionTariff: each with
+        # when it stopped applying and the energy (Wh) so far, pricing its part (I11).
+        self.tariff_changes: dict[str, list[tuple[dict[str, Any], datetime, float]]] = {}
         self.der_controls: dict[str, dict[str, Any]] = {}
         self.streams: dict[int, dict[str, Any]] = {}
         self.priority: set[str] = set()
@@ -714,11 +717,20 @@ class EmulatedStation:
             return None
         from decimal import Decimal
 
-        from transactions.cost import Usage, session_cost
+        from transactions.cost import Usage, split_session_cost
 
         end = datetime.now(UTC)
-        start = self._started_at.pop(str(connector.transaction_id), end)
-        cost = session_cost(tariff, [Usage(start, end, Decimal(str(round(connector.energy_wh))))])
+        tx = str(connector.transaction_id)
+        since = self._started_at.pop(tx, end)
+        segments = []
+        energy_before = 0.0
+        for old, until, energy in self.tariff_changes.pop(tx, []):
+            used = Decimal(str(round(energy - energy_before)))
+            segments.append((old, [Usage(since, until, used)]))
+            since, energy_before = until, energy
+        used = Decimal(str(round(connector.energy_wh - energy_before)))
+        segments.append((tariff, [Usage(since, end, used)]))
+        cost = split_session_cost(segments)
         return _snake({"totalCost": cost.total_cost(), "totalUsage": cost.total_usage()})
 
     async def _stream_values(self, power: float) -> None:
@@ -1149,9 +1161,16 @@ class _Station21(_station2(ChargePoint21, result21)):  # type: ignore[misc]
 
     @on("ChangeTransactionTariff")
     def on_change_transaction_tariff(self, transaction_id: str, tariff: dict, **_: Any) -> Any:
-        running = {str(c.transaction_id) for c in self.station.connectors.values()}
-        if transaction_id not in running:
+        running = {str(c.transaction_id): c for c in self.station.connectors.values()}
+        connector = running.get(transaction_id)
+        if connector is None:
             return result21.ChangeTransactionTariff(status="TxNotFound")
+        # I11: the tariff it had prices the session up to now, the new one from now on.
+        old = self.station.tariff_for(connector)
+        if old is not None:
+            self.station.tariff_changes.setdefault(transaction_id, []).append(
+                (old, datetime.now(UTC), connector.energy_wh)
+            )
         self.station.transaction_tariffs[transaction_id] = _camel(tariff)
         return result21.ChangeTransactionTariff(status="Accepted")
 

@@ -401,6 +401,7 @@ class TariffAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "station",
+        "evse_id",
         "price_per_kwh",
         "price_per_minute",
         "session_fee",
@@ -667,3 +668,4 @@ class StationTariffAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "currency"]
     list_select_related = ["station"]
+    readonly_fields = ["priced"]

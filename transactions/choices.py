@@ -72,6 +72,7 @@ class Anomaly(models.TextChoices):
     UNKNOWN_TRANSACTION = "unknown_transaction", "transaction id not known to the CSMS"
     UNKNOWN_RESERVATION = "unknown_reservation", "reservation id not known to the CSMS"
     EVENT_AFTER_END = "event_after_end", "message timestamped after the end"
+    COST_MISMATCH = "cost_mismatch", "the station's cost differs from the CSMS's"
     # Ended by the CSMS, not by the station (transactions.ending).
     SUPERSEDED = "superseded", "ended by the CSMS: a newer transaction began on its connector"
     NOT_CONTINUED = "not_continued", "ended by the CSMS: not continued after the station rebooted"

@@ -9,6 +9,9 @@ whose conditions hold at the start of the piece (prices are listed by priority i
 - energy: `priceKwh` per kWh of the piece;
 - chargingTime / idleTime: `priceMinute` per minute charging / idle;
 - fixedFee: the first applicable `priceFixed`, once per session (checked at its start);
+- reservationTime / reservationFixed: `priceMinute` per minute from the reservation to the
+  start of the session and the first applicable `priceFixed`, once, for a session that used
+  a reservation (checked when the reservation began);
 - each dimension's `taxRates` give its inclTax (a higher `stack` is levied on the amount
   including the lower ones); minCost / maxCost bound the total, exclusive and inclusive.
 
@@ -16,6 +19,12 @@ Conditions: startTimeOfDay/endTimeOfDay (local time, may span midnight), dayOfWe
 validFromDate/validToDate, evseKind, min/maxEnergy (Wh since the start), min/maxTime (s since
 the start), min/maxChargingTime and min/maxIdleTime (s so far), min/maxPower (W, the piece's
 average) and min/maxCurrent (A, when known). A condition on something unknown holds.
+
+A session whose tariff changed while it ran (2.1 I11, ChangeTransactionTariff) is priced by
+`split_session_cost`: each tariff prices the energy and time of its own part, the session
+goes on through the parts (conditions on energy and time count from the session's start),
+the fixed fee and reservation prices are the first tariff's, and the last tariff's
+minCost / maxCost bound the total.
 
 The result is a `Cost` whose `total_cost()` is the TotalCostType of 2.1 costDetails; 2.0.1
 and 1.6 use its `total.excl_tax` as totalCost, so one engine prices every version.
@@ -77,6 +86,8 @@ class Cost:
     energy: Price = field(default_factory=Price)
     charging_time: Price = field(default_factory=Price)
     idle_time: Price = field(default_factory=Price)
+    reservation_time: Price = field(default_factory=Price)
+    reservation_fixed: Price = field(default_factory=Price)
     total: Price = field(default_factory=Price)
     energy_wh: Decimal = ZERO
     charging_seconds: Decimal = ZERO
@@ -90,6 +101,8 @@ class Cost:
             ("energy", self.energy),
             ("chargingTime", self.charging_time),
             ("idleTime", self.idle_time),
+            ("reservationTime", self.reservation_time),
+            ("reservationFixed", self.reservation_fixed),
         ):
             if price.excl_tax or price.incl_tax:
                 cost[name] = price.rounded().as_json()
@@ -244,45 +257,18 @@ def session_cost(
     *,
     evse_kind: str | None = None,
     zone: tzinfo | str = "UTC",
+    reservation: tuple[datetime, datetime] | None = None,
 ) -> Cost:
-    """The cost of the session `usage` (in time order) under the 2.1 tariff `tariff`."""
-    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
-    cost = Cost(currency=tariff.get("currency", ""))
-    if not usage:
-        return cost
-    session_start = usage[0].start
-    energy = charging_time = idle_time = ZERO
-    energy_so_far = charging_so_far = idle_so_far = ZERO
-    cuts = _boundaries(tariff)
-    for period in usage:
-        for piece in _cut(period, cuts, tz):
-            hours = piece.seconds / 3600
-            state = _State(
-                at=piece.start.astimezone(tz),
-                elapsed=Decimal((piece.start - session_start).total_seconds()),
-                energy_wh=energy_so_far,
-                charging_seconds=charging_so_far,
-                idle_seconds=idle_so_far,
-                power_w=piece.energy_wh / hours if hours else None,
-                current_a=piece.current_a,
-            )
-            kwh_price = _first(tariff.get("energy"), "priceKwh", state, evse_kind)
-            if kwh_price is not None:
-                energy += piece.energy_wh / 1000 * kwh_price
-            minutes = piece.seconds / 60
-            if piece.charging:
-                minute_price = _first(tariff.get("chargingTime"), "priceMinute", state, evse_kind)
-                if minute_price is not None:
-                    charging_time += minutes * minute_price
-                charging_so_far += piece.seconds
-            else:
-                minute_price = _first(tariff.get("idleTime"), "priceMinute", state, evse_kind)
-                if minute_price is not None:
-                    idle_time += minutes * minute_price
-                idle_so_far += piece.seconds
-            energy_so_far += piece.energy_wh
-    start_state = _State(
-        at=session_start.astimezone(tz),
+    """The cost of the session `usage` (in time order) under the 2.1 tariff `tariff`;
+    `reservation`: when the reservation the session used began and ended (its start)."""
+    return split_session_cost(
+        [(tariff, usage)], evse_kind=evse_kind, zone=zone, reservation=reservation
+    )
+
+
+def _start_state(at: datetime) -> _State:
+    return _State(
+        at=at,
         elapsed=ZERO,
         energy_wh=ZERO,
         charging_seconds=ZERO,
@@ -290,17 +276,82 @@ def session_cost(
         power_w=None,
         current_a=None,
     )
-    fixed = _first(tariff.get("fixedFee"), "priceFixed", start_state, evse_kind) or ZERO
 
-    def priced(amount: Decimal, name: str) -> Price:
-        return Price(amount, with_tax(amount, (tariff.get(name) or {}).get("taxRates", [])))
 
-    cost.fixed = priced(fixed, "fixedFee")
-    cost.energy = priced(energy, "energy")
-    cost.charging_time = priced(charging_time, "chargingTime")
-    cost.idle_time = priced(idle_time, "idleTime")
-    total = cost.fixed + cost.energy + cost.charging_time + cost.idle_time
-    cost.total = _bounded(total, tariff.get("minCost"), tariff.get("maxCost")).rounded()
+def _priced(amount: Decimal, tariff: Json, name: str) -> Price:
+    return Price(amount, with_tax(amount, (tariff.get(name) or {}).get("taxRates", [])))
+
+
+def split_session_cost(
+    segments: list[tuple[Json, list[Usage]]],
+    *,
+    evse_kind: str | None = None,
+    zone: tzinfo | str = "UTC",
+    reservation: tuple[datetime, datetime] | None = None,
+) -> Cost:
+    """The cost of a session whose parts (in time order) were priced by different tariffs
+    (see the module docstring): `segments` holds each tariff with its part's usage."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    first, last = segments[0][0], segments[-1][0]
+    cost = Cost(currency=last.get("currency") or first.get("currency", ""))
+    periods = [period for _, usage in segments for period in usage]
+    if not periods:
+        return cost
+    session_start = periods[0].start
+    energy_so_far = charging_so_far = idle_so_far = ZERO
+    for tariff, usage in segments:
+        energy = charging_time = idle_time = ZERO
+        cuts = _boundaries(tariff)
+        for period in usage:
+            for piece in _cut(period, cuts, tz):
+                hours = piece.seconds / 3600
+                state = _State(
+                    at=piece.start.astimezone(tz),
+                    elapsed=Decimal((piece.start - session_start).total_seconds()),
+                    energy_wh=energy_so_far,
+                    charging_seconds=charging_so_far,
+                    idle_seconds=idle_so_far,
+                    power_w=piece.energy_wh / hours if hours else None,
+                    current_a=piece.current_a,
+                )
+                kwh_price = _first(tariff.get("energy"), "priceKwh", state, evse_kind)
+                if kwh_price is not None:
+                    energy += piece.energy_wh / 1000 * kwh_price
+                minutes = piece.seconds / 60
+                dimension = "chargingTime" if piece.charging else "idleTime"
+                minute_price = _first(tariff.get(dimension), "priceMinute", state, evse_kind)
+                if piece.charging:
+                    if minute_price is not None:
+                        charging_time += minutes * minute_price
+                    charging_so_far += piece.seconds
+                else:
+                    if minute_price is not None:
+                        idle_time += minutes * minute_price
+                    idle_so_far += piece.seconds
+                energy_so_far += piece.energy_wh
+        cost.energy += _priced(energy, tariff, "energy")
+        cost.charging_time += _priced(charging_time, tariff, "chargingTime")
+        cost.idle_time += _priced(idle_time, tariff, "idleTime")
+    start_state = _start_state(session_start.astimezone(tz))
+    fixed = _first(first.get("fixedFee"), "priceFixed", start_state, evse_kind) or ZERO
+    cost.fixed = _priced(fixed, first, "fixedFee")
+    if reservation is not None:
+        reserved_from, reserved_until = reservation
+        state = _start_state(reserved_from.astimezone(tz))
+        minutes = Decimal(max((reserved_until - reserved_from).total_seconds(), 0)) / 60
+        per_minute = _first(first.get("reservationTime"), "priceMinute", state, evse_kind)
+        reservation_fixed = _first(first.get("reservationFixed"), "priceFixed", state, evse_kind)
+        cost.reservation_time = _priced(minutes * (per_minute or ZERO), first, "reservationTime")
+        cost.reservation_fixed = _priced(reservation_fixed or ZERO, first, "reservationFixed")
+    total = (
+        cost.fixed
+        + cost.energy
+        + cost.charging_time
+        + cost.idle_time
+        + cost.reservation_time
+        + cost.reservation_fixed
+    )
+    cost.total = _bounded(total, last.get("minCost"), last.get("maxCost")).rounded()
     cost.energy_wh = energy_so_far
     cost.charging_seconds = charging_so_far
     cost.idle_seconds = idle_so_far

@@ -79,6 +79,12 @@ class Tariff(models.Model):
         related_name="tariffs",
         help_text="Empty: the default tariff of every station without one of its own.",
     )
+    evse_id = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The station's EVSE (1.6: connector) it prices; empty: every EVSE of the "
+        "station without one of its own.",
+    )
     currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code.")
     price_per_kwh = models.DecimalField(max_digits=10, decimal_places=4)
     price_per_minute = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
@@ -96,12 +102,21 @@ class Tariff(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["station__identity", "name"]
+        ordering = ["station__identity", "evse_id", "name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["station"],
-                condition=Q(active=True, station__isnull=False),
+                condition=Q(active=True, station__isnull=False, evse_id__isnull=True),
                 name="one_active_tariff_per_station",
+            ),
+            models.UniqueConstraint(
+                fields=["station", "evse_id"],
+                condition=Q(active=True, station__isnull=False, evse_id__isnull=False),
+                name="one_active_tariff_per_evse",
+            ),
+            models.CheckConstraint(
+                condition=Q(evse_id__isnull=True) | Q(station__isnull=False),
+                name="tariff_evse_needs_station",
             ),
             models.UniqueConstraint(
                 fields=["active"],
@@ -111,6 +126,8 @@ class Tariff(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.definition:
+            return f"{self.name} (OCPP 2.1 tariff, {self.currency})"
         return f"{self.name} ({self.price_per_kwh} {self.currency}/kWh)"
 
 
@@ -248,6 +265,26 @@ class Transaction(models.Model):
     )
     total_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    tariff_history = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="OCPP 2.1 I11: the tariffs replaced while it ran (ChangeTransactionTariff), "
+        "each as a TariffType with when it stopped applying (until) and the energy so far "
+        "(energyWh); they price their part of the session.",
+    )
+    reserved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the reservation it used began (OCPP 2.1 reservation prices).",
+    )
+    station_cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="OCPP 2.1 I12: the total cost (taxes included) the station calculated "
+        "(costDetails of its latest TransactionEvent).",
+    )
     cost_sent_at = models.DateTimeField(null=True, blank=True)
     anomalies = models.JSONField(default=list, blank=True)
     ended_by = models.CharField(
@@ -530,6 +567,14 @@ class StationTariff(models.Model):
     )
     currency = models.CharField(max_length=3)
     tariff = models.JSONField()
+    priced = models.ForeignKey(
+        Tariff,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="held_by",
+        help_text="The CSMS's copy of it, pricing the transactions it applies to.",
+    )
     status = models.CharField(max_length=25, help_text="The station's last answer about it.")
     updated = models.DateTimeField()
 

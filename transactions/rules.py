@@ -170,9 +170,31 @@ def refresh_cost(tx: Transaction, *, at: datetime, tariff: Tariff | None = None)
     if tx.tariff_id is None:
         return
     until = tx.stopped_at if not tx.is_active and tx.stopped_at else (tx.last_event_at or at)
-    tx.total_cost = cost_compute(
-        tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=until
-    )
+    tx.total_cost = transaction_cost_compute(tx, until=until)
+
+
+def transaction_cost_compute(tx: Transaction, *, until: datetime) -> Decimal:
+    """The total cost of `tx` (which has a tariff) up to `until`, taxes included: its
+    tariff, the tariffs it replaced (2.1 I11) and its reservation priced."""
+    return tariffs.transaction_cost(tx, until=until).total.incl_tax
+
+
+def station_cost(tx: Transaction, details: dict[str, Any] | None, *, ended: bool) -> None:
+    """OCPP 2.1 I12: the cost a station calculated locally (costDetails) is kept beside the
+    CSMS's; a final one that differs from the CSMS's by more than a cent is flagged."""
+    if not details or details.get("failureToCalculate"):
+        return
+    total = details["totalCost"]["total"]
+    amount = total.get("inclTax", total.get("exclTax"))
+    if amount is None:
+        return
+    tx.station_cost = Decimal(str(amount)).quantize(Decimal("0.01"))
+    if (
+        ended
+        and tx.total_cost is not None
+        and abs(tx.station_cost - tx.total_cost) > Decimal("0.01")
+    ):
+        add_anomaly(tx, Anomaly.COST_MISMATCH)
 
 
 # --- 2.0.1 / 2.1 TransactionEvent -------------------------------------------------------------
@@ -301,20 +323,23 @@ def transaction_event(
     tx.event_count += 1
     apply_readings(tx, rows)
     refresh_cost(tx, at=at, tariff=tariff)
+    station_cost(tx, payload.get("costDetails"), ended=event_type == EventKind.ENDED)
 
     cost_update = None
     if tx.total_cost is not None:
-        if event_type == EventKind.ENDED:
-            # OCPP 2.0.1 I02/I03: the final cost in the Ended answer.
+        if event_type in (EventKind.ENDED, EventKind.UPDATED):
+            # OCPP 2.0.1 I02/I03: the final cost in the Ended answer; the running cost in
+            # an Updated answer (TransactionEventResponse.totalCost), the same CostUpdated
+            # carries.
             answer["totalCost"] = float(tx.total_cost)
-        elif (
-            tx.is_active
+        if (
+            event_type == EventKind.UPDATED
+            and tx.is_active
             and cost_update_interval > 0
             and (
                 tx.cost_sent_at is None
                 or (at - tx.cost_sent_at).total_seconds() >= cost_update_interval
             )
-            and event_type == EventKind.UPDATED
         ):
             cost_update = {
                 "totalCost": float(tx.total_cost),

@@ -17,7 +17,7 @@ from django.db.models import Q
 from commands.services import StationNotConnected, command_send
 from ocpp_router.datetimes import utcnow
 from transactions.models import Transaction
-from transactions.rules import cost_compute
+from transactions.rules import transaction_cost_compute
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,7 @@ def cost_updates_send(*, at: datetime | None = None) -> int:
     sent = 0
     for tx in cost_updates_due(at=at):
         until = max(tx.last_event_at or at, at)
-        total = cost_compute(
-            tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=until
-        )
+        total = transaction_cost_compute(tx, until=until)
         # `updated` changes too: a copy of the transaction kept by the message path
         # (transactions.open_transactions) is then read again, not written over this.
         claimed = Transaction.objects.filter(

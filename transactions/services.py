@@ -73,6 +73,9 @@ def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
         rules.add_anomaly(tx, Anomaly.UNKNOWN_RESERVATION)
         return
     tx.reservation = reservation
+    # OCPP 2.1 TariffType reservationTime: priced from when the reservation began.
+    tx.reserved_at = reservation.created
+    rules.refresh_cost(tx, at=tx.last_event_at or reservation.updated)
     reservation.status = ReservationStatus.USED
     reservation.save(update_fields=["status", "updated"])
 
@@ -140,7 +143,11 @@ def transaction_event_record(
             at=at,
             token=token,
             remote_start=remote_start,
-            tariff=store.tariff_for_station(tx.station_id) if created else None,
+            tariff=(
+                store.tariff_for(tx.station_id, (payload.get("evse") or {}).get("id"))
+                if created
+                else None
+            ),
             cost_update_interval=settings.CSMS_COST_UPDATE_INTERVAL,
         )
         applied.event.transaction = tx
@@ -248,7 +255,7 @@ def transaction_start_16(
         )
         tx.auth_status = answers.status_for_version(token_info.status, V16)
         token[:] = [token_info]
-        rules.refresh_cost(tx, at=at, tariff=store.tariff_for_station(station_pk))
+        rules.refresh_cost(tx, at=at, tariff=store.tariff_for(station_pk, connector_id))
         return tx
 
     def change(tx: Transaction | None, created: bool) -> store.Write:
@@ -360,7 +367,7 @@ def transaction_stop_16(
             transaction_data=transaction_data,
             payload=payload,
             at=at,
-            tariff=store.tariff_for_station(tx.station_id) if tx.tariff_id is None else None,
+            tariff=store.tariff_for(tx.station_id, tx.evse_id) if tx.tariff_id is None else None,
         )
         answer: dict[str, Any] = {}
         if id_tag:

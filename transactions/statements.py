@@ -37,6 +37,7 @@ from transactions.models import (
     IdToken,
     MeterValue,
     RemoteStart,
+    StationTariff,
     Tariff,
     Transaction,
     TransactionEvent,
@@ -622,23 +623,45 @@ def id_token_row(
     return TokenRow(*row)
 
 
-TARIFF_FOR_STATION = Query(
+TARIFF_FOR = Query(
     lambda q: (
         f"SELECT {q.columns(Tariff)} FROM {q.table(Tariff)} "
-        f"WHERE ({q.col(Tariff, 'station')} = %s OR {q.col(Tariff, 'station')} IS NULL) "
-        f"AND {q.col(Tariff, 'active')} "
-        # The station's own tariff before the default one (NULLS LAST).
-        f"ORDER BY {q.col(Tariff, 'station')} IS NULL, {q.col(Tariff, 'station')} LIMIT 1"
+        f"LEFT JOIN {q.table(StationTariff)} ON {q.qcol(StationTariff, 'priced')} = "
+        f"{q.qcol(Tariff, 'id')} AND {q.qcol(StationTariff, 'station')} = %s "
+        f"AND {q.qcol(StationTariff, 'transaction_id')} = '' "
+        f"AND {q.qcol(StationTariff, 'status')} = 'Accepted' "
+        f"AND {q.qcol(StationTariff, 'evse_id')} IN (%s, 0) "
+        f"WHERE {q.qcol(StationTariff, 'id')} IS NOT NULL OR ({q.qcol(Tariff, 'active')} "
+        f"AND ({q.qcol(Tariff, 'station')} = %s OR {q.qcol(Tariff, 'station')} IS NULL) "
+        f"AND ({q.qcol(Tariff, 'evse_id')} = %s OR {q.qcol(Tariff, 'evse_id')} IS NULL)) "
+        # What the station holds for the EVSE, for all its EVSEs; then the CSMS's tariff of
+        # the EVSE, of the station, the default one.
+        f"ORDER BY {q.qcol(StationTariff, 'id')} IS NULL, {q.qcol(StationTariff, 'evse_id')} = 0, "
+        f"{q.qcol(Tariff, 'station')} IS NULL, {q.qcol(Tariff, 'evse_id')} IS NULL LIMIT 1"
     ),
-    [(Tariff, "station")],
+    [
+        (StationTariff, "station"),
+        (StationTariff, "evse_id"),
+        (Tariff, "station"),
+        (Tariff, "evse_id"),
+    ],
     _TARIFF_COLUMNS,
 )
 
 
+def tariff_for(station_pk: int, evse_id: int | None = None) -> Tariff | None:
+    """The tariff a new transaction on the station's EVSE (1.6: connector; None: unknown)
+    takes: the default tariff the station holds for the EVSE (OCPP 2.1 SetDefaultTariff),
+    else for all its EVSEs; else the CSMS's active tariff of the EVSE, of the station, the
+    default one."""
+    evse = evse_id if evse_id else -1  # 0 / unknown: no EVSE of its own
+    row = TARIFF_FOR.first([station_pk, evse, station_pk, evse])
+    return load(Tariff, row) if row is not None else None
+
+
 def tariff_for_station(station_pk: int) -> Tariff | None:
     """The station's own active tariff, else the active default one."""
-    row = TARIFF_FOR_STATION.first([station_pk])
-    return load(Tariff, row) if row is not None else None
+    return tariff_for(station_pk)
 
 
 # 1.6 carries no remote start id: see services._link_remote_start_16.

@@ -160,6 +160,11 @@ def tariff_for_station(station_pk: int) -> Tariff | None:
     return statements.tariff_for_station(station_pk)
 
 
+def tariff_for(station_pk: int, evse_id: int | None) -> Tariff | None:
+    """The tariff a new transaction on the station's EVSE takes (`statements.tariff_for`)."""
+    return statements.tariff_for(station_pk, evse_id)
+
+
 def remote_start_16(
     *, station_pk: int, id_tag: str, evse_id: int | None, since: datetime
 ) -> int | None:

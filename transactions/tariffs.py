@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from ocpp_router.datetimes import from_ocpp, to_ocpp
 from transactions import cost
 from transactions.models import StationTariff, Tariff, Transaction
 
@@ -34,30 +35,87 @@ def tariff_definition(tariff: Tariff) -> Json:
 
 
 def tariff_session_cost(
-    *, tariff: Tariff, energy_wh: Decimal | None, started_at: datetime | None, until: datetime
+    *,
+    tariff: Tariff,
+    energy_wh: Decimal | None,
+    started_at: datetime | None,
+    until: datetime,
+    history: list[Json] | None = None,
+    reserved_at: datetime | None = None,
 ) -> cost.Cost:
     """The cost of a session known by its totals: one charging period from its start (the
-    flat per-minute price runs for the whole session, as it always did)."""
+    flat per-minute price runs for the whole session, as it always did), or one per tariff
+    where `history` (Transaction.tariff_history) holds the tariffs it replaced (OCPP 2.1
+    I11: energy and time before a change at the old tariff, after it at the new one).
+    `reserved_at`: when the reservation the session used began (its reservation prices)."""
     start = started_at if started_at is not None and started_at <= until else until
-    usage = [cost.Usage(start, until, energy_wh or Decimal(0))]
-    return cost.session_cost(tariff_definition(tariff), usage)
+    total = energy_wh or Decimal(0)
+    segments: list[tuple[Json, list[cost.Usage]]] = []
+    since, energy_before = start, Decimal(0)
+    for change in history or []:
+        changed_at = min(max(from_ocpp(change["until"]) or since, since), until)
+        energy_then = min(max(Decimal(change["energyWh"]), energy_before), total)
+        usage = cost.Usage(since, changed_at, energy_then - energy_before)
+        segments.append((change["tariff"], [usage]))
+        since, energy_before = changed_at, energy_then
+    segments.append((tariff_definition(tariff), [cost.Usage(since, until, total - energy_before)]))
+    reservation = (reserved_at, start) if reserved_at is not None else None
+    return cost.split_session_cost(segments, reservation=reservation)
+
+
+def transaction_cost(tx: Transaction, *, until: datetime) -> cost.Cost:
+    """The cost of `tx` (which has a tariff) up to `until`."""
+    assert tx.tariff is not None
+    return tariff_session_cost(
+        tariff=tx.tariff,
+        energy_wh=tx.energy_wh,
+        started_at=tx.started_at,
+        until=until,
+        history=tx.tariff_history,
+        reserved_at=tx.reserved_at,
+    )
 
 
 def cost_details(
-    *, tariff: Tariff, energy_wh: Decimal | None, started_at: datetime | None, until: datetime
+    *,
+    tariff: Tariff,
+    energy_wh: Decimal | None,
+    started_at: datetime | None,
+    until: datetime,
+    history: list[Json] | None = None,
+    reserved_at: datetime | None = None,
 ) -> Json:
     """2.1 CostDetailsType of a session under `tariff`, for the API and the admin."""
     computed = tariff_session_cost(
-        tariff=tariff, energy_wh=energy_wh, started_at=started_at, until=until
+        tariff=tariff,
+        energy_wh=energy_wh,
+        started_at=started_at,
+        until=until,
+        history=history,
+        reserved_at=reserved_at,
     )
     return {"totalCost": computed.total_cost(), "totalUsage": computed.total_usage()}
+
+
+def _held_copy(*, station_pk: int, tariff: Json, label: str) -> Tariff:
+    """The CSMS's copy of a tariff a station applies, pricing what it applies to (never
+    chosen by itself: inactive)."""
+    return Tariff.objects.create(
+        name=f"{tariff['tariffId']} ({label})"[:100],
+        station_id=station_pk,
+        currency=tariff["currency"],
+        price_per_kwh=Decimal(0),
+        definition=tariff,
+        active=False,
+    )
 
 
 def default_tariff_set_result(
     *, station_pk: int, request: Json, response: Json, at: datetime
 ) -> StationTariff | None:
-    """SetDefaultTariff Accepted: the tariff is the default of the EVSE (0: of every EVSE),
-    replacing the one it had."""
+    """SetDefaultTariff Accepted (OCPP 2.1 I07): the tariff is the default of the EVSE
+    (0: of every EVSE), replacing the one it had; transactions that start on the EVSE from
+    then on are priced by it (`statements.tariff_for`), as the station prices them."""
     tariff = request["tariff"]
     evse_id = request["evseId"]
     if response["status"] != "Accepted":
@@ -77,6 +135,11 @@ def default_tariff_set_result(
             defaults={
                 "currency": tariff["currency"],
                 "tariff": tariff,
+                "priced": _held_copy(
+                    station_pk=station_pk,
+                    tariff=tariff,
+                    label=f"default of EVSE {evse_id}" if evse_id else "default of the station",
+                ),
                 "status": "Accepted",
                 "updated": at,
             },
@@ -87,37 +150,47 @@ def default_tariff_set_result(
 def transaction_tariff_change_result(
     *, station_pk: int, request: Json, response: Json, at: datetime
 ) -> StationTariff | None:
-    """ChangeTransactionTariff Accepted: the transaction's tariff from now on."""
+    """ChangeTransactionTariff Accepted (OCPP 2.1 I11): the transaction's tariff from now
+    on. The tariff it replaces goes to the transaction's `tariff_history` with the energy
+    so far, and keeps pricing the part of the session before the change."""
     if response["status"] != "Accepted":
         return None
 
     tariff = request["tariff"]
     transaction_id = request["transactionId"]
-    evse_id = (
-        Transaction.objects.filter(station_id=station_pk, transaction_id=transaction_id)
-        .values_list("evse_id", flat=True)
-        .first()
-    )
     with transaction.atomic():
-        # The CSMS prices the transaction with the tariff the station now applies.
-        priced = Tariff.objects.create(
-            name=f"{tariff['tariffId']} (transaction {transaction_id})"[:100],
-            currency=tariff["currency"],
-            price_per_kwh=Decimal(0),
-            definition=tariff,
-            active=False,
+        tx = (
+            Transaction.objects.select_for_update(of=("self",))
+            .select_related("tariff")
+            .filter(station_id=station_pk, transaction_id=transaction_id)
+            .first()
         )
-        Transaction.objects.filter(station_id=station_pk, transaction_id=transaction_id).update(
-            tariff=priced, currency=tariff["currency"]
-        )
+        if tx is not None:
+            replaced = {"tariffId": "", "currency": tariff["currency"]}  # unpriced so far
+            if tx.tariff is not None:
+                replaced = tariff_definition(tx.tariff)
+            tx.tariff_history = [
+                *tx.tariff_history,
+                {
+                    "tariff": replaced,
+                    "until": to_ocpp(at),
+                    "energyWh": str(tx.energy_wh or 0),
+                },
+            ]
+            tx.tariff = _held_copy(
+                station_pk=station_pk, tariff=tariff, label=f"transaction {transaction_id}"
+            )
+            tx.currency = tariff["currency"]
+            tx.save(update_fields=["tariff_history", "tariff", "currency", "updated"])
         StationTariff.objects.filter(station_id=station_pk, transaction_id=transaction_id).delete()
         return StationTariff.objects.create(
             station_id=station_pk,
-            evse_id=evse_id or 0,
+            evse_id=(tx.evse_id if tx is not None else None) or 0,
             tariff_id=tariff["tariffId"],
             transaction_id=transaction_id,
             currency=tariff["currency"],
             tariff=tariff,
+            priced=tx.tariff if tx is not None else None,
             status="Accepted",
             updated=at,
         )
@@ -175,9 +248,10 @@ def tariffs_reported(*, station_pk: int, request: Json, response: Json, at: date
 def tariff_send_default(
     *, tariff_pk: int, evse_id: int = 0, origin: str, user: Any = None
 ) -> list[tuple[str, str]]:
-    """Send a CSMS tariff as the default tariff (SetDefaultTariff) of the EVSE
-    (0: every EVSE) to its station, or to every connected 2.1 station for a default tariff;
-    (station, answer) for each. The answers are recorded by the SetDefaultTariff result."""
+    """Send a CSMS tariff as the default tariff (SetDefaultTariff) of its EVSE, else of
+    `evse_id` (0: every EVSE), to its station, or to every connected 2.1 station for a
+    default tariff; (station, answer) for each. The answers are recorded by the
+    SetDefaultTariff result."""
     from commands.services import StationNotConnected, command_send
     from stations.models import ChargingStation
 
@@ -193,7 +267,10 @@ def tariff_send_default(
             outcome = command_send(
                 identity=identity,
                 action="SetDefaultTariff",
-                payload={"evseId": evse_id, "tariff": definition},
+                payload={
+                    "evseId": tariff.evse_id if tariff.evse_id is not None else evse_id,
+                    "tariff": definition,
+                },
                 origin=origin,
                 user=user,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 
@@ -304,7 +305,7 @@ async def test_emulated_21_station_holds_tariffs_streams_power_and_prices_its_se
     """2.1: the CSMS sets a default tariff, the emulated station streams its power
     (NotifyPeriodicEventStream) and ends its session with costDetails priced locally."""
     from devicemodel.models import PeriodicEventStreamValue
-    from transactions.models import StationTariff, TransactionEvent
+    from transactions.models import StationTariff, Transaction, TransactionEvent
 
     await sync_to_async(id_tags_create)(tags=["TAG-EMU21-1"])
     config = StationConfig(
@@ -312,12 +313,12 @@ async def test_emulated_21_station_holds_tariffs_streams_power_and_prices_its_se
         version="2.1",
         url=f"{csms.ws_url}/ocpp",
         meter_interval=0.3,
-        plug_in_after=1.5,
-        charge_seconds=1.0,
+        plug_in_after=2.5,
+        charge_seconds=3.0,
         idle_seconds=0.5,
     )
     stop = asyncio.Event()
-    run = asyncio.create_task(run_stations([config], duration=10, stop=stop))
+    run = asyncio.create_task(run_stations([config], duration=14, stop=stop))
     try:
         await eventually(lambda: _accepted(["EMU21-1"]), timeout=8)
         tariff = {
@@ -332,6 +333,21 @@ async def test_emulated_21_station_holds_tariffs_streams_power_and_prices_its_se
         assert outcome.response["tariffAssignments"][0]["tariffId"] == "EMU-T"
         assert await StationTariff.objects.filter(station__identity="EMU21-1").acount() == 1
 
+        # I11: the running session's tariff changes; both sides price each part apart.
+        running = await eventually(
+            lambda: Transaction.objects.filter(
+                station__identity="EMU21-1", is_active=True, energy_wh__gt=0
+            ).afirst(),
+            timeout=8,
+        )
+        cheaper = {**tariff, "tariffId": "EMU-T2", "energy": {"prices": [{"priceKwh": 0.25}]}}
+        outcome = await csms.call(
+            "EMU21-1",
+            "ChangeTransactionTariff",
+            {"transactionId": running.transaction_id, "tariff": cheaper},
+        )
+        assert outcome.response == {"status": "Accepted"}
+
         async def ended():
             return await TransactionEvent.objects.filter(
                 transaction__station__identity="EMU21-1", kind="Ended"
@@ -341,6 +357,11 @@ async def test_emulated_21_station_holds_tariffs_streams_power_and_prices_its_se
         total = event.payload["costDetails"]["totalCost"]
         assert total["currency"] == "EUR" and total["fixed"]["exclTax"] == 1.0
         assert total["total"]["inclTax"] >= total["total"]["exclTax"] >= 1.0
+        # I12: the CSMS prices the session with the tariffs the station held, as it did.
+        tx = await Transaction.objects.aget(pk=running.pk)
+        assert tx.station_cost is not None and tx.total_cost is not None
+        assert abs(tx.station_cost - tx.total_cost) <= Decimal("0.01")
+        assert len(tx.tariff_history) == 1
         assert await PeriodicEventStreamValue.objects.filter(
             stream__station__identity="EMU21-1"
         ).aexists()

@@ -21,7 +21,7 @@ from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 
 from ocpp_router.datetimes import to_ocpp, utcnow
-from smartcharging import engine
+from smartcharging import balancing, engine
 from smartcharging.models import Grant, Site, SiteMember
 from stations.models import ChargingStation
 from tests.live import connect, eventually
@@ -246,3 +246,75 @@ async def test_k15_k16_k17_ev_charging_needs_get_a_schedule_within_the_ev_limits
         outside = await cp.call(calls.NotifyEVChargingNeeds(evse_id=1, charging_needs=AC_NEEDS))
         assert outside.status == ("NoChargingProfile" if version == "2.1" else "Rejected")
         assert outside.status_info["reason_code"] == "NoLoadManagement"
+
+
+class PriorityStation21(station_2x("2.1")):  # type: ignore[misc]
+    """A 2.1 station that answers UsePriorityCharging as told (`priority_answer`)."""
+
+    priority_answer = "Accepted"
+
+    @on("UsePriorityCharging")
+    async def on_use_priority_charging(self, transaction_id, activate, **kwargs):
+        return result21.UsePriorityCharging(status=self.priority_answer)
+
+
+async def _start_21(cp, transaction_id: str, tag: str) -> None:
+    await cp.call(
+        call21.TransactionEvent(
+            event_type="Started",
+            timestamp=to_ocpp(utcnow()),
+            trigger_reason="Authorized",
+            seq_no=0,
+            transaction_info={"transaction_id": transaction_id},
+            evse={"id": 1, "connector_id": 1},
+            id_token={"id_token": tag, "type": "ISO14443"},
+        )
+    )
+
+
+async def test_k21_k22_priority_charging_requested_remotely_or_locally_reshares_the_site(
+    csms, fast_rounds
+):
+    for tag in ("PRIO-A", "PRIO-B"):
+        await sync_to_async(IdToken.objects.create)(value=tag, type="ISO14443")
+    async with (
+        connect(csms, "PRIO-A", "2.1", charge_point_class=PriorityStation21) as a,
+        connect(csms, "PRIO-B", "2.1", charge_point_class=PriorityStation21) as b,
+    ):
+        await asyncio.gather(a.call(boot_call("2.1")), b.call(boot_call("2.1")))
+        await make_site(["PRIO-A", "PRIO-B"], "40")
+        await _start_21(a, "TX-A", "PRIO-A")
+        await _start_21(b, "TX-B", "PRIO-B")
+        await eventually(lambda: a.tx_limits()[-1:] == b.tx_limits()[-1:] == [20.0])
+
+        # K22: the driver asked for priority at the station, which notifies the CSMS: its
+        # session is filled to the EVSE's 32 A, the other keeps the rest.
+        await b.call(call21.NotifyPriorityCharging(transaction_id="TX-B", activated=True))
+        await eventually(lambda: (a.tx_limits()[-1], b.tx_limits()[-1]) == (8.0, 32.0))
+
+        # K21: a remote request the station refuses changes nothing.
+        a.priority_answer = "Rejected"
+        refused = await csms.call(
+            "PRIO-A", "UsePriorityCharging", {"transactionId": "TX-A", "activate": True}
+        )
+        assert refused.response == {"status": "Rejected"}
+        await asyncio.sleep(0.5)
+        assert (a.tx_limits()[-1], b.tx_limits()[-1]) == (8.0, 32.0)
+
+        # K21: accepted, both sessions have priority and share alike again.
+        a.priority_answer = "Accepted"
+        accepted = await csms.call(
+            "PRIO-A", "UsePriorityCharging", {"transactionId": "TX-A", "activate": True}
+        )
+        assert accepted.response == {"status": "Accepted"}
+        await eventually(lambda: a.tx_limits()[-1] == b.tx_limits()[-1] == 20.0)
+
+        # K22: the station ends priority charging: the other session now comes first.
+        await b.call(call21.NotifyPriorityCharging(transaction_id="TX-B", activated=False))
+        await eventually(lambda: (a.tx_limits()[-1], b.tx_limits()[-1]) == (32.0, 8.0))
+
+        # K28: a station pulling the update of its profile gets the engine's grant.
+        pulled = await b.call(
+            call21.PullDynamicScheduleUpdate(charging_profile_id=balancing.TX_PROFILE_ID + 1)
+        )
+        assert (pulled.status, pulled.schedule_update) == ("Accepted", {"limit": 8.0})

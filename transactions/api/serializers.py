@@ -119,6 +119,9 @@ TRANSACTION_FIELDS = [
     "tariff",
     "total_cost",
     "currency",
+    "station_cost",
+    "tariff_history",
+    "reserved_at",
     "anomalies",
     "ended_by",
     "end_note",
@@ -161,7 +164,12 @@ class TransactionDetailSerializer(TransactionSerializer):
         if until is None:
             return None
         return tariffs.cost_details(
-            tariff=tx.tariff, energy_wh=tx.energy_wh, started_at=tx.started_at, until=until
+            tariff=tx.tariff,
+            energy_wh=tx.energy_wh,
+            started_at=tx.started_at,
+            until=until,
+            history=tx.tariff_history,
+            reserved_at=tx.reserved_at,
         )
 
 
@@ -198,6 +206,7 @@ class TariffSerializer(StationIdAliasMixin, serializers.ModelSerializer):
             "id",
             "name",
             "station_id",
+            "evse_id",
             "currency",
             "price_per_kwh",
             "definition",

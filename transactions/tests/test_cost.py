@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transactions.cost import Usage, flat_tariff, session_cost, with_tax
+from transactions.cost import Usage, flat_tariff, session_cost, split_session_cost, with_tax
 
 START = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # a Monday
 
@@ -186,3 +186,53 @@ def test_property_time_of_day_prices_partition_the_day(hour, span, minutes, wh, 
 
 def _round(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
+
+
+def test_i11_a_changed_tariff_prices_its_own_part_and_the_session_goes_on():
+    old = {
+        "currency": "EUR",
+        "energy": {"prices": [{"priceKwh": 0.50}], "taxRates": [{"type": "VAT", "tax": 20}]},
+        "fixedFee": {"prices": [{"priceFixed": 1.0}]},
+    }
+    # The new tariff is cheaper past 4 kWh of the session: energy counts from its start.
+    new = {
+        "currency": "EUR",
+        "energy": {
+            "prices": [
+                {"priceKwh": 0.40, "conditions": {"maxEnergy": 4000}},
+                {"priceKwh": 0.20},
+            ]
+        },
+        "fixedFee": {"prices": [{"priceFixed": 9.0}]},
+        "maxCost": {"exclTax": 100},
+    }
+    before = _usage(30, 4_000)
+    after = _usage(30, 6_000, start=START + timedelta(minutes=30))
+    cost = split_session_cost([(old, [before]), (new, [after])])
+    # 1.00 fixed (the session's, once) + 4 kWh x 0.50 (+20%) + 6 kWh x 0.20
+    assert cost.fixed.excl_tax == Decimal("1.0")
+    assert cost.energy.excl_tax == Decimal("3.20")
+    assert cost.energy.incl_tax == Decimal("3.60")
+    assert cost.total.excl_tax == Decimal("4.20")
+    assert cost.energy_wh == Decimal(10_000)
+
+
+def test_reservation_time_and_fee_are_priced_once_from_the_reservation():
+    tariff = {
+        "currency": "EUR",
+        "energy": {"prices": [{"priceKwh": 0.30}]},
+        "reservationTime": {
+            "prices": [{"priceMinute": 0.10}],
+            "taxRates": [{"type": "VAT", "tax": 10}],
+        },
+        "reservationFixed": {"prices": [{"priceFixed": 0.50}]},
+    }
+    reserved = (START - timedelta(minutes=15), START)
+    cost = session_cost(tariff, [_usage(60, 10_000)], reservation=reserved)
+    assert cost.reservation_time.excl_tax == Decimal("1.5")
+    assert cost.reservation_time.incl_tax == Decimal("1.65")
+    assert cost.reservation_fixed.excl_tax == Decimal("0.5")
+    assert cost.total.excl_tax == Decimal("5.00")
+    assert cost.total_cost()["reservationTime"] == {"exclTax": 1.5, "inclTax": 1.65}
+    # Without a reservation, its prices are not charged.
+    assert session_cost(tariff, [_usage(60, 10_000)]).total.excl_tax == Decimal("3.00")
