@@ -559,6 +559,9 @@ CSMS_SMART_CHARGING_GRANT_TIMEOUT = env_int("CSMS_SMART_CHARGING_GRANT_TIMEOUT",
 CSMS_SMART_CHARGING_METER_MAX_AGE = env_int("CSMS_SMART_CHARGING_METER_MAX_AGE", 300)
 # Stack level of the TxProfile and TxDefaultProfile the CSMS sends for load management.
 CSMS_SMART_CHARGING_STACK_LEVEL = env_int("CSMS_SMART_CHARGING_STACK_LEVEL", 1)
+# OCPP 2.1 K28: TxProfiles to 2.1 stations are Dynamic, and a changed grant goes out as
+# UpdateDynamicSchedule (a limit) instead of a new profile.
+CSMS_SMART_CHARGING_DYNAMIC = env_bool("CSMS_SMART_CHARGING_DYNAMIC", False)
 # --- API --------------------------------------------------------------------------------
 # Longest wait a message-API caller may ask for with ?timeout=, in seconds.
 CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)

@@ -886,6 +886,7 @@ class EmulatedStation:
             "purpose": purpose,
             "stack_level": profile.get("stack_level", 0),
             "limit_w": limit_w,
+            "unit": unit,
             "transaction_id": str(profile.get("transaction_id", "") or ""),
             # As sent (camelCase), for GetChargingProfiles.
             "raw": snake_to_camel_case(profile) if self.version != "1.6" else None,
@@ -1236,6 +1237,12 @@ class _Station21(_station2(ChargePoint21, result21)):  # type: ignore[misc]
         if profile is None:
             return result21.UpdateDynamicSchedule(status="Rejected")
         profile["dynamic_update"] = schedule_update
+        # K28: the new limit applies from now on, in the profile's unit.
+        limit = schedule_update.get("limit")
+        if limit is not None:
+            profile["limit_w"] = float(limit) * (
+                VOLTS * PHASES if profile.get("unit", "W") == "A" else 1
+            )
         return result21.UpdateDynamicSchedule(status="Accepted")
 
     @on("UsePriorityCharging")

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from ocpp_router.rpc import V16
+from ocpp_router.rpc import V16, V21
 from smartcharging import allocation
 from smartcharging.choices import GrantStatus, LimitUnit
 from smartcharging.models import EvChargingNeeds, Grant, Site, SiteMember
@@ -133,7 +133,26 @@ def tx_profile_payload(
     profile["id"] = TX_PROFILE_ID + evse_id
     profile["transactionId"] = transaction_id
     profile["chargingSchedule"] = [_schedule(version, current, None)]
+    if version == V21 and settings.CSMS_SMART_CHARGING_DYNAMIC:
+        # OCPP 2.1 K28: a Dynamic profile, its limit updated with UpdateDynamicSchedule.
+        profile["chargingProfileKind"] = "Dynamic"
     return {"evseId": evse_id, "chargingProfile": profile}
+
+
+def dynamic_update_payload(*, send: Send) -> dict[str, Any] | None:
+    """OCPP 2.1 K28: the UpdateDynamicSchedule that carries `send`'s grant to a 2.1 station
+    holding the session's Dynamic TxProfile (its last one Accepted), instead of a new
+    profile; None where a SetChargingProfile is needed."""
+    if send.kind != "tx" or send.version != V21 or not settings.CSMS_SMART_CHARGING_DYNAMIC:
+        return None
+    grant = (
+        Grant.objects.filter(transaction_id=send.key, status=GrantStatus.ACCEPTED)
+        .only("profile_id")
+        .first()
+    )
+    if grant is None or grant.profile_id is None:
+        return None
+    return {"chargingProfileId": grant.profile_id, "scheduleUpdate": {"limit": send.current}}
 
 
 def fallback_payload(*, version: str, evse_id: int, current: float) -> dict[str, Any]:

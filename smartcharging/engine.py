@@ -193,34 +193,45 @@ class Engine:
         return site_pk in self._pending
 
     async def _send(self, site_pk: int, send: balancing.Send) -> str:
-        from commands.services import CommandRefused, command_create, command_execute
-
         now = time.monotonic()
         slot = max(self._next_slot.get(send.station_pk, 0.0), now)
         self._next_slot[send.station_pk] = slot + settings.CSMS_SMART_CHARGING_MIN_INTERVAL
         if slot > now:
             await asyncio.sleep(slot - now)
+        # OCPP 2.1 K28: a station holding the session's Dynamic profile gets the new limit.
+        update = await _db(balancing.dynamic_update_payload)(send=send)
         await _db(balancing.grant_sent)(site_pk=site_pk, send=send, at=utcnow())
         status = GrantStatus.FAILED
+        if update is not None:
+            status = await self._call(send, "UpdateDynamicSchedule", update)
+        if update is None or status == GrantStatus.REJECTED:
+            # A profile the station does not hold as Dynamic (any more) is sent anew.
+            status = await self._call(send, "SetChargingProfile", send.payload)
+        await _db(balancing.grant_answered)(send=send, status=status, at=utcnow())
+        return status
+
+    async def _call(self, send: balancing.Send, action: str, payload: dict) -> str:
+        """Send `action` for `send`: Accepted, Rejected (any other answer) or Failed."""
+        from commands.services import CommandRefused, command_create, command_execute
+
         try:
             command = await _db(command_create)(
                 identity=send.identity,
-                action="SetChargingProfile",
-                payload=send.payload,
+                action=action,
+                payload=payload,
                 user=None,
                 origin="smartcharging",
             )
         except CommandRefused as exc:
-            logger.info("Profile for %s not sent: %s", send.identity, exc.message)
-        else:
-            finished = await command_execute(command)
-            answer = (finished.response or {}).get("status")
-            if finished.status == "completed" and answer == "Accepted":
-                status = GrantStatus.ACCEPTED
-            elif finished.status == "completed":
-                status = GrantStatus.REJECTED
-        await _db(balancing.grant_answered)(send=send, status=status, at=utcnow())
-        return status
+            logger.info("%s for %s not sent: %s", action, send.identity, exc.message)
+            return GrantStatus.FAILED
+        finished = await command_execute(command)
+        answer = (finished.response or {}).get("status")
+        if finished.status == "completed" and answer == "Accepted":
+            return GrantStatus.ACCEPTED
+        if finished.status == "completed":
+            return GrantStatus.REJECTED
+        return GrantStatus.FAILED
 
 
 def _enabled_sites() -> list[int]:

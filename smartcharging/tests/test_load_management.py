@@ -318,3 +318,80 @@ async def test_k21_k22_priority_charging_requested_remotely_or_locally_reshares_
             call21.PullDynamicScheduleUpdate(charging_profile_id=balancing.TX_PROFILE_ID + 1)
         )
         assert (pulled.status, pulled.schedule_update) == ("Accepted", {"limit": 8.0})
+
+
+class DynamicStation21(station_2x("2.1")):  # type: ignore[misc]
+    """A 2.1 station that keeps the kind of each profile and takes UpdateDynamicSchedule
+    for a Dynamic profile it holds (Rejected for any other)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds: dict[int, str] = {}
+        self.updates: list[tuple[int, float]] = []
+
+    @on("SetChargingProfile")
+    async def on_set(self, evse_id, charging_profile, **kwargs):
+        self.kinds[charging_profile["id"]] = charging_profile["charging_profile_kind"]
+        return await super().on_set(evse_id, charging_profile, **kwargs)
+
+    @on("UpdateDynamicSchedule")
+    async def on_update_dynamic_schedule(self, charging_profile_id, schedule_update, **kwargs):
+        if self.kinds.get(charging_profile_id) != "Dynamic":
+            return result21.UpdateDynamicSchedule(status="Rejected")
+        self.updates.append((charging_profile_id, float(schedule_update["limit"])))
+        return result21.UpdateDynamicSchedule(status="Accepted")
+
+    def limit(self) -> float | None:
+        """The limit the station applies now: its TxProfile's, as last updated."""
+        events = [*self.tx_limits()[-1:], *[limit for _, limit in self.updates[-1:]]]
+        return events[-1] if events else None
+
+
+async def test_k28_grants_reach_a_dynamic_profile_as_update_dynamic_schedule(csms, fast_rounds):
+    fast_rounds.CSMS_SMART_CHARGING_DYNAMIC = True
+    for tag in ("DYN-A", "DYN-B"):
+        await sync_to_async(IdToken.objects.create)(value=tag, type="ISO14443")
+    async with (
+        connect(csms, "DYN-A", "2.1", charge_point_class=DynamicStation21) as a,
+        connect(csms, "DYN-B", "2.1", charge_point_class=DynamicStation21) as b,
+    ):
+        await asyncio.gather(a.call(boot_call("2.1")), b.call(boot_call("2.1")))
+        await make_site(["DYN-A", "DYN-B"], "32")
+        await _start_21(a, "TX-DA", "DYN-A")
+        await eventually(lambda: a.tx_limits() == [32.0])
+        assert a.kinds[balancing.TX_PROFILE_ID + 1] == "Dynamic"
+
+        # The second session halves A's grant: an update of A's Dynamic profile, no new one.
+        await _start_21(b, "TX-DB", "DYN-B")
+        await eventually(lambda: a.limit() == b.limit() == 16.0)
+        assert a.tx_limits() == [32.0]
+        assert a.updates == [(balancing.TX_PROFILE_ID + 1, 16.0)]
+
+        @sync_to_async
+        def recorded():
+            from smartcharging.models import DynamicScheduleUpdate
+
+            return list(
+                DynamicScheduleUpdate.objects.filter(station__identity="DYN-A").values_list(
+                    "origin", "status", "schedule_update"
+                )
+            )
+
+        assert await recorded() == [("csms", "Accepted", {"limit": 16.0})]
+
+        # A station that no longer holds the profile as Dynamic refuses the update: it gets
+        # a new profile.
+        a.kinds.clear()
+        await b.call(
+            call21.TransactionEvent(
+                event_type="Ended",
+                timestamp=to_ocpp(utcnow()),
+                trigger_reason="StopAuthorized",
+                seq_no=1,
+                transaction_info={"transaction_id": "TX-DB"},
+                evse={"id": 1, "connector_id": 1},
+            )
+        )
+        await eventually(lambda: a.tx_limits() == [32.0, 32.0])
+        assert a.updates == [(balancing.TX_PROFILE_ID + 1, 16.0)]
+        assert a.kinds[balancing.TX_PROFILE_ID + 1] == "Dynamic"
