@@ -11,7 +11,7 @@ PORT ?= 8000
 EMULATE_ARGS ?= --create-tags --count 20 --ocpp 1.6,2.0.1,2.1 --meter-interval 5 --plug-in-after 3 \
 	--charge-seconds 60 --duration 600
 
-.PHONY: run test lint format venv runtime migrate superuser emulate clean
+.PHONY: run test lint format venv runtime migrate superuser emulate screenshots clean
 
 # The dev extra (tests, linters); it includes the runtime dependencies.
 $(BIN)/.installed: pyproject.toml
@@ -55,6 +55,10 @@ test: venv
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The console's screenshots in docs/ (*.png), taken by the browser tests (Chromium).
+screenshots: venv
+	CSMS_SCREENSHOTS=docs $(BIN)/pytest tests/test_browser.py -p no:cacheprovider
 
 lint: venv
 	$(BIN)/ruff check .

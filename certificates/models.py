@@ -26,7 +26,7 @@ class CertificateSigningRequest(models.Model):
         ordering = ["-received"]
 
     def __str__(self) -> str:
-        return f"{self.station} CSR of {self.received:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.station} CSR of {self.received:%Y-%m-%d %H:%M:%S} ({self.status})"
 
 
 class InstalledCertificate(models.Model):

@@ -54,6 +54,13 @@ class Command(models.Model):
     callback_error = models.CharField(
         max_length=255, blank=True, help_text="Why the last callback attempt failed."
     )
+    batch = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Commands sent together (one bulk action in the admin, one fan-out request) "
+        "share it.",
+    )
     node = models.CharField(
         max_length=100,
         blank=True,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ocpp_router import validation
 from ocpp_router.registry import REGISTRIES
+from ocpp_router.schema_text import readable
 
 # Keywords of the OpenAPI 3.0 Schema Object (JSON Schema's other keywords are dropped).
 _KEYWORDS = {
@@ -61,7 +62,11 @@ def _convert(node: Any, refs: dict[str, str]) -> Any:
         return node
     if "$ref" in node:
         target = {"$ref": refs[node["$ref"].rsplit("/", 1)[-1]]}
-        siblings = {k: v for k, v in node.items() if k in ("description", "title")}
+        siblings = {
+            k: readable(v) if k == "description" else v
+            for k, v in node.items()
+            if k in ("description", "title")
+        }
         return {"allOf": [target], **siblings} if siblings else target
     out: dict[str, Any] = {}
     for key, value in node.items():
@@ -79,6 +84,8 @@ def _convert(node: Any, refs: dict[str, str]) -> Any:
             out[key] = True
         elif key == "required" and not value:
             continue
+        elif key == "description":
+            out[key] = readable(value)
         elif key in _KEYWORDS or key in ("exclusiveMinimum", "exclusiveMaximum"):
             out[key] = value
     return out

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -198,6 +199,7 @@ def _store(
     user: Any,
     callback_url: str,
     origin: str,
+    batch: uuid.UUID | None = None,
 ) -> Command:
     # A station password is never stored in plain text (OCPP 2.0.1 A01): not in the
     # record; the instance keeps the request as it is sent.
@@ -210,6 +212,7 @@ def _store(
         origin=origin,
         callback_url=callback_url,
         node=serving_node(),
+        batch=batch,
         created=utcnow(),
     )
     command.request = payload
@@ -224,13 +227,16 @@ def command_create_many(
     user: Any,
     callback_url: str = "",
     origin: str = "api",
+    batch: uuid.UUID | None = None,
 ) -> list[Command]:
     """One command per station; `payloads` maps an OCPP version (or "*") to its payload.
 
     Every payload is checked first (a bad one refuses the whole request); a station that is
     offline or whose version lacks the action gets a command record that failed at once.
+    The commands share one `batch` (a new one unless given): the records of one bulk send.
     """
     stations = list(stations)
+    batch = batch or uuid.uuid4()
     for version, payload in payloads.items():
         if version != "*" and version not in REGISTRIES:
             raise PayloadInvalid(f"Unknown OCPP version {version!r}", field="payloads")
@@ -265,13 +271,14 @@ def command_create_many(
                         callback_url=callback_url,
                         callback_status=_callback_status(callback_url),
                         callback_next_at=_claimed() if callback_url else None,
+                        batch=batch,
                         created=now,
                         completed=now,
                     )
                 )
                 metrics.COMMANDS.labels(action, CommandStatus.ERROR).inc()
                 continue
-            commands.append(_store(station, action, payload, user, callback_url, origin))
+            commands.append(_store(station, action, payload, user, callback_url, origin, batch))
     return commands
 
 

@@ -20,7 +20,7 @@ from devicemodel.models import (
     VariableOperation,
 )
 from ocpp_router.rpc import V16
-from stations.admin import admin_link, changelist_url
+from stations.admin import admin_link, changelist_url, when
 from stations.admin_panels import register_station_panel
 from stations.models import ChargingStation
 
@@ -230,7 +230,7 @@ def device_model_panel(request: HttpRequest, station: ChargingStation) -> str:
         components,
         Variable.objects.filter(component__station=station).count(),
         attributes.count(),
-        station.base_report_at or "never",
+        when(station.base_report_at, empty="never"),
         changelist_url(Component, station__id__exact=station.pk),
         changelist_url(Variable, component__station__id__exact=station.pk),
         changelist_url(VariableAttribute, variable__component__station__id__exact=station.pk),

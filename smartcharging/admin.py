@@ -26,6 +26,7 @@ from smartcharging.models import (
     SiteGroup,
     SiteMember,
 )
+from stations.admin import when
 
 # Hours of power shown on a site's page.
 CHART_HOURS = 2
@@ -81,7 +82,7 @@ class CompositeScheduleAdmin(admin.ModelAdmin):
                     if row["differs"]
                     else "",
                     row["start_period"],
-                    f"{row['at']:%Y-%m-%d %H:%M:%S}",
+                    when(row["at"]),
                     "—" if row["expected"] is None else f"{row['expected']:g}",
                     "—" if row["reported"] is None else f"{row['reported']:g}",
                     "differs" if row["differs"] else "",

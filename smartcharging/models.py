@@ -110,7 +110,7 @@ class EvChargingNeeds(models.Model):
         verbose_name_plural = "EV charging needs"
 
     def __str__(self) -> str:
-        return f"{self.station} EVSE {self.evse_id} needs at {self.received:%Y-%m-%d %H:%M}"
+        return f"{self.station} EVSE {self.evse_id} needs at {self.received:%Y-%m-%d %H:%M:%S}"
 
 
 class EvChargingSchedule(models.Model):
@@ -128,7 +128,9 @@ class EvChargingSchedule(models.Model):
         ordering = ["-received"]
 
     def __str__(self) -> str:
-        return f"{self.station} EVSE {self.evse_id} EV schedule at {self.received:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.station} EVSE {self.evse_id} EV schedule at {self.received:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 class Site(models.Model):

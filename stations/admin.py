@@ -9,9 +9,12 @@ read-only here: the station is the source of truth. Commands go to the station t
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -19,10 +22,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from commands import conveniences
+from commands import selectors as command_selectors
+from commands import services as command_services
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations import admin_commands, admin_panels, passwords, services
@@ -44,6 +50,16 @@ STATUS_COLOURS = {
 }
 BUSY_COLOUR = "#1864ab"
 UNKNOWN_COLOUR = "#868e96"
+
+
+def when(value: datetime | None, *, ms: bool = False, empty: str = "—") -> str:
+    """A moment as the admin and the dashboard show every one: `YYYY-MM-DD HH:MM:SS` in
+    CSMS_TIME_ZONE (csms/formats), with milliseconds where frames are told apart (`ms`)."""
+    if value is None:
+        return empty
+    local = timezone.localtime(value)
+    text = f"{local:%Y-%m-%d %H:%M:%S}"
+    return f"{text}.{local.microsecond // 1000:03d}" if ms else text
 
 
 def badge(text: str, colour: str) -> str:
@@ -116,16 +132,21 @@ def _command_actions() -> list[Any]:
     the version-agnostic operations of the message API (`commands.conveniences`)."""
 
     def make(name: str, description: str, operation: str, params: dict[str, Any]):
-        def run(modeladmin: ChargingStationAdmin, request: HttpRequest, queryset) -> None:
-            modeladmin.send_to_selected(
-                request, queryset, lambda version: conveniences.build(operation, version, params)
+        def run(modeladmin: ChargingStationAdmin, request: HttpRequest, queryset) -> Any:
+            return modeladmin.send_to_selected(
+                request,
+                queryset,
+                lambda version: conveniences.build(operation, version, params),
+                label=description,
             )
 
         run.__name__ = name
         return admin.action(description=description, permissions=["change"])(run)
 
-    def clear_cache(modeladmin: ChargingStationAdmin, request: HttpRequest, queryset) -> None:
-        modeladmin.send_to_selected(request, queryset, lambda version: ("ClearCache", {}))
+    def clear_cache(modeladmin: ChargingStationAdmin, request: HttpRequest, queryset) -> Any:
+        return modeladmin.send_to_selected(
+            request, queryset, lambda version: ("ClearCache", {}), label="Clear cache"
+        )
 
     return [
         make("reset_soft", "Reset (soft / on idle)", "reset", {"type": "soft"}),
@@ -335,7 +356,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
-                        admin_link(b, f"{b.timestamp:%Y-%m-%d %H:%M:%S}"),
+                        admin_link(b, when(b.timestamp)),
                         b.protocol,
                         b.reason or "—",
                         b.firmware_version or "—",
@@ -361,7 +382,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
-                        admin_link(m, f"{m.timestamp:%Y-%m-%d %H:%M:%S.%f}"[:-3]),
+                        admin_link(m, when(m.timestamp, ms=True)),
                         m.get_direction_display(),
                         m.get_message_type_display(),
                         m.action or "—",
@@ -383,10 +404,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
             format_html_join(
                 "",
                 "<li>{} {} {}</li>",
-                (
-                    (admin_link(e, f"{e.timestamp:%Y-%m-%d %H:%M:%S}"), e.type, e.tech_info)
-                    for e in found
-                ),
+                ((admin_link(e, when(e.timestamp)), e.type, e.tech_info) for e in found),
             ),
             changelist_url(SecurityEvent, station__id__exact=station.pk),
         )
@@ -481,6 +499,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
             "version": version,
             "form": form,
             "result": result,
+            "followup": admin_commands.followup(station, result) if result else "",
             "timeout": admin_commands.admin_timeout(),
             "has_view_permission": True,
         }
@@ -525,41 +544,59 @@ class ChargingStationAdmin(admin.ModelAdmin):
         request: HttpRequest,
         queryset: QuerySet[ChargingStation],
         call: Callable[[str], tuple[str, dict[str, Any]]],
-    ) -> None:
-        """Send `call(version)` (an action and its payload) to each selected station."""
-        calls = []
-        for station in queryset:
+        *,
+        label: str = "",
+    ) -> TemplateResponse:
+        """Send `call(version)` (an action and its payload) to each selected station, each in
+        its protocol, all at once; answer with one summary of how they ended (accepted,
+        rejected, offline, timed out) linked to the command records, which share a batch."""
+        by_action: dict[str, tuple[list[ChargingStation], dict[str, Any]]] = {}
+        stations_sent = queryset.prefetch_related(None).only(
+            "pk", "identity", "protocol", "is_online", "channel_name"
+        )
+        for station in stations_sent:
             # A station that never connected is offline; its action is named as in 1.6.
             action, payload = call(station.protocol or V16)
-            if not station.is_online:
-                self.message_user(
-                    request, f"{station}: offline, {action} not sent.", messages.WARNING
-                )
-            elif not admin_commands.is_sendable(station.protocol, action):
-                self.message_user(
-                    request,
-                    f"{station}: {action} is not sent on OCPP {station.protocol}.",
-                    messages.WARNING,
-                )
-            else:
-                calls.append((station.identity, action, payload))
-        for result in admin_commands.send_commands(calls, user=request.user):
-            self.message_user(
-                request, result.summary, messages.SUCCESS if result.ok else messages.WARNING
+            group = by_action.setdefault(action, ([], {}))
+            group[0].append(station)
+            group[1][station.protocol or "*"] = payload
+        batch = uuid.uuid4()
+        commands = []
+        for action, (stations, payloads) in by_action.items():
+            commands += command_services.command_create_many(
+                stations=stations,
+                action=action,
+                payloads=payloads,
+                user=request.user,
+                origin="admin",
+                batch=batch,
             )
+        timeout = admin_commands.admin_timeout()
+        commands = async_to_sync(command_services.command_execute_many)(commands, timeout=timeout)
+        summary = command_selectors.batch_summary(commands)
+        records = reverse("admin:commands_command_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label or ', '.join(by_action)} to {summary.total} stations",
+            "opts": self.model._meta,
+            "actions_sent": sorted(by_action),
+            "summary": summary,
+            "timeout": timeout,
+            "records_url": f"{records}?{urlencode({'batch': str(batch)})}",
+            "batch": batch,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/stations/chargingstation/bulk_result.html", context)
 
     @admin.action(description="Get configuration / base report", permissions=["change"])
-    def get_configuration(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
-        for station in queryset.filter(protocol=""):
-            self.message_user(
-                request, f"{station}: has never connected, nothing sent.", messages.WARNING
-            )
-
+    def get_configuration(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> Any:
         def inventory(version: str) -> tuple[str, dict[str, Any]]:
             action = "GetConfiguration" if version == V16 else "GetBaseReport"
             return action, admin_commands.default_payload(version, action)
 
-        self.send_to_selected(request, queryset.exclude(protocol=""), inventory)
+        return self.send_to_selected(
+            request, queryset, inventory, label="Get configuration / base report"
+        )
 
     @admin.action(
         description="Generate a new Basic-auth password and set it on the charger",
@@ -827,7 +864,7 @@ class OcppMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Timestamp", ordering="timestamp")
     def timestamp_ms(self, message: OcppMessage) -> str:
-        return f"{message.timestamp:%Y-%m-%d %H:%M:%S.%f}"[:-3]
+        return when(message.timestamp, ms=True)
 
     @admin.display(description="Station", ordering="station__identity")
     def station_link(self, message: OcppMessage) -> str:
@@ -868,6 +905,7 @@ class OcppMessageAdmin(ReadOnlyAdmin):
         def side(m: OcppMessage) -> dict[str, Any]:
             return {
                 "message": m,
+                "at": when(m.timestamp, ms=True),
                 "url": reverse("admin:stations_ocppmessage_change", args=[m.pk]),
                 "current": m.pk == message.pk,
                 "json": json.dumps(m.payload, indent=2, ensure_ascii=False),

@@ -32,12 +32,15 @@ from ocpp_router import errors, validation
 from ocpp_router.outbound import Outcome
 from ocpp_router.registry import REGISTRIES
 from ocpp_router.rpc import V16
+from ocpp_router.schema_text import readable
 from stations.models import ChargingStation
 
 Defaults = Callable[[str, ChargingStation | None], dict[str, Any]]
 _defaults: dict[str, Defaults] = {}
 FieldHook = Callable[[forms.Field], forms.Field]
 _field_hooks: dict[tuple[str, str], FieldHook] = {}
+Followup = Callable[[ChargingStation, "CommandResult"], str]
+_followups: dict[str, Followup] = {}
 
 # Shown as buttons on the station page, in this order, where the protocol can send them.
 QUICK_ACTIONS = [
@@ -146,6 +149,23 @@ def command_field(action: str, label: str) -> Callable[[FieldHook], FieldHook]:
     return register
 
 
+def command_followup(action: str) -> Callable[[Followup], Followup]:
+    """Register what the result page of `action` shows after the station's answer:
+    `render(station, result) -> SafeString`, e.g. what the CSMS then decided about the
+    transaction a remote start led to."""
+
+    def register(func: Followup) -> Followup:
+        _followups[action] = func
+        return func
+
+    return register
+
+
+def followup(station: ChargingStation, result: CommandResult) -> str:
+    render = _followups.get(result.action)
+    return render(station, result) if render is not None else ""
+
+
 def default_payload(version: str, action: str, station: ChargingStation | None = None) -> dict:
     """The payload a command form starts from: registered defaults, else the schema's
     required enums at their first value and a fresh requestId."""
@@ -236,7 +256,7 @@ def schema_fields(version: str, action: str) -> list[FieldSpec]:
 
 def _form_field(spec: FieldSpec) -> forms.Field:
     node = spec.node
-    help_text = (node.get("description") or "").strip()[:300]
+    help_text = readable(node.get("description"), limit=300)
     common: dict[str, Any] = {
         "label": spec.label,
         "required": spec.required,
@@ -259,7 +279,7 @@ def _form_field(spec: FieldSpec) -> forms.Field:
         common["required"] = False
         return forms.NullBooleanField(**common)
     if node.get("format") == "date-time":
-        common["help_text"] = ("RFC 3339 date-time, e.g. 2026-11-25T10:00:00Z. " + help_text)[:300]
+        common["help_text"] = "RFC 3339 date-time, e.g. 2026-11-25T10:00:00Z. " + help_text
     return forms.CharField(max_length=node.get("maxLength"), **common)
 
 

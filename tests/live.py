@@ -63,7 +63,12 @@ class LiveServer:
 
 def start_server() -> tuple[LiveServer, Any]:
     from channels.routing import get_default_application
+    from django.conf import settings
     from twisted.internet import reactor
+
+    # Browsers load the admin's and the dashboard's JavaScript and CSS as an operator's
+    # does: WhiteNoise serves them from the apps' folders, no collectstatic needed.
+    settings.WHITENOISE_USE_FINDERS = True
 
     from server_runtime.server import CsmsServer
 

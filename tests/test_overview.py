@@ -90,3 +90,46 @@ def test_message_log_filters_stations_by_typed_identity_and_searches_payloads(cl
     assert 'value="delete_selected"' not in page
     message = OcppMessage.objects.first()
     assert client.get(f"{url}{message.pk}/delete/").status_code == 403
+
+
+def test_power_chart_sums_each_sessions_average_per_ten_minutes():
+    from datetime import UTC, datetime
+
+    from dashboard.overview import power_series
+
+    now = datetime(2026, 11, 25, 10, 27, 30, tzinfo=UTC)
+    station = ChargingStation.objects.create(identity="PW-1")
+    first, second = (
+        Transaction.objects.create(station=station, transaction_id=f"PW-{n}", is_active=True)
+        for n in (1, 2)
+    )
+    readings = [
+        (first, datetime(2026, 11, 25, 10, 1, tzinfo=UTC), 6000, "W"),
+        (first, datetime(2026, 11, 25, 10, 9, 59, tzinfo=UTC), 8000, "W"),
+        (second, datetime(2026, 11, 25, 10, 5, tzinfo=UTC), 11, "kW"),
+        (second, datetime(2026, 11, 25, 10, 20, tzinfo=UTC), 3000, "W"),
+        # Outside the 24 hours, and a phase value: not counted.
+        (first, datetime(2026, 11, 24, 10, 0, tzinfo=UTC), 99000, "W"),
+    ]
+    for tx, at, value, unit in readings:
+        MeterValue.objects.create(
+            station=station,
+            transaction=tx,
+            timestamp=at,
+            measurand="Power.Active.Import",
+            unit=unit,
+            value=value,
+        )
+    MeterValue.objects.create(
+        station=station,
+        transaction=first,
+        timestamp=datetime(2026, 11, 25, 10, 2, tzinfo=UTC),
+        measurand="Power.Active.Import",
+        phase="L1",
+        unit="W",
+        value=50000,
+    )
+    assert power_series(now) == [
+        (datetime(2026, 11, 25, 10, 0, tzinfo=UTC), 7000 + 11000),
+        (datetime(2026, 11, 25, 10, 20, tzinfo=UTC), 3000),
+    ]

@@ -7,24 +7,35 @@ the station page's command forms, which start from the defaults registered below
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from dashboard.charts import power_energy_chart_html
 from ocpp_router.datetimes import utcnow
 from ocpp_router.rpc import V16
-from stations.admin import ReadOnlyAdmin, StationFilter, admin_link, changelist_url, pretty_json
+from stations.admin import (
+    ReadOnlyAdmin,
+    StationFilter,
+    admin_link,
+    changelist_url,
+    pretty_json,
+    when,
+)
 from stations.admin_commands import (
+    CommandResult,
     command_defaults,
     command_field,
+    command_followup,
     is_sendable,
     register_quick_action,
     request_id,
@@ -321,7 +332,8 @@ class TransactionEventAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "station", "transaction", "kind", "seq_no", "offline"]
     list_filter = ["kind", "offline"]
     search_fields = ["station__identity", "transaction__transaction_id"]
-    list_select_related = ["station", "transaction"]
+    # A transaction names its station: joined, not fetched per row.
+    list_select_related = ["station", "transaction__station"]
     readonly_fields = [*(f.name for f in TransactionEvent._meta.fields), "payload_pretty"]
 
     def has_add_permission(self, request):
@@ -393,6 +405,93 @@ class RemoteStartAdmin(admin.ModelAdmin):
     list_display = ["created", "station", "remote_start_id", "id_token_value", "evse_id", "status"]
     list_filter = ["status"]
     search_fields = ["station__identity", "id_token_value"]
+    list_select_related = ["station"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/decision/",
+                self.admin_site.admin_view(self.decision_view),
+                name="transactions_remotestart_decision",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decision_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """What the station and then the CSMS decided, for the command page to follow."""
+        remote = RemoteStart.objects.filter(pk=pk).first()
+        if remote is None or not self.has_view_permission(request, remote):
+            raise Http404(f"No remote start {pk}")
+        return JsonResponse(_decision_json(remote))
+
+
+def _decision_json(remote: RemoteStart) -> dict[str, Any]:
+    decision = selectors.remote_start_decision(remote, now=utcnow())
+    url = ""
+    if decision.transaction_pk is not None:
+        url = reverse("admin:transactions_transaction_change", args=[decision.transaction_pk])
+    return {**asdict(decision), "transaction_url": url}
+
+
+# Until the CSMS has decided, the command page asks again every second (a small JSON read).
+_FOLLOW_SCRIPT = """<script>(function () {
+  const box = document.getElementById("remote-start-followup");
+  const final = ["refused-by-station", "accepted", "refused", "no-transaction"];
+  let tries = 0;
+  function show(d) {
+    box.dataset.state = d.state;
+    box.dataset.csmsStatus = d.csms_status;
+    const text = box.querySelector(".followup-text");
+    text.textContent = d.text + " ";
+    if (d.transaction_url) {
+      const link = document.createElement("a");
+      link.href = d.transaction_url;
+      link.textContent = "Transaction " + d.transaction_id;
+      text.appendChild(link);
+    }
+  }
+  function poll() {
+    if (final.includes(box.dataset.state) || ++tries > 600) return;
+    fetch(box.dataset.url, {credentials: "same-origin"})
+      .then((r) => r.json()).then(show).catch(() => {})
+      .finally(() => setTimeout(poll, 1000));
+  }
+  setTimeout(poll, 500);
+})();</script>"""
+
+
+def _remote_start_followup(station: ChargingStation, result: CommandResult) -> str:
+    """Under the station's answer to a remote start: what the CSMS then decided about the
+    transaction it led to (the station's Accepted is not the end of the story)."""
+    if result.outcome is None or not result.outcome.ok:
+        return ""
+    remote = selectors.remote_start_for_command(
+        station_pk=station.pk, version=station.protocol, request=result.payload
+    )
+    if remote is None:
+        return ""
+    data = _decision_json(remote)
+    link = (
+        format_html(
+            ' <a href="{}">Transaction {}</a>', data["transaction_url"], data["transaction_id"]
+        )
+        if data["transaction_url"]
+        else ""
+    )
+    return format_html(
+        '<div id="remote-start-followup" class="module" data-state="{}" data-csms-status="{}" '
+        'data-url="{}"><h3>Then the CSMS</h3><p class="followup-text">{}{}</p></div>{}',
+        data["state"],
+        data["csms_status"],
+        reverse("admin:transactions_remotestart_decision", args=[remote.pk]),
+        data["text"],
+        link,
+        mark_safe(_FOLLOW_SCRIPT),  # a constant, no input in it
+    )
+
+
+command_followup("RemoteStartTransaction")(_remote_start_followup)
+command_followup("RequestStartTransaction")(_remote_start_followup)
 
 
 @admin.register(Tariff)
@@ -480,7 +579,7 @@ def active_transaction_panel(request: HttpRequest, station: ChargingStation) -> 
                 tx.connector_id if tx.connector_id is not None else "—",
                 admin_link(tx, tx.transaction_id),
                 tx.id_token_value or "—",
-                tx.started_at or "—",
+                when(tx.started_at),
                 duration_text(tx),
                 kwh(tx.energy_wh),
                 _stop_link(station, tx),

@@ -410,7 +410,7 @@ class MeterValue(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.measurand} {self.value} {self.unit} at {self.timestamp:%H:%M:%S}"
+        return f"{self.measurand} {self.value} {self.unit} at {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
 class LocalAuthList(models.Model):

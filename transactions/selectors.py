@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from transactions import store
-from transactions.choices import ENERGY_REGISTER
+from transactions.choices import ENERGY_REGISTER, AuthorizationStatus, RequestStatus
 from transactions.models import (
     IdToken,
     MeterValue,
+    RemoteStart,
     Reservation,
     Tariff,
     Transaction,
@@ -127,3 +130,83 @@ def transaction_power_energy(tx: Transaction) -> tuple[list[Point], list[Point]]
         if power:
             power.append((register[-1][0], power[-1][1]))
     return power, energy
+
+
+def remote_start_for_command(*, station_pk: int, version: str, request: dict) -> RemoteStart | None:
+    """The remote start record a RemoteStart/RequestStartTransaction command made (2.x by
+    its remoteStartId; 1.6, which has none, the latest for its idTag)."""
+    starts = RemoteStart.objects.filter(station_id=station_pk)
+    if "remoteStartId" in request:
+        return starts.filter(remote_start_id=request["remoteStartId"]).first()
+    return starts.filter(id_token_value=request.get("idTag", "")).order_by("-created").first()
+
+
+@dataclass(frozen=True)
+class RemoteStartDecision:
+    """What became of a remote start: the station's answer, then the CSMS's decision on the
+    transaction it led to (the authorization status answered for its id token)."""
+
+    state: str  # refused-by-station | waiting | accepted | refused | no-transaction
+    station_status: str
+    csms_status: str
+    text: str
+    transaction_pk: int | None = None
+    transaction_id: str = ""
+
+
+def remote_start_decision(remote: RemoteStart, *, now: datetime) -> RemoteStartDecision:
+    token = remote.id_token_value
+    if remote.status != RequestStatus.ACCEPTED:
+        return RemoteStartDecision(
+            "refused-by-station",
+            remote.status,
+            "",
+            f"The station answered {remote.status}: no transaction starts.",
+        )
+    tx = remote.transactions.order_by("pk").first()
+    if tx is None:
+        waited = (now - remote.created).total_seconds()
+        if waited > settings.CSMS_REMOTE_START_TIMEOUT:
+            return RemoteStartDecision(
+                "no-transaction",
+                remote.status,
+                "",
+                f"The station accepted, but started no transaction within "
+                f"{settings.CSMS_REMOTE_START_TIMEOUT} s.",
+            )
+        return RemoteStartDecision(
+            "waiting",
+            remote.status,
+            "",
+            "The station accepted; waiting for it to start the transaction and for the "
+            f"CSMS's decision on id token {token}…",
+        )
+    where = f" on EVSE {tx.evse_id}" if tx.evse_id is not None else ""
+    if not tx.auth_status:
+        return RemoteStartDecision(
+            "waiting",
+            remote.status,
+            "",
+            f"Transaction {tx.transaction_id} started{where}; waiting for the station to "
+            f"present id token {token} for the CSMS's decision…",
+            tx.pk,
+            tx.transaction_id,
+        )
+    if tx.auth_status == AuthorizationStatus.ACCEPTED:
+        return RemoteStartDecision(
+            "accepted",
+            remote.status,
+            tx.auth_status,
+            f"The CSMS accepted id token {token}: transaction {tx.transaction_id} started{where}.",
+            tx.pk,
+            tx.transaction_id,
+        )
+    return RemoteStartDecision(
+        "refused",
+        remote.status,
+        tx.auth_status,
+        f"The CSMS refused id token {token} ({tx.auth_status}): transaction "
+        f"{tx.transaction_id}{where} is not authorized and the station ends it.",
+        tx.pk,
+        tx.transaction_id,
+    )

@@ -11,4 +11,4 @@ class CommandFilter(StationFilterSet):
 
     class Meta:
         model = Command
-        fields = ["action", "status", "protocol", "origin"]
+        fields = ["action", "status", "protocol", "origin", "batch"]

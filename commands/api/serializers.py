@@ -45,6 +45,7 @@ class CommandSerializer(serializers.ModelSerializer):
             "completed",
             "created_by",
             "origin",
+            "batch",
             "callback_url",
         ]
         read_only_fields = fields

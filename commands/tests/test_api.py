@@ -218,6 +218,12 @@ async def test_fan_out_sends_one_command_per_station(csms, api):
         assert by_station["FAN-201"]["status"] == "completed"
         assert by_station["FAN-OFF"]["status"] == "error"
         assert by_station["FAN-OFF"]["error"]["code"] == "StationOffline"
+        # The records of one fan-out share a batch, and are listed by it.
+        batch = by_station["FAN-201"]["batch"]
+        assert batch and by_station["FAN-OFF"]["batch"] == batch
+        assert batch != records["FAN-201"]["batch"]
+        same = await api.get("/api/commands/", params={"batch": batch})
+        assert sorted(r["station_id"] for r in same.json()["results"]) == ["FAN-201", "FAN-OFF"]
 
         bad = await api.post(
             "/api/commands/fan-out",

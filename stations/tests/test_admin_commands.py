@@ -166,11 +166,26 @@ async def test_admin_action_resets_selected_stations_each_in_its_protocol(csms):
             {"action": "reset_hard", "_selected_action": [str(pk) for pk in pks], "index": "0"},
         )
         text = html.unescape(page.text)
+        records = await client.get(_records_href(page.text))
     assert cp16.received == [("Reset", {"type": "Hard"})]
     assert cp201.received == [("Reset", {"type": "Immediate"})]
-    assert "SEL-16 answered Reset: Accepted" in text
-    assert "SEL-201 answered Reset: Accepted" in text
-    assert "SEL-OFF: offline, Reset not sent." in text
+    # One summary for the whole selection, linked to the three command records.
+    assert 'data-outcome="accepted" data-count="2"' in text
+    assert 'data-outcome="offline" data-count="1"' in text
+    assert "SEL-OFF" in text
+    assert 'data-outcome="rejected" data-count="0"' in text
+    assert records.status_code == 200
+    assert "3 commands" in records.text
+    for identity in ("SEL-16", "SEL-201", "SEL-OFF"):
+        assert identity in records.text
+
+
+def _records_href(page: str) -> str:
+    import re
+
+    match = re.search(r'id="bulk-records" href="([^"]+)"', page)
+    assert match, "the summary links to the command records"
+    return html.unescape(match[1])
 
 
 async def test_get_configuration_action_picks_the_call_of_each_protocol(csms):
@@ -190,7 +205,9 @@ async def test_get_configuration_action_picks_the_call_of_each_protocol(csms):
     assert [name for name, _ in cp16.received] == ["GetConfiguration"]
     assert [name for name, _ in cp201.received] == ["GetBaseReport"]
     assert cp201.received[0][1]["report_base"] == "FullInventory"
-    assert "CONF-201 answered GetBaseReport: Accepted" in html.unescape(page.text)
+    text = html.unescape(page.text)
+    assert "GetBaseReport, GetConfiguration sent to 2 stations" in text
+    assert 'data-outcome="accepted" data-count="2"' in text
 
 
 async def test_station_that_does_not_answer_in_time_is_reported(csms, settings):
