@@ -6,11 +6,13 @@ from django.core.checks import Error, register
 
 @register("security", deploy=False)
 def dev_secret_key_in_production(app_configs, **kwargs):
-    if not settings.DEBUG and settings.SECRET_KEY == settings.DEV_SECRET_KEY:
+    if not settings.DEBUG and settings.SECRET_KEY in settings.PLACEHOLDER_SECRET_KEYS:
         return [
             Error(
-                "CSMS_SECRET_KEY is not set while CSMS_DEBUG is off.",
-                hint="Set CSMS_SECRET_KEY to a long random value before running in production.",
+                "CSMS_SECRET_KEY is not set (or is the placeholder of .env.example) while "
+                "CSMS_DEBUG is off.",
+                hint="Set CSMS_SECRET_KEY to a long random value before running in production, "
+                'e.g. python3 -c "import secrets; print(secrets.token_urlsafe(50))".',
                 id="csms.E001",
             )
         ]

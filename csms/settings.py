@@ -24,6 +24,8 @@ if not globals().get("CSMS_ENV_FILE_READ"):
 CSMS_ENV_FILE_READ = True
 
 DEV_SECRET_KEY = "csms-development-key-not-for-production"
+# The value `.env.example` shows: refused like the development key (csms/checks.py).
+PLACEHOLDER_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "change-me-to-a-long-random-string"})
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -120,6 +122,19 @@ SECRET_KEY = env_str("CSMS_SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = env_bool("CSMS_DEBUG", True)
 ALLOWED_HOSTS = env_list("CSMS_ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSMS_CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS for the operator's side (`manage.py check --deploy` is clean with these set).
+SECURE_SSL_REDIRECT = env_bool("CSMS_SECURE_SSL_REDIRECT", False)
+# Stations do not follow redirects: their paths (OCPP-S, firmware downloads, log uploads)
+# and the load balancer's health checks stay reachable over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^ocpp/", r"^files/firmware/", r"^files/logs/", r"^health$", r"^ready$"]
+SECURE_HSTS_SECONDS = env_int("CSMS_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CSMS_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("CSMS_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CSMS_SECURE_COOKIES", False)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and drops it from clients).
+if env_bool("CSMS_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     # First, so that its `runserver` (which is `serve`) wins over Django's and Daphne's.

@@ -3,10 +3,11 @@ from importlib import import_module
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView
 
+from csms.api.schema import SchemaView
 from ocpp_router.soap.views import central_system
 from server_runtime.health import health, ready
 from server_runtime.metrics import metrics_view
@@ -51,7 +52,7 @@ urlpatterns = [
         APIRootView.as_view(api_root_dict=API_ROOT, permission_classes=[IsAuthenticated]),
         name="api-root",
     ),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("docs/", RedirectView.as_view(pattern_name="docs", permanent=True)),
     path("api-auth/", include("rest_framework.urls")),
