@@ -61,8 +61,8 @@ from ocpp_router.datetimes import utcnow
 from ocpp_router.registry import REGISTRIES
 from ocpp_router.session import CallContext
 from server_runtime.nodes import serving_node
-from stations.message_log import redact
 from stations.models import ChargingStation
+from stations.redaction import redact
 from stations.services import StationNotConnected as StationNotConnected
 
 logger = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ def _result_fields(
     else:
         fields.update(
             status=CommandStatus.ERROR,
-            response=outcome.response,
+            response=redact(action, outcome.response),
             error={
                 "code": outcome.error_code,
                 "description": outcome.error_description,
@@ -585,9 +585,13 @@ async def command_execute_many(
 
 
 def command_record(command: Command) -> dict[str, Any]:
+    """The API's view of `command`; a command not yet reloaded still holds the request as
+    sent, so its station passwords are redacted here too."""
     from commands.api.serializers import CommandSerializer
 
-    return CommandSerializer(command).data
+    data = CommandSerializer(command).data
+    data["request"] = redact(command.action, data["request"])
+    return data
 
 
 def _load(command_id: int) -> Command:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from csp.constants import NONCE as CSP_NONCE
+
 from csms import envfile
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -119,6 +121,13 @@ def sqlite_database(path: Path) -> dict[str, Any]:
 
 
 SECRET_KEY = env_str("CSMS_SECRET_KEY", DEV_SECRET_KEY)
+# Former secret keys, still accepted for signatures (sessions, links) and for decrypting stored
+# secrets while CSMS_FIELD_ENCRYPTION_KEY is unset: rotate CSMS_SECRET_KEY by listing the old
+# one here.
+SECRET_KEY_FALLBACKS = env_list("CSMS_SECRET_KEY_FALLBACKS", [])
+# Fernet keys (comma-separated, the first encrypts) of the secrets stored for integrations
+# (csms.encryption). Unset: derived from CSMS_SECRET_KEY.
+CSMS_FIELD_ENCRYPTION_KEY = env_str("CSMS_FIELD_ENCRYPTION_KEY")
 DEBUG = env_bool("CSMS_DEBUG", True)
 ALLOWED_HOSTS = env_list("CSMS_ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSMS_CSRF_TRUSTED_ORIGINS", [])
@@ -181,7 +190,28 @@ MIDDLEWARE = [
     "commands.middleware.command_sender_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy (django-csp): CONTENT_SECURITY_POLICY below.
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Content-Security-Policy of every page (django-csp): scripts only from our own static files
+# or inline with the response's nonce (`<script nonce="{{ request.csp_nonce }}">`); inline
+# styles stay allowed (the admin's templates use style attributes). connect-src 'self' covers
+# the dashboard's fetches and its websocket (ws/wss to the same host, CSP Level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "csms.urls"
 ASGI_APPLICATION = "csms.asgi.application"
@@ -578,6 +608,9 @@ CSMS_SMART_CHARGING_STACK_LEVEL = env_int("CSMS_SMART_CHARGING_STACK_LEVEL", 1)
 # UpdateDynamicSchedule (a limit) instead of a new profile.
 CSMS_SMART_CHARGING_DYNAMIC = env_bool("CSMS_SMART_CHARGING_DYNAMIC", False)
 # --- API --------------------------------------------------------------------------------
+# /api/schema/ (the OpenAPI document) and /docs (Swagger UI) need an authenticated user (an
+# API token or an admin login); false: public, as the API's structure is no secret.
+CSMS_API_SCHEMA_AUTH = env_bool("CSMS_API_SCHEMA_AUTH", False)
 # Longest wait a message-API caller may ask for with ?timeout=, in seconds.
 CSMS_API_MAX_CALL_TIMEOUT = env_float("CSMS_API_MAX_CALL_TIMEOUT", 300.0)
 # Callback deliveries of finished commands: attempts, first back-off (doubled after each

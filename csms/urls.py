@@ -3,11 +3,11 @@ from importlib import import_module
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView
 
-from csms.api.schema import SchemaView
+from csms.api.schema import DocsView, SchemaView
+from ocpp_router.registry import REGISTRIES
 from ocpp_router.soap.views import central_system
 from server_runtime.health import health, ready
 from server_runtime.metrics import metrics_view
@@ -36,6 +36,13 @@ API_ROOT = {
     for prefix, _viewset, basename in import_module(f"{app}.api.urls").router.registry
 }
 
+
+def sendable_actions() -> tuple:
+    """The OCPP actions the message API documents, per version: the schema is generated
+    again when they change."""
+    return tuple((version, frozenset(r.sendable)) for version, r in sorted(REGISTRIES.items()))
+
+
 urlpatterns = [
     path("health", health, name="health"),
     path("ready", ready, name="ready"),
@@ -52,8 +59,8 @@ urlpatterns = [
         APIRootView.as_view(api_root_dict=API_ROOT, permission_classes=[IsAuthenticated]),
         name="api-root",
     ),
-    path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(document_key=sendable_actions), name="schema"),
+    path("docs", DocsView.as_view(url_name="schema"), name="docs"),
     path("docs/", RedirectView.as_view(pattern_name="docs", permanent=True)),
     path("api-auth/", include("rest_framework.urls")),
 ]

@@ -35,6 +35,7 @@ from devicemodel.models import (
     VariableOperation,
 )
 from ocpp_router.datetimes import from_ocpp, utcnow
+from stations import redaction
 from stations.models import ChargingStation
 from stations.services import security_event_record
 
@@ -91,6 +92,12 @@ def _attribute_store(
     return attribute
 
 
+def _stored_value(item: Json, value: str | None) -> str | None:
+    """`value` of the variable `item` names, as the device model keeps it: a station password
+    is never stored (stations.redaction)."""
+    return redaction.variable_value(item["component"]["name"], item["variable"]["name"], value)
+
+
 def device_model_apply(*, station_pk: int, report_data: list[Json], at: datetime) -> int:
     """Store the components, variables, attributes and characteristics of NotifyReport data."""
     with transaction.atomic():
@@ -102,7 +109,7 @@ def device_model_apply(*, station_pk: int, report_data: list[Json], at: datetime
                 _attribute_store(
                     variable=variable,
                     type=attribute.get("type", AttributeType.ACTUAL),
-                    value=attribute.get("value"),
+                    value=_stored_value(item, attribute.get("value")),
                     at=at,
                     # OCPP 2.0.1 VariableAttributeType defaults.
                     mutability=attribute.get("mutability", "ReadWrite"),
@@ -141,6 +148,7 @@ def _operation(
 ) -> VariableOperation:
     evse = component.get("evse") or {}
     info = status_info or {}
+    value = redaction.variable_value(component["name"], variable["name"], value)
     return VariableOperation.objects.create(
         station_id=station_pk,
         variable=model_variable,
@@ -178,7 +186,7 @@ def variables_get_result(*, station_pk: int, results: list[Json], at: datetime) 
                 _attribute_store(
                     variable=variable,
                     type=attribute_type,
-                    value=result.get("attributeValue"),
+                    value=_stored_value(result, result.get("attributeValue")),
                     at=at,
                 )
                 stored += 1
@@ -233,7 +241,12 @@ def variables_set_result(
                     component=result["component"],
                     variable=result["variable"],
                 )
-                _attribute_store(variable=variable, type=attribute_type, value=value, at=at)
+                _attribute_store(
+                    variable=variable,
+                    type=attribute_type,
+                    value=_stored_value(result, value),
+                    at=at,
+                )
                 stored += 1
             _operation(
                 station_pk=station_pk,
@@ -264,7 +277,8 @@ def configuration_store(
                 station_id=station_pk,
                 key=item["key"],
                 defaults={
-                    "value": item.get("value"),
+                    # The station's password is never stored (stations.redaction).
+                    "value": redaction.key_value(item["key"], item.get("value")),
                     "readonly": item["readonly"],
                     "unknown": False,
                     "updated": at,
@@ -292,7 +306,7 @@ def configuration_change_result(
         if status in {"Accepted", "RebootRequired"}:
             if config is None:
                 config = ConfigurationKey(station_id=station_pk, key=key)
-            config.value = value
+            config.value = redaction.key_value(key, value)
             config.unknown = False
             config.reboot_required = status == "RebootRequired"
             config.last_change_status = status
@@ -438,7 +452,7 @@ def notify_report_store(
             seq_no=seq_no,
             tbc=tbc,
             generated_at=generated_at,
-            payload=payload,
+            payload=redaction.redact("NotifyReport", payload),
             at=at,
         )
         device_model_apply(station_pk=station_pk, report_data=report_data, at=at)
@@ -568,7 +582,7 @@ def events_store(*, station_pk: int, events: list[Json], at: datetime) -> list[D
     """Store the events of a NotifyEvent (OCPP 2.0.1 N07/N08)."""
     stored = []
     with transaction.atomic():
-        for event in events:
+        for event in map(redaction.redact_event_item, events):
             variable = variable_get_or_create(
                 station_pk=station_pk, component=event["component"], variable=event["variable"]
             )

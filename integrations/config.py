@@ -23,8 +23,9 @@ class IntegratorTarget:
     versions: frozenset[str]
     auth_type: str
     username: str
-    password: str
-    token: str
+    # Never in a log line or a traceback's locals.
+    password: str = field(repr=False)
+    token: str = field(repr=False)
     timeout: float
     on_failure: str
 
@@ -38,7 +39,7 @@ class IntegratorTarget:
 class Subscriber:
     pk: int
     url: str
-    secret: str
+    secret: str = field(repr=False)
     events: frozenset[str]
     ocpp_actions: frozenset[str]
     max_attempts: int

@@ -44,6 +44,7 @@ from integrations import config, services
 from integrations.choices import DeliveryStatus
 from ocpp_router.datetimes import utcnow
 from ocpp_router.session import LogEntry
+from stations.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +257,8 @@ class DeliveryWorker:
             "message_type": entry.message_type,
             "message_id": entry.message_id,
             "action": entry.action,
-            "payload": entry.payload,
+            # Stored with the delivery and sent out: never a station password.
+            "payload": redact(entry.action, entry.payload),
             "error_code": entry.error_code,
             "error_description": entry.error_description,
             "at": entry.timestamp.isoformat(),

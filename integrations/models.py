@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 
+from csms.encryption import EncryptedTextField
 from integrations.choices import AuthType, DeliveryStatus, EventKind, FailureMode
 
 
@@ -30,8 +31,10 @@ class IntegratorWebhook(models.Model):
     )
     auth_type = models.CharField(max_length=10, choices=AuthType.choices, default=AuthType.NONE)
     username = models.CharField(max_length=200, blank=True, help_text="For Basic auth.")
-    password = models.CharField(max_length=200, blank=True, help_text="For Basic auth.")
-    token = models.CharField(max_length=500, blank=True, help_text="For Bearer auth.")
+    # Credentials are stored encrypted (csms.encryption) and never shown: the API and the
+    # admin take them and say whether one is set.
+    password = EncryptedTextField(blank=True, help_text="For Basic auth.")
+    token = EncryptedTextField(blank=True, help_text="For Bearer auth.")
     timeout = models.FloatField(
         default=5.0, help_text="Seconds to wait for the integrator's answer."
     )
@@ -65,9 +68,8 @@ class EventSubscription(models.Model):
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True)
     url = models.URLField(max_length=500)
-    secret = models.CharField(
-        max_length=200, help_text="Key of the HMAC-SHA256 signature in X-CSMS-Signature."
-    )
+    # Stored encrypted, never shown (as the integrators' credentials).
+    secret = EncryptedTextField(help_text="Key of the HMAC-SHA256 signature in X-CSMS-Signature.")
     events = models.JSONField(
         default=list,
         help_text='Event kinds, e.g. ["station.booted", "transaction.ended"]; see EventKind.',

@@ -499,7 +499,11 @@ class ChargingStationAdmin(admin.ModelAdmin):
             "version": version,
             "form": form,
             "result": result,
-            "followup": admin_commands.followup(station, result) if result else "",
+            "followup": (
+                admin_commands.followup(station, result, nonce=str(request.csp_nonce))
+                if result
+                else ""
+            ),
             "timeout": admin_commands.admin_timeout(),
             "has_view_permission": True,
         }

@@ -25,6 +25,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django import forms
 from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from commands import conveniences
 from commands.services import StationNotConnected, command_send_async
@@ -34,6 +36,7 @@ from ocpp_router.registry import REGISTRIES
 from ocpp_router.rpc import V16
 from ocpp_router.schema_text import readable
 from stations.models import ChargingStation
+from stations.redaction import redact
 
 Defaults = Callable[[str, ChargingStation | None], dict[str, Any]]
 _defaults: dict[str, Defaults] = {}
@@ -161,9 +164,16 @@ def command_followup(action: str) -> Callable[[Followup], Followup]:
     return register
 
 
-def followup(station: ChargingStation, result: CommandResult) -> str:
+def followup(station: ChargingStation, result: CommandResult, *, nonce: str = "") -> str:
+    """The registered followup of `result`; an inline `<script>` in it runs by the page's
+    Content-Security-Policy nonce (the page allows no other inline script)."""
     render = _followups.get(result.action)
-    return render(station, result) if render is not None else ""
+    if render is None:
+        return ""
+    html = render(station, result)
+    if nonce and "<script>" in html:
+        html = mark_safe(html.replace("<script>", format_html('<script nonce="{}">', nonce)))
+    return html
 
 
 def default_payload(version: str, action: str, station: ChargingStation | None = None) -> dict:
@@ -403,7 +413,7 @@ class CommandResult:
             return f"{self.identity}: {self.action} not sent: {self.problem}"
         assert self.outcome is not None
         if self.outcome.status == "completed":
-            response = self.outcome.response or {}
+            response = redact(self.action, self.outcome.response or {})
             status = response.get("status")
             detail = status if isinstance(status, str) else json.dumps(response)[:200]
             return f"{self.identity} answered {self.action}: {detail}"
@@ -417,15 +427,18 @@ class CommandResult:
             f"{self.outcome.error_description}".rstrip()
         )
 
+    # The request and the answer are shown as stored: without the station passwords they
+    # may carry (stations.redaction).
     @property
     def response_json(self) -> str:
         if self.outcome is None or self.outcome.response is None:
             return ""
-        return json.dumps(self.outcome.response, indent=2, ensure_ascii=False)
+        response = redact(self.action, self.outcome.response)
+        return json.dumps(response, indent=2, ensure_ascii=False)
 
     @property
     def request_json(self) -> str:
-        return json.dumps(self.payload, indent=2, ensure_ascii=False)
+        return json.dumps(redact(self.action, self.payload), indent=2, ensure_ascii=False)
 
 
 def admin_timeout() -> float:

@@ -8,7 +8,7 @@ import logging
 from django.db import transaction
 
 from ocpp_router.datetimes import utcnow
-from stations import passwords
+from stations import passwords, redaction
 from stations.models import ChargingStation
 
 logger = logging.getLogger(__name__)
@@ -19,10 +19,10 @@ class PasswordNotSet(Exception):
 
 
 # Where the Basic-auth password lives on the station (OCPP 2.0.1 A01, 1.6 security
-# whitepaper): the message log redacts these values.
-PASSWORD_COMPONENT = "SecurityCtrlr"
-PASSWORD_VARIABLE = "BasicAuthPassword"
-PASSWORD_KEY_16 = "AuthorizationKey"
+# whitepaper): every stored copy of these values is redacted (stations.redaction).
+PASSWORD_COMPONENT = redaction.PASSWORD_COMPONENT
+PASSWORD_VARIABLE = redaction.PASSWORD_VARIABLE
+PASSWORD_KEY_16 = redaction.PASSWORD_KEY_16
 
 
 def station_password_set(

@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -26,6 +25,7 @@ from csms import metrics
 from csms.conf import hot_settings
 from ocpp_router.session import LogEntry
 from stations.models import OcppMessage
+from stations.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -34,54 +34,8 @@ logger = logging.getLogger(__name__)
 MAX_BACKLOG = 200_000
 
 
-REDACTED = "***"
-PASSWORD_VARIABLES = {("SecurityCtrlr", "BasicAuthPassword")}
-PASSWORD_KEYS = {"AuthorizationKey"}
-
-
+# Station passwords leave by the rules every stored copy follows (stations.redaction).
 REDACTED_ENVELOPE = "(envelope not kept: it holds a password; see the redacted payload)"
-
-
-def redact(action: str, payload: Any) -> Any:
-    """`payload` without station passwords (OCPP 2.0.1 A01: a password is never stored in
-    plain text): SetVariables/GetVariables SecurityCtrlr.BasicAuthPassword values and 1.6
-    AuthorizationKey values, in requests and in answers."""
-    if not isinstance(payload, dict):
-        return payload
-    if action in ("SetVariables", "GetVariables"):
-        key = "setVariableData" if action == "SetVariables" else "getVariableResult"
-        items = payload.get(key)
-        if isinstance(items, list) and any(_is_password_variable(item) for item in items):
-            return {
-                **payload,
-                key: [
-                    {**item, "attributeValue": REDACTED} if _is_password_variable(item) else item
-                    for item in items
-                ],
-            }
-    elif action == "ChangeConfiguration" and payload.get("key") in PASSWORD_KEYS:
-        return {**payload, "value": REDACTED}
-    elif action == "GetConfiguration" and isinstance(payload.get("configurationKey"), list):
-        items = payload["configurationKey"]
-        if any(isinstance(i, dict) and i.get("key") in PASSWORD_KEYS for i in items):
-            return {
-                **payload,
-                "configurationKey": [
-                    {**i, "value": REDACTED}
-                    if isinstance(i, dict) and i.get("key") in PASSWORD_KEYS and "value" in i
-                    else i
-                    for i in items
-                ],
-            }
-    return payload
-
-
-def _is_password_variable(item: Any) -> bool:
-    if not isinstance(item, dict) or "attributeValue" not in item:
-        return False
-    component = (item.get("component") or {}).get("name")
-    variable = (item.get("variable") or {}).get("name")
-    return (component, variable) in PASSWORD_VARIABLES
 
 
 class BatchedMessageLog:

@@ -16,6 +16,12 @@ def _strings(value: Any, field: str) -> list[str]:
 
 
 class IntegratorWebhookSerializer(serializers.ModelSerializer):
+    """Credentials are write-only: taken on create and update, never answered; `password_set`
+    and `token_set` say whether one is stored."""
+
+    password_set = serializers.SerializerMethodField()
+    token_set = serializers.SerializerMethodField()
+
     class Meta:
         model = IntegratorWebhook
         fields = [
@@ -28,7 +34,9 @@ class IntegratorWebhookSerializer(serializers.ModelSerializer):
             "auth_type",
             "username",
             "password",
+            "password_set",
             "token",
+            "token_set",
             "timeout",
             "on_failure",
             "priority",
@@ -36,6 +44,12 @@ class IntegratorWebhookSerializer(serializers.ModelSerializer):
             "updated",
         ]
         extra_kwargs = {"password": {"write_only": True}, "token": {"write_only": True}}
+
+    def get_password_set(self, webhook: IntegratorWebhook) -> bool:
+        return bool(webhook.password)
+
+    def get_token_set(self, webhook: IntegratorWebhook) -> bool:
+        return bool(webhook.token)
 
     def validate_actions(self, value: Any) -> list[str]:
         return _strings(value, "actions")
@@ -59,6 +73,10 @@ class IntegratorWebhookSerializer(serializers.ModelSerializer):
 
 
 class EventSubscriptionSerializer(serializers.ModelSerializer):
+    """The signing secret is write-only; `secret_set` says whether one is stored."""
+
+    secret_set = serializers.SerializerMethodField()
+
     class Meta:
         model = EventSubscription
         fields = [
@@ -67,6 +85,7 @@ class EventSubscriptionSerializer(serializers.ModelSerializer):
             "enabled",
             "url",
             "secret",
+            "secret_set",
             "events",
             "ocpp_actions",
             "max_attempts",
@@ -75,6 +94,9 @@ class EventSubscriptionSerializer(serializers.ModelSerializer):
             "updated",
         ]
         extra_kwargs = {"secret": {"write_only": True}}
+
+    def get_secret_set(self, subscription: EventSubscription) -> bool:
+        return bool(subscription.secret)
 
     def validate_events(self, value: Any) -> list[str]:
         kinds = _strings(value, "events")
