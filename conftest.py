@@ -21,6 +21,7 @@ from stations.models import ChargingStation
 from tests import factories
 from tests.api_helpers import make_user
 from tests.conftest import csms, live_csms  # noqa: F401  (fixtures for every app's tests)
+from tests.faults import fault_postgres, fault_redis, postgres_cluster  # noqa: F401
 from tests.live import LiveServer
 from transactions import ending
 from transactions.open_transactions import open_transactions

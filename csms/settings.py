@@ -398,6 +398,9 @@ CSMS_HANDLER_THREADS = env_int("CSMS_HANDLER_THREADS", 8)
 # A handler thread checks its database connections (health, CONN_MAX_AGE) at most this often,
 # in seconds, instead of before every message.
 CSMS_DB_CHECK_INTERVAL = env_float("CSMS_DB_CHECK_INTERVAL", 5.0)
+# While the database or the channel layer is unreachable the outage is logged when it starts,
+# then at most once per this many seconds, and when it ends (csms.outage).
+CSMS_OUTAGE_LOG_INTERVAL = env_float("CSMS_OUTAGE_LOG_INTERVAL", 30.0)
 # Seconds Daphne waits for a websocket opening handshake to complete; during a reconnect
 # storm a handshake waits for the station's admission behind thousands of others.
 CSMS_WS_HANDSHAKE_TIMEOUT = env_int("CSMS_WS_HANDSHAKE_TIMEOUT", 60)
@@ -453,6 +456,9 @@ CSMS_MESSAGE_LOG = env_bool("CSMS_MESSAGE_LOG", True)
 # The message log is written in batches: at most this many frames or this many seconds.
 CSMS_MESSAGE_LOG_BATCH = env_int("CSMS_MESSAGE_LOG_BATCH", 500)
 CSMS_MESSAGE_LOG_FLUSH_SECONDS = env_float("CSMS_MESSAGE_LOG_FLUSH_SECONDS", 0.2)
+# Frames the message log keeps in memory while the database is unreachable (written once it
+# is back); beyond that new frames are dropped and counted in the log.
+CSMS_MESSAGE_LOG_BUFFER = env_int("CSMS_MESSAGE_LOG_BUFFER", 200_000)
 # Record "last seen" at most this often per connection (Heartbeat always records it).
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
 # Last-seen and heartbeat times are written in batches this often (stations.liveness).

@@ -32,6 +32,9 @@ def hot_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
     Django's, as with `connection.cursor()`.
     Where queries are recorded (DEBUG, assertNumQueries) Django's cursor runs them, so that
     they show in `connection.queries`.
+    Like Django's own cursor it runs the connection's health check (CONN_HEALTH_CHECKS) once
+    per check round (`close_old_connections`): a connection that died with a database restart
+    is reopened here instead of failing the statement.
     """
     if connection.vendor != "postgresql" or connection.queries_logged:
         with connection.cursor() as cursor:
@@ -39,6 +42,7 @@ def hot_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
         return
     import psycopg
 
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor

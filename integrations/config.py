@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from csms.conf import hot_settings
+from csms.outage import DATABASE, is_connection_error
 from integrations import selectors
 
 
@@ -119,13 +120,26 @@ def is_fresh() -> bool:
     return time.monotonic() - _snapshot.loaded_at < hot_settings.CSMS_WEBHOOK_CONFIG_TTL
 
 
+# While the database is unreachable the last snapshot stays in use; reloading is tried again
+# this many seconds later (not on every frame).
+RELOAD_RETRY_SECONDS = 1.0
+
+
 def refresh() -> Snapshot:
-    """Reload unless fresh (blocking: call from a thread)."""
+    """Reload unless fresh (blocking: call from a thread). While the database is down the
+    snapshot loaded before stays in use: stations are answered as before the outage."""
     global _snapshot
     with _refresh_lock:
         if is_fresh():
             return _snapshot
-        snapshot = load()
+        try:
+            snapshot = load()
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            DATABASE.failed(error, "integrations keep the configuration loaded before")
+            retry_at = time.monotonic() + RELOAD_RETRY_SECONDS
+            snapshot = replace(_snapshot, loaded_at=retry_at - hot_settings.CSMS_WEBHOOK_CONFIG_TTL)
         with _lock:
             _snapshot = snapshot
         return snapshot

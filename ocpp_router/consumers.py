@@ -28,6 +28,7 @@ from django.conf import settings
 
 from csms import logs, metrics
 from csms.conf import hot_settings
+from csms.outage import is_connection_error
 from ocpp_router import dispatch, errors, rpc, validation
 from ocpp_router import gate as boot_gate  # the B02 rules; `gate` below is the connection gate
 from ocpp_router.extensions import PING, refusal_close_code
@@ -291,8 +292,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if gate is None:
             return await self._refuse(503, station_id, remote, "no connection gate is installed")
         try:
-            session = await dispatch.run_in_worker(gate.admit, handshake)
-        except Exception:
+            session = await dispatch.run_in_worker(gate.admit, handshake, retry=True)
+        except Exception as error:
+            if is_connection_error(error):
+                # Logged once as an outage (csms.outage); the station tries again later.
+                return await self._refuse(503, station_id, remote, "the database is unreachable")
             logger.exception("Admitting station %r failed", station_id)
             return await self._refuse(500, station_id, remote, "admission failed")
         if session is None:
@@ -332,7 +336,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         node = getattr(self.channel_layer, "client_prefix", "") or "local"
         self.connected_gauge = metrics.STATIONS_CONNECTED.labels(version, node)
         self.connected_gauge.inc()
-        await dispatch.run_in_worker(gate.connected, session)
+        await dispatch.run_in_worker(gate.connected, session, retry=True)
         logger.info(
             "Station %s connected from %s speaking OCPP %s", station_id, remote or "?", version
         )
@@ -370,7 +374,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.in_flight = None
         self.outbox.clear()
         if HOOKS.gate is not None:
-            await dispatch.run_in_worker(HOOKS.gate.disconnected, session)
+            await dispatch.run_in_worker(HOOKS.gate.disconnected, session, retry=True)
         logger.info("Station %s disconnected (code %s)", session.station_id, code)
 
     # --- frames from the station -----------------------------------------------------
@@ -773,6 +777,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         session.last_seen_recorded = now
         if HOOKS.gate is not None:
-            task = asyncio.ensure_future(dispatch.run_in_worker(HOOKS.gate.seen, session))
+            task = asyncio.ensure_future(
+                dispatch.run_in_worker(HOOKS.gate.seen, session, retry=True)
+            )
             _background.add(task)
             task.add_done_callback(_background.discard)

@@ -23,6 +23,7 @@ from django.db import DatabaseError, close_old_connections, connections
 
 from csms import metrics
 from csms.conf import hot_settings
+from csms.outage import DATABASE, is_connection_error
 from ocpp_router import errors, gate, validation
 from ocpp_router.registry import HOOKS, REGISTRIES, CallInterceptor, Handler
 from ocpp_router.rpc import Call, CallError, CallResult, error_frame
@@ -120,35 +121,89 @@ def pool() -> HandlerPool:
 
 _thread_state = threading.local()
 
+# Bumped whenever a handler thread finds the database unreachable: every other handler
+# thread then checks its own connections before its next call (see `_check_connections`).
+_failures = [0]
 
-def _with_connections(func: Callable[..., T], *args: Any) -> T:
-    # Django's request cycle checks connections before and after every request; with
-    # CONN_HEALTH_CHECKS that costs a round trip per message. A handler thread checks (and
-    # recycles connections past CONN_MAX_AGE) at most every CSMS_DB_CHECK_INTERVAL seconds,
-    # and drops its connections at once after a database error.
+
+def _check_connections() -> None:
+    """Django's request cycle checks connections before and after every request; with
+    CONN_HEALTH_CHECKS that costs a round trip per message. A handler thread checks (and
+    recycles connections past CONN_MAX_AGE) at most every CSMS_DB_CHECK_INTERVAL seconds,
+    and at once after any handler thread met a broken connection: after a database restart
+    every connection of the process is dead, not only the one that failed first."""
     now = time.monotonic()
-    if now - getattr(_thread_state, "checked", 0.0) >= hot_settings.CSMS_DB_CHECK_INTERVAL:
+    failures = _failures[0]
+    if getattr(_thread_state, "failures", 0) != failures:
+        _thread_state.failures = failures
+        _thread_state.checked = now
+        for connection in connections.all(initialized_only=True):
+            if connection.connection is not None and not connection.in_atomic_block:
+                if not connection.is_usable():
+                    connection.close()
+        close_old_connections()
+    elif now - getattr(_thread_state, "checked", 0.0) >= hot_settings.CSMS_DB_CHECK_INTERVAL:
         close_old_connections()
         _thread_state.checked = now
+
+
+def _drop_connections(error: DatabaseError) -> bool:
+    """Close this thread's connections after `error`; True if it was a broken connection."""
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            continue
+        connection.close()
+    if not is_connection_error(error):
+        return False
+    _failures[0] += 1
+    DATABASE.failed(error)
+    return True
+
+
+def _with_connections(func: Callable[..., T], *args: Any, retry: bool = False) -> T:
+    _check_connections()
     try:
-        return func(*args)
-    except DatabaseError:
-        for connection in connections.all(initialized_only=True):
-            if connection.in_atomic_block:
-                continue
-            connection.close()
-        raise
+        result = func(*args)
+    except DatabaseError as error:
+        if not (_drop_connections(error) and retry):
+            raise
+        # `func` is safe to run again (`retry`): once more, on a new connection.
+        result = func(*args)
+    if DATABASE.down:
+        _confirm_recovery()
+    return result
 
 
-async def run_in_worker(func: Callable[..., T], *args: Any) -> T:
+def _confirm_recovery() -> None:
+    """During an outage: a connection of this thread that is open and answers ends it."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None or connection.in_atomic_block:
+            continue
+        if connection.is_usable():
+            DATABASE.recovered()
+            return
+        connection.close()
+
+
+async def run_in_worker(func: Callable[..., T], *args: Any, retry: bool = False) -> T:
     """Run blocking (database) work in the handler pool.
+
+    `retry`: `func` may run twice (it only reads, or writes what it writes again the same
+    way): if the database connection it got turns out broken, it runs once more on a new one
+    instead of failing (a station's admission right after a database restart).
 
     What asgiref's `sync_to_async(thread_sensitive=False)` does, without its per-call
     bookkeeping (a third of the event loop's cost of a handler call under load): the
     context is copied, and the worker thread learns the server's loop, so that
     `async_to_sync` in a handler (a channel layer send) runs there. See `HandlerPool`.
     """
+    if retry:
+        return await pool().run(asyncio.get_running_loop(), _retrying, (func, *args))
     return await pool().run(asyncio.get_running_loop(), func, args)
+
+
+def _retrying(func: Callable[..., T], *args: Any) -> T:
+    return func(*args)
 
 
 def _in_worker(loop: asyncio.AbstractEventLoop, func: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -156,6 +211,9 @@ def _in_worker(loop: asyncio.AbstractEventLoop, func: Callable[..., T], args: tu
     if getattr(local, "main_event_loop", None) is not loop:
         local.main_event_loop = loop
         local.main_event_loop_pid = os.getpid()
+    if func is _retrying:
+        retried: T = _with_connections(args[0], *args[1:], retry=True)
+        return retried
     return _with_connections(func, *args)
 
 
@@ -232,7 +290,10 @@ async def _intercepted(
             answer = await interceptor(ctx, payload)
         except errors.OcppError:
             raise
-        except Exception:
+        except Exception as error:
+            if is_connection_error(error):
+                DATABASE.failed(error)
+                raise errors.InternalError("The CSMS cannot reach its database") from None
             logger.exception(
                 "Call interceptor %r failed on %s from station %s",
                 interceptor,
@@ -254,7 +315,10 @@ async def _run_handler(
         return await run_in_worker(handler, ctx, payload)
     except errors.OcppError:
         raise
-    except Exception:
+    except Exception as error:
+        if is_connection_error(error):
+            # The database is down: logged as an outage (csms.outage), not per frame.
+            raise errors.InternalError("The CSMS cannot reach its database") from None
         logger.exception(
             "Handler for %s from station %s failed", ctx.action, ctx.session.station_id
         )

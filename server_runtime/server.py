@@ -187,6 +187,9 @@ class CsmsWebSocketProtocol(WebSocketProtocol):
             403: "Forbidden",
             404: "Not Found",
             409: "Conflict",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
         }
         self.handshake_deferred.errback(
             ConnectionDeny(code=status, reason=reasons.get(status, "Refused"))

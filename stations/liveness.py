@@ -19,6 +19,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
+from csms.outage import DATABASE, is_connection_error
 from stations import store
 
 logger = logging.getLogger(__name__)
@@ -90,8 +91,12 @@ class LivenessBuffer:
             try:
                 close_old_connections()
                 self.flush()
-            except Exception:
-                logger.exception("Writing station last-seen and heartbeat times failed")
+            except Exception as error:
+                if is_connection_error(error):
+                    # Kept for the next round; the outage is logged once (csms.outage).
+                    DATABASE.failed(error, "station last-seen times kept in memory")
+                else:
+                    logger.exception("Writing station last-seen and heartbeat times failed")
                 # Reconnect on the next round (the database may have restarted).
                 with contextlib.suppress(Exception):
                     connections.close_all()

@@ -23,15 +23,17 @@ from django.db import close_old_connections, connection, transaction
 
 from csms import metrics
 from csms.conf import hot_settings
+from csms.outage import DATABASE, is_connection_error
 from ocpp_router.session import LogEntry
 from stations.models import OcppMessage
 from stations.redaction import redact
 
 logger = logging.getLogger(__name__)
 
-# Beyond this many unwritten frames (the database is down or far too slow) new frames are
-# dropped, with an error in the log, rather than exhausting memory.
-MAX_BACKLOG = 200_000
+# While the database is down (or far too slow) frames wait in memory, up to
+# CSMS_MESSAGE_LOG_BUFFER of them; beyond that new frames are dropped and counted, rather
+# than exhausting memory. The writer tries again every RETRY_SECONDS.
+RETRY_SECONDS = 1.0
 
 
 # Station passwords leave by the rules every stored copy follows (stations.redaction).
@@ -54,6 +56,7 @@ class BatchedMessageLog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._dropped = 0
+        self._outage = False
 
     @property
     def enabled(self) -> bool:
@@ -68,13 +71,14 @@ class BatchedMessageLog:
             entry.soap = REDACTED_ENVELOPE  # the envelope holds the password in clear
         entry.payload = redacted
         pending = len(self._pending)
-        if pending >= MAX_BACKLOG:
+        if pending >= hot_settings.CSMS_MESSAGE_LOG_BUFFER:
             self._dropped += 1
             metrics.MESSAGE_LOG_DROPPED.inc()
-            if self._dropped % 1000 == 1:
-                logger.error(
-                    "Message log backlog is full: %d frames not logged so far", self._dropped
-                )
+            DATABASE.failed(
+                "the message log buffer is full",
+                f"{self._dropped} frames dropped so far (CSMS_MESSAGE_LOG_BUFFER="
+                f"{hot_settings.CSMS_MESSAGE_LOG_BUFFER})",
+            )
             return
         self._pending.append(entry)
         if self._thread is None or not self._thread.is_alive():
@@ -120,8 +124,22 @@ class BatchedMessageLog:
                     batch.append(self._pending.popleft())
                 try:
                     self._write(batch)
-                except Exception:
-                    logger.exception("Writing %d message log rows failed", len(batch))
+                except Exception as error:
+                    if not is_connection_error(error):
+                        logger.exception("Writing %d message log rows failed", len(batch))
+                        continue
+                    # The database is down: the batch goes back, in order, and waits.
+                    self._pending.extendleft(reversed(batch))
+                    self._outage = True
+                    DATABASE.failed(
+                        error, f"{len(self._pending)} message log frames kept in memory"
+                    )
+                    self._busy = False
+                    time.sleep(RETRY_SECONDS)
+                    continue
+                if self._outage:
+                    self._outage = False
+                    DATABASE.recovered("the message log frames kept meanwhile are written")
             self._busy = False
 
     def _write(self, batch: list[LogEntry]) -> None:
@@ -137,7 +155,9 @@ class BatchedMessageLog:
             try:
                 self._copy(batch)
                 return
-            except Exception:
+            except Exception as error:
+                if is_connection_error(error):
+                    raise
                 logger.warning(
                     "COPY of %d message log rows failed; inserting them with the ORM",
                     len(batch),
@@ -147,12 +167,16 @@ class BatchedMessageLog:
         try:
             with transaction.atomic():
                 OcppMessage.objects.bulk_create(rows)
-        except Exception:
+        except Exception as error:
+            if is_connection_error(error):
+                raise
             # One bad row (e.g. its station was deleted meanwhile) must not lose the batch.
             for row in rows:
                 try:
                     row.save(force_insert=True)
-                except Exception:
+                except Exception as row_error:
+                    if is_connection_error(row_error):
+                        raise
                     logger.exception("Could not write message log row %s", row.id)
 
     @staticmethod
