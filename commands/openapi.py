@@ -196,6 +196,11 @@ def add_message_api_actions(result: dict, generator, request, public) -> dict:
                     "description": "The station is offline or its version lacks the action.",
                     "content": refusal,
                 },
+                "503": {
+                    "description": "ChannelLayerUnavailable: Redis is down, no call reaches "
+                    "a station until it is back.",
+                    "content": body,
+                },
             },
         }
         if security is not None:

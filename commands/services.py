@@ -68,6 +68,8 @@ from stations.services import StationNotConnected as StationNotConnected
 logger = logging.getLogger(__name__)
 
 OFFLINE = "StationOffline"
+# The channel layer (Redis) is down: no call reaches a station until it is back.
+UNAVAILABLE = "ChannelLayerUnavailable"
 NOT_SENDABLE = "NotSendable"
 # A single item larger than the station's BytesPerMessage (commands.splitting).
 TOO_LARGE = "RequestTooLarge"
@@ -343,8 +345,13 @@ def command_finish(*, command_id: int, outcome: outbound.Outcome | None, error: 
     return _finish(command, outcome, error)
 
 
+class ChannelLayerUnavailable(StationNotConnected):
+    """The station may well be connected, but the channel layer that reaches it is down."""
+
+
 def _offline(exc: Exception) -> dict[str, Any]:
-    return {"code": OFFLINE, "description": str(exc), "details": {}}
+    code = UNAVAILABLE if isinstance(exc, ChannelLayerUnavailable) else OFFLINE
+    return {"code": code, "description": str(exc), "details": {}}
 
 
 # --- the one way to send ------------------------------------------------------------------
@@ -414,6 +421,8 @@ async def _deliver(
                     outcome.response = splitting.merge(spec, answers)
                 return outcome
             answers.append(outcome.response or {})
+    except outbound.ChannelLayerUnavailable as exc:
+        raise ChannelLayerUnavailable(f"Station {identity!r} cannot be reached: {exc}") from None
     except outbound.StationOffline as exc:
         raise StationNotConnected(f"Station {identity!r} is not connected: {exc}") from None
     logger.info(

@@ -404,6 +404,12 @@ CSMS_OUTAGE_LOG_INTERVAL = env_float("CSMS_OUTAGE_LOG_INTERVAL", 30.0)
 # Seconds Daphne waits for a websocket opening handshake to complete; during a reconnect
 # storm a handshake waits for the station's admission behind thousands of others.
 CSMS_WS_HANDSHAKE_TIMEOUT = env_int("CSMS_WS_HANDSHAKE_TIMEOUT", 60)
+# Slow handshakes (server_runtime.handshakes): the line and headers of a request (a websocket
+# upgrade's included) must arrive within this many seconds (0: no limit), and one source
+# address (not a CSMS_TRUSTED_PROXIES one) may hold at most this many connections whose
+# request head is still arriving (0: no limit).
+CSMS_HANDSHAKE_TIMEOUT = env_float("CSMS_HANDSHAKE_TIMEOUT", 15.0)
+CSMS_HANDSHAKE_MAX_PER_SOURCE = env_int("CSMS_HANDSHAKE_MAX_PER_SOURCE", 256)
 # Each serving process is a node of the fleet: it refreshes its liveness key in Redis every
 # CSMS_NODE_HEARTBEAT seconds (0: off) with this time-to-live, and marks offline the stations
 # of nodes whose key expired (server_runtime.nodes).

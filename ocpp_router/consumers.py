@@ -32,6 +32,7 @@ from csms.outage import is_connection_error
 from ocpp_router import dispatch, errors, rpc, validation
 from ocpp_router import gate as boot_gate  # the B02 rules; `gate` below is the connection gate
 from ocpp_router.extensions import PING, refusal_close_code
+from ocpp_router.layers import ChannelLayerDown, is_layer_error, layer_send
 from ocpp_router.outbound import COMPLETED, ERROR, TIMEOUT, Outcome
 from ocpp_router.registry import HOOKS, REGISTRIES
 from ocpp_router.session import Handshake, LogEntry, Session, uuid7
@@ -40,6 +41,30 @@ logger = logging.getLogger(__name__)
 
 # Fire-and-forget tasks, referenced until done so they are not garbage-collected mid-flight.
 _background: set[asyncio.Future[Any]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+# A message for another process that could not be sent (the channel layer was down) is sent
+# again this often, for at most this long.
+RESEND_SECONDS = 2.0
+RESEND_FOR_SECONDS = 600.0
+
+
+async def _send_when_reachable(layer: Any, channel_name: str, message: dict[str, Any]) -> None:
+    deadline = time.monotonic() + RESEND_FOR_SECONDS
+    while time.monotonic() < deadline:
+        await asyncio.sleep(RESEND_SECONDS)
+        try:
+            await layer_send(layer, channel_name, message)
+            return
+        except ChannelLayerDown:
+            continue
+
 
 MAX_STATION_ID = 48
 # Characters that cannot stand in one path segment once decoded.
@@ -97,10 +122,17 @@ PROBE_ACK_TIMEOUT = 1.0
 
 
 async def probe(channel_layer: Any, channel_name: str, timeout: float) -> bool:
-    """True if the consumer on `channel_name` answers and its station answers a ping."""
+    """True if the consumer on `channel_name` answers and its station answers a ping.
+    Raises ChannelLayerDown when the channel layer cannot be reached."""
+    local = LOCAL.get(channel_name)
+    if local is not None:
+        # A connection of this process: asked directly, with or without the channel layer.
+        return await local.alive(timeout)
     reply_to = await channel_layer.new_channel()
-    await channel_layer.send(
-        channel_name, {"type": "ocpp.probe", "reply_to": reply_to, "timeout": timeout}
+    await layer_send(
+        channel_layer,
+        channel_name,
+        {"type": "ocpp.probe", "reply_to": reply_to, "timeout": timeout},
     )
     try:
         await asyncio.wait_for(channel_layer.receive(reply_to), min(PROBE_ACK_TIMEOUT, timeout))
@@ -159,19 +191,29 @@ class _Inbox:
 
 
 async def _feed(source: Any, inbox: _Inbox) -> None:
-    """Put every message `source()` gives into `inbox`, until cancelled or it fails."""
-    try:
-        while True:
+    """Put every message `source()` gives into `inbox`, until cancelled or it fails.
+
+    An unreachable channel layer is not a failure of the connection: its station stays
+    connected and served, and its channel is read again once the layer is back."""
+    while True:
+        try:
             inbox.put_nowait(await source())
-    except asyncio.CancelledError:
-        raise
-    except Exception as error:
-        inbox.put_nowait(_SourceFailed(error))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if is_layer_error(error):
+                await asyncio.sleep(1.0)
+                continue
+            inbox.put_nowait(_SourceFailed(error))
+            return
 
 
 # The station connections this process holds (for a graceful shutdown to see what is in
 # flight: server_runtime.shutdown).
 CONNECTED: weakref.WeakSet[OcppConsumer] = weakref.WeakSet()
+# The same by channel name: a second connection of a station held by this process reaches
+# the first directly, whether the channel layer is up or not.
+LOCAL: weakref.WeakValueDictionary[str, OcppConsumer] = weakref.WeakValueDictionary()
 
 
 # The action label of frames that are no OCPP call at all (csms_ocpp_messages).
@@ -194,11 +236,19 @@ def calls_pending() -> int:
     )
 
 
+# How often a connection tries to claim its station while others with the same id keep
+# claiming it first.
+CLAIM_ATTEMPTS = 5
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
     session: Session | None = None
     groups: list[str] = []
     # This connection's child of csms_stations_connected, while it counts there.
     connected_gauge: Any = None
+    # The websocket handshake is complete (a connection still in its handshake has just
+    # claimed its station: it counts as alive).
+    accepted = False
 
     # --- the consumer's loop -------------------------------------------------------------
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -212,7 +262,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
-        inbox = _Inbox()
+        inbox = self.inbox = _Inbox()
         sources = [receive]
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
@@ -303,43 +353,92 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return await self._refuse(
                 handshake.refusal_status or 403, station_id, remote, handshake.refusal_reason
             )
-        previous = session.previous_channel
-        if previous and previous != self.channel_name and session.extra.get("authenticated"):
+        session.channel_name = self.channel_name
+        session.connected_at = datetime.now(UTC)
+        session.last_seen_recorded = time.monotonic()
+        # Several connections with one id may be admitted at once, in this process or in
+        # others: each deals with the connection holding the station, then claims it only if
+        # that one still holds it (one atomic statement in the database). Exactly one claims;
+        # the others see who did and deal with that one in turn.
+        for _ in range(CLAIM_ATTEMPTS):
+            previous = session.previous_channel
+            if previous and previous != self.channel_name:
+                refusal = await self._displace(session, previous)
+                if refusal is not None:
+                    return await self._refuse(refusal[0], station_id, remote, refusal[1])
+            try:
+                claimed = await dispatch.run_in_worker(gate.connected, session, retry=True)
+            except Exception as error:
+                if is_connection_error(error):
+                    return await self._refuse(503, station_id, remote, "the database is down")
+                logger.exception("Connecting station %r failed", station_id)
+                return await self._refuse(500, station_id, remote, "admission failed")
+            if claimed:
+                break
+        else:
+            return await self._refuse(
+                409, station_id, remote, "other connections with this id kept taking it"
+            )
+        self.session = session
+        CONNECTED.add(self)
+        LOCAL[self.channel_name] = self
+        await self.accept(subprotocol=f"ocpp{version}")
+        self.accepted = True
+        node = getattr(self.channel_layer, "client_prefix", "") or "local"
+        self.connected_gauge = metrics.STATIONS_CONNECTED.labels(version, node)
+        self.connected_gauge.inc()
+        logger.info(
+            "Station %s connected from %s speaking OCPP %s", station_id, remote or "?", version
+        )
+
+    async def _displace(self, session: Session, previous: str) -> tuple[int, str] | None:
+        """The station's id is held by the connection on `previous`: close that one, or say
+        why this one is refused (HTTP status, reason)."""
+        station_id = session.station_id
+        gate = HOOKS.gate
+        assert gate is not None
+        if session.extra.get("authenticated"):
             # A second connection that authenticated as the station (Basic auth, client
             # certificate): the station reconnected, its old socket is stale; it goes.
             logger.warning(
                 "Station %s connected again and authenticated; its previous connection is closed",
                 station_id,
             )
-            await self.channel_layer.send(previous, {"type": "ocpp.close", "code": 1000})
-        elif previous and previous != self.channel_name:
-            # A second connection with the id of a connected station and no authentication
-            # (profile 0). OCPP says nothing; taking over blindly is a known hijack
-            # (CWE-613). Keep a first connection whose station still answers a ping and
-            # refuse this one; else close the first.
-            if await probe(self.channel_layer, previous, settings.CSMS_DUPLICATE_PROBE_TIMEOUT):
-                await dispatch.run_in_worker(gate.duplicate_refused, session)
-                return await self._refuse(
-                    409, station_id, remote, "the station is already connected and answers pings"
-                )
-            logger.warning(
-                "Station %s connected again; its previous connection does not answer and is closed",
-                station_id,
+            await self._close_other(previous)
+            return None
+        # A second connection with the id of a connected station and no authentication
+        # (profile 0). OCPP says nothing; taking over blindly is a known hijack (CWE-613).
+        # Keep a first connection whose station still answers a ping and refuse this one;
+        # else close the first.
+        try:
+            alive = await probe(self.channel_layer, previous, settings.CSMS_DUPLICATE_PROBE_TIMEOUT)
+        except ChannelLayerDown:
+            return (
+                503,
+                "the channel layer is unreachable: the station's connection cannot be checked",
             )
-            await self.channel_layer.send(previous, {"type": "ocpp.close", "code": 1000})
-        session.channel_name = self.channel_name
-        session.connected_at = datetime.now(UTC)
-        session.last_seen_recorded = time.monotonic()
-        self.session = session
-        CONNECTED.add(self)
-        await self.accept(subprotocol=f"ocpp{version}")
-        node = getattr(self.channel_layer, "client_prefix", "") or "local"
-        self.connected_gauge = metrics.STATIONS_CONNECTED.labels(version, node)
-        self.connected_gauge.inc()
-        await dispatch.run_in_worker(gate.connected, session, retry=True)
-        logger.info(
-            "Station %s connected from %s speaking OCPP %s", station_id, remote or "?", version
+        if alive:
+            await dispatch.run_in_worker(gate.duplicate_refused, session)
+            return 409, "the station is already connected and answers pings"
+        logger.warning(
+            "Station %s connected again; its previous connection does not answer and is closed",
+            station_id,
         )
+        await self._close_other(previous)
+        return None
+
+    async def _close_other(self, channel_name: str) -> None:
+        """Close the connection on `channel_name` (in this process or another)."""
+        close = {"type": "ocpp.close", "code": 1000}
+        local = LOCAL.get(channel_name)
+        if local is not None:
+            local.inbox.put_nowait(close)
+            return
+        try:
+            await layer_send(self.channel_layer, channel_name, close)
+        except ChannelLayerDown:
+            # Its process is told once the channel layer is back.
+            _spawn(_send_when_reachable(self.channel_layer, channel_name, close))
 
     async def _refuse(self, status: int, station_id: str, remote: str, reason: str) -> None:
         logger.warning(
@@ -358,6 +457,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if self.connected_gauge is not None:
             self.connected_gauge.dec()
             self.connected_gauge = None
+        if LOCAL.get(self.channel_name) is self:
+            del LOCAL[self.channel_name]
         for pending in [*([self.in_flight] if self.in_flight else []), *self.outbox]:
             if pending.timer:
                 pending.timer.cancel()
@@ -551,7 +652,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """A CSMS-initiated call from any process (see `ocpp_router.outbound.call`)."""
         reply_to = message.get("reply_to")
         if reply_to:
-            await self.channel_layer.send(reply_to, {"type": "ocpp.call.accepted"})
+            try:
+                await layer_send(self.channel_layer, reply_to, {"type": "ocpp.call.accepted"})
+            except ChannelLayerDown:
+                return  # the caller is told the station did not take the call
         await self._enqueue(
             PendingCall(message["action"], message["payload"], reply_to, float(message["deadline"]))
         )
@@ -569,29 +673,41 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def _probe(self, message: dict[str, Any]) -> None:
         timeout = float(message.get("timeout", 3.0))
-        await self.channel_layer.send(message["reply_to"], {"type": "ocpp.probe.ack"})
-        alive = False
+        try:
+            await layer_send(self.channel_layer, message["reply_to"], {"type": "ocpp.probe.ack"})
+            alive = await self.alive(timeout)
+            await layer_send(
+                self.channel_layer,
+                message["reply_to"],
+                {"type": "ocpp.probe.result", "alive": alive},
+            )
+        except ChannelLayerDown:
+            return
+
+    async def alive(self, timeout: float) -> bool:
+        """Another connection claims this station's id: is this one alive? Pings the
+        station; a connection whose station does not answer closes itself."""
+        if self.session is None:
+            return False
+        if not self.accepted:
+            return True  # it claimed the station moments ago and is completing its handshake
+        if PING not in (self.scope.get("extensions") or {}):
+            # A server without the ping extension: that we answer is all we know.
+            return True
+        self._pong = asyncio.Event()
+        await self.base_send({"type": "websocket.ping"})
+        try:
+            await asyncio.wait_for(self._pong.wait(), timeout)
+            return True
+        except TimeoutError:
+            pass
         if self.session is not None:
-            if PING in (self.scope.get("extensions") or {}):
-                self._pong = asyncio.Event()
-                await self.base_send({"type": "websocket.ping"})
-                try:
-                    await asyncio.wait_for(self._pong.wait(), timeout)
-                    alive = True
-                except TimeoutError:
-                    alive = False
-            else:
-                # A server without the ping extension: that we answer is all we know.
-                alive = True
-        await self.channel_layer.send(
-            message["reply_to"], {"type": "ocpp.probe.result", "alive": alive}
-        )
-        if not alive and self.session is not None:
             logger.warning(
                 "Station %s did not answer a ping while another connection claims its id",
                 self.session.station_id,
             )
             await self.close(code=1000)
+        return False
 
     async def websocket_pong(self, message: dict[str, Any]) -> None:
         pong = getattr(self, "_pong", None)
@@ -684,7 +800,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             except Exception:
                 logger.exception("Recording the outcome of %s failed", pending.action)
         if pending.reply_to:
-            await self.channel_layer.send(pending.reply_to, outcome.as_message())
+            with contextlib.suppress(ChannelLayerDown):
+                # The caller cannot be told; it gives up at its own timeout.
+                await layer_send(self.channel_layer, pending.reply_to, outcome.as_message())
         elif outcome.status != COMPLETED:
             logger.warning(
                 "%s to station %s ended %s: %s",

@@ -12,6 +12,12 @@ Here the read runs in a task of its own. A cancelled caller stops waiting for it
 never stops it; the next caller to take the receive lock waits for that same read, so
 the message is handed on as channels_redis would have done, and there is never more
 than one read in flight per channel.
+
+While Redis is down that read waits and tries again (every RETRY_SECONDS, up to
+RETRY_MAX_SECONDS) instead of failing: channels_redis would raise the connection error into
+the `receive()` of whichever consumer held the read, which then ended and dropped its
+station's websocket, and the next one likewise, until every station of the process was gone.
+The outage is logged once, then at intervals (csms.outage.CHANNEL_LAYER).
 """
 
 from __future__ import annotations
@@ -20,6 +26,38 @@ import asyncio
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from csms.outage import CHANNEL_LAYER
+
+RETRY_SECONDS = 0.5
+RETRY_MAX_SECONDS = 2.0
+
+
+class ChannelLayerDown(Exception):
+    """The channel layer cannot be reached: nothing can be sent to another connection now."""
+
+
+def is_layer_error(error: BaseException) -> bool:
+    """True for the errors of an unreachable channel layer (Redis down or restarting)."""
+    return isinstance(error, RedisConnectionError | RedisTimeoutError | ConnectionError) or (
+        isinstance(error, OSError) and not isinstance(error, TimeoutError)
+    )
+
+
+async def layer_send(layer: Any, channel: str, message: dict[str, Any]) -> None:
+    """`layer.send`, raising ChannelLayerDown (and recording the outage) when Redis is
+    unreachable; a send that works again ends the outage."""
+    try:
+        await layer.send(channel, message)
+    except Exception as error:
+        if not is_layer_error(error):
+            raise
+        CHANNEL_LAYER.failed(error, "stations stay connected; calls to them fail until it is back")
+        raise ChannelLayerDown(str(error)) from error
+    if CHANNEL_LAYER.down:
+        CHANNEL_LAYER.recovered()
 
 
 class CancelSafeRedisChannelLayer(RedisChannelLayer):
@@ -37,7 +75,7 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         read = self._reads.get(channel)
         if read is None or read.get_loop() is not asyncio.get_running_loop():
             # No read in flight, or one left behind by an event loop that has ended.
-            read = asyncio.ensure_future(super().receive_single(channel))
+            read = asyncio.ensure_future(self._read_until_reachable(channel))
             self._reads[channel] = read
         try:
             result: tuple[Any, dict[str, Any]] = await asyncio.shield(read)
@@ -52,6 +90,25 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
             raise
         self._forget(channel, read)
         return result
+
+    async def _read_until_reachable(self, channel: str) -> tuple[Any, dict[str, Any]]:
+        """The process-wide read, tried again while Redis cannot be reached."""
+        delay = RETRY_SECONDS
+        while True:
+            try:
+                result: tuple[Any, dict[str, Any]] = await super().receive_single(channel)
+            except Exception as error:
+                if not is_layer_error(error):
+                    raise
+                CHANNEL_LAYER.failed(
+                    error, "stations stay connected; calls to them fail until it is back"
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                continue
+            if CHANNEL_LAYER.down:
+                CHANNEL_LAYER.recovered()
+            return result
 
     async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
         task = asyncio.current_task()

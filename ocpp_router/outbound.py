@@ -18,6 +18,9 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from csms.outage import CHANNEL_LAYER
+from ocpp_router.layers import ChannelLayerDown, layer_send
+
 COMPLETED, ERROR, TIMEOUT = "completed", "error", "timeout"
 # Channel names of OCPP-S stations (ocpp_router.soap.views): not channel-layer channels.
 SOAP_CHANNEL_PREFIX = "soap:"
@@ -25,6 +28,17 @@ SOAP_CHANNEL_PREFIX = "soap:"
 
 class StationOffline(Exception):
     """No live connection took the call."""
+
+
+class ChannelLayerUnavailable(StationOffline):
+    """The channel layer (Redis) cannot be reached: no call reaches any station until it is
+    back (stations stay connected meanwhile)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "The channel layer (Redis) is unreachable: calls to stations fail until it is back"
+            + (f" ({detail})" if detail else "")
+        )
 
 
 @dataclass
@@ -75,16 +89,20 @@ async def call(
     # one prefix with a single reader; another prefix would stall behind it.
     reply_to = await layer.new_channel()
     deadline = time.time() + timeout
-    await layer.send(
-        channel_name,
-        {
-            "type": "ocpp.call",
-            "action": action,
-            "payload": payload,
-            "reply_to": reply_to,
-            "deadline": deadline,
-        },
-    )
+    try:
+        await layer_send(
+            layer,
+            channel_name,
+            {
+                "type": "ocpp.call",
+                "action": action,
+                "payload": payload,
+                "reply_to": reply_to,
+                "deadline": deadline,
+            },
+        )
+    except ChannelLayerDown as exc:
+        raise ChannelLayerUnavailable(str(exc)) from None
     try:
         # A live consumer only queues the call before it acknowledges; on a saturated
         # process that still takes a while (CSMS_CALL_ACK_TIMEOUT).
@@ -92,6 +110,8 @@ async def call(
             layer.receive(reply_to), min(settings.CSMS_CALL_ACK_TIMEOUT, timeout + 1)
         )
     except TimeoutError:
+        if CHANNEL_LAYER.down:
+            raise ChannelLayerUnavailable() from None
         raise StationOffline("The station's connection did not take the call") from None
     try:
         # The consumer enforces the deadline; the margin covers the hop back.

@@ -132,7 +132,10 @@ class ConnectionGate(Protocol):
     def duplicate_refused(self, session: Session) -> None:
         """The session was refused: the station's previous connection is alive."""
 
-    def connected(self, session: Session) -> None: ...
+    def connected(self, session: Session) -> bool:
+        """Claim the station for the session's channel, atomically across processes: only if
+        the connection holding it is still `session.previous_channel` ("" for none). True
+        if claimed; else False, with `session.previous_channel` set to the one holding it."""
 
     def disconnected(self, session: Session) -> None: ...
 

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,8 +34,10 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from csms.outage import CHANNEL_LAYER, is_connection_error
 from ocpp_router import dispatch
 from ocpp_router.datetimes import utcnow
+from ocpp_router.layers import is_layer_error
 
 logger = logging.getLogger(__name__)
 
@@ -97,19 +100,39 @@ class NodeMonitor:
 
         self._redis = Redis.from_url(settings.REDIS_URL)
         logger.info("Serving as node %s", self.node)
+        # After Redis was unreachable every node's key may have expired: no node is judged
+        # dead until the live ones have had a full time-to-live to write theirs again.
+        sweep_after = time.monotonic()
         while True:
             try:
                 await self.beat()
-                await self._sweep(
-                    [channel_prefix(node) for node in await self.live_nodes()],
-                    # A station that connected moments ago may belong to a node that has
-                    # not written its first key yet.
-                    utcnow() - timedelta(seconds=settings.CSMS_NODE_TTL),
-                )
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("Node %s: liveness round failed", self.node)
+            except Exception as error:
+                if not is_layer_error(error):
+                    logger.exception("Node %s: liveness round failed", self.node)
+                else:
+                    CHANNEL_LAYER.failed(error, "no node is judged dead meanwhile")
+                sweep_after = time.monotonic() + settings.CSMS_NODE_TTL
+                await asyncio.sleep(settings.CSMS_NODE_HEARTBEAT)
+                continue
+            if CHANNEL_LAYER.down:
+                CHANNEL_LAYER.recovered()
+            try:
+                if time.monotonic() >= sweep_after:
+                    await self._sweep(
+                        [channel_prefix(node) for node in await self.live_nodes()],
+                        # A station that connected moments ago may belong to a node that
+                        # has not written its first key yet.
+                        utcnow() - timedelta(seconds=settings.CSMS_NODE_TTL),
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if is_layer_error(error):
+                    CHANNEL_LAYER.failed(error)
+                elif not is_connection_error(error):
+                    logger.exception("Node %s: liveness round failed", self.node)
             await asyncio.sleep(settings.CSMS_NODE_HEARTBEAT)
 
     async def beat(self) -> None:

@@ -45,6 +45,7 @@ from autobahn.websocket.compress import (
     PerMessageDeflateOfferAccept,
 )
 from autobahn.websocket.types import ConnectionDeny
+from daphne.http_protocol import HTTPFactory
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
@@ -54,6 +55,7 @@ from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEn
 from twisted.internet.interfaces import ISSLTransport
 
 from ocpp_router.extensions import PEER, PING, REFUSAL_CLOSE_BASE, TLS
+from server_runtime.handshakes import GuardedHTTPFactory
 from server_runtime.shutdown import Shutdown
 
 logger = logging.getLogger(__name__)
@@ -462,6 +464,18 @@ class CsmsServer(Server):
         endpoints: list[str] = [str(e) for e in self.endpoints]  # type: ignore[has-type]
         self.mtls_endpoints: list[str] = [e for e in endpoints if e.startswith("mtls:")]
         self.endpoints = [e for e in endpoints if not e.startswith("mtls:") and e not in own]
+
+    # Daphne's run() makes its HTTP factory and listens at once: the guarded factory takes its
+    # place (slow handshakes bounded, server_runtime.handshakes).
+    @property
+    def http_factory(self) -> Any:
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        if type(factory) is HTTPFactory:
+            factory = GuardedHTTPFactory(self)
+        self._http_factory = factory
 
     def listen_success(self, port: Any) -> None:
         self.ports.append(port)

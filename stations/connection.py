@@ -138,8 +138,8 @@ class StationGate:
             remote_address=session.remote_address,
         )
 
-    def connected(self, session: Session) -> None:
-        services.station_connect(
+    def connected(self, session: Session) -> bool:
+        claimed = services.station_connect(
             station_pk=session.station_pk,
             identity=session.station_id,
             protocol=session.version,
@@ -147,7 +147,11 @@ class StationGate:
             channel_name=session.channel_name,
             account=session.account,
             at=session.connected_at or utcnow(),
+            expected=session.previous_channel,
         )
+        if not claimed:
+            session.previous_channel = services.station_holder(station_pk=session.station_pk)
+        return claimed
 
     def disconnected(self, session: Session) -> None:
         services.station_disconnect(

@@ -146,16 +146,30 @@ def station_connect(
     channel_name: str,
     account: str,
     at: datetime,
-) -> None:
-    store.station_connect(
+    expected: str = "",
+) -> bool:
+    """Mark the station online on `channel_name` if the connection holding it is still
+    `expected` ('' for none): the one atomic step that admits one connection per id, across
+    processes. True if claimed; False when another connection took the station meanwhile."""
+    claimed = store.station_connect(
         station_pk=station_pk,
         protocol=protocol,
         remote_address=remote_address,
         channel_name=channel_name,
         account=account,
         at=at,
+        expected=expected,
     )
-    events.publish("station.connected", identity, protocol=protocol, remote_address=remote_address)
+    if claimed:
+        events.publish(
+            "station.connected", identity, protocol=protocol, remote_address=remote_address
+        )
+    return claimed
+
+
+def station_holder(*, station_pk: int) -> str:
+    """The channel of the connection that holds the station now ('' for none)."""
+    return store.station_holder(station_pk)
 
 
 def station_disconnect(*, station_pk: int, identity: str, channel_name: str, at: datetime) -> bool:

@@ -60,9 +60,35 @@ def _station_update(fields: list[str]) -> Statement:
     )
 
 
+def _holder(n: Any) -> str:
+    """The channel of the connection holding the station ('' when none holds it)."""
+    return (
+        f"CASE WHEN {n.col(ChargingStation, 'is_online')} "
+        f"THEN {n.col(ChargingStation, 'channel_name')} ELSE '' END"
+    )
+
+
+def _station_claim(fields: list[str]) -> Statement:
+    """UPDATE of the station `fields` by primary key, only if the connection holding it is
+    still the expected one (the last two parameters: the key, the expected channel)."""
+    return Statement(
+        lambda n: (
+            f"UPDATE {n.table(ChargingStation)} SET {n.assign(ChargingStation, fields)} "
+            f"WHERE {n.col(ChargingStation, 'id')} = %s AND {_holder(n)} = %s"
+        ),
+        [
+            *((ChargingStation, field) for field in fields),
+            (ChargingStation, "id"),
+            (ChargingStation, "channel_name"),
+        ],
+    )
+
+
 # A reconnect storm runs these once per station.
-_STATION_CONNECT = _station_update(_CONNECT_FIELDS)
-_STATION_CONNECT_WITH_ACCOUNT = _station_update([*_CONNECT_FIELDS, "account"])
+_STATION_CONNECT = _station_claim(_CONNECT_FIELDS)
+_STATION_CONNECT_WITH_ACCOUNT = _station_claim([*_CONNECT_FIELDS, "account"])
+
+_HOLDER = Lookup(ChargingStation, "id", ["id", "is_online", "channel_name"])
 
 
 def station_connect(
@@ -73,12 +99,25 @@ def station_connect(
     channel_name: str,
     account: str,
     at: datetime,
-) -> None:
+    expected: str,
+) -> bool:
+    """Mark the station online on `channel_name`, in one statement, only if the connection
+    holding it is still `expected` ('' for none): of several connections admitted at once
+    with one id, exactly one claims the station. True if claimed."""
     values = [protocol, True, at, at, remote_address[:64], channel_name, at]
     if account:
-        _STATION_CONNECT_WITH_ACCOUNT.execute([*values, account[:64], station_pk])
+        statement, values = _STATION_CONNECT_WITH_ACCOUNT, [*values, account[:64]]
     else:
-        _STATION_CONNECT.execute([*values, station_pk])
+        statement = _STATION_CONNECT
+    return bool(statement.execute([*values, station_pk, expected]))
+
+
+def station_holder(station_pk: int) -> str:
+    """The channel of the connection holding the station now ('' for none)."""
+    station = _HOLDER.get(station_pk)
+    if station is None or not station.is_online:
+        return ""
+    return str(station.channel_name)
 
 
 _STATION_DISCONNECT = Statement(

@@ -313,3 +313,21 @@ async def connect_status(port: int, identity: str) -> int:
             return 101
     except websockets.InvalidStatus as refused:
         return int(refused.response.status_code)
+
+
+def api_token(cluster: PostgresCluster, name: str) -> str:
+    """The API token of a new superuser in database `name` (no password: no slow hashing)."""
+    key = os.urandom(20).hex()
+    with cluster.connect(name) as db:
+        row = db.execute(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,"
+            " email, is_staff, is_active, date_joined)"
+            " VALUES ('!', true, %s, '', '', '', true, true, now()) RETURNING id",
+            [f"fault-{key[:8]}"],
+        ).fetchone()
+        assert row is not None
+        db.execute(
+            "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, now(), %s)",
+            [key, row[0]],
+        )
+    return key

@@ -27,7 +27,7 @@ class CommandSerializer(serializers.ModelSerializer):
         read_only=True,
         allow_null=True,
         help_text="code, description and details: the station's CALLERROR, our refusal, "
-        "Timeout or StationOffline.",
+        "Timeout, StationOffline or ChannelLayerUnavailable.",
     )
 
     class Meta:

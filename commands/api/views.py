@@ -93,10 +93,13 @@ class _SendView(AsyncAPIView):
                 headers={"Location": location},
             )
         command = await services.command_execute(command, timeout=options["timeout"])
-        offline = (command.error or {}).get("code") == services.OFFLINE
+        code = (command.error or {}).get("code")
         return Response(
             services.command_record(command),
-            status=status.HTTP_409_CONFLICT if offline else status.HTTP_200_OK,
+            status={
+                services.OFFLINE: status.HTTP_409_CONFLICT,
+                services.UNAVAILABLE: status.HTTP_503_SERVICE_UNAVAILABLE,
+            }.get(code, status.HTTP_200_OK),
         )
 
 

@@ -23,7 +23,8 @@ from tests.faults import (
     station,
 )
 
-pytestmark = [needs_postgres]
+# The first fault test of a session also makes the cluster (initdb, migrate).
+pytestmark = [needs_postgres, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
