@@ -469,10 +469,13 @@ CSMS_MESSAGE_LOG_BUFFER = env_int("CSMS_MESSAGE_LOG_BUFFER", 200_000)
 CSMS_LAST_SEEN_INTERVAL = env_int("CSMS_LAST_SEEN_INTERVAL", 60)
 # Last-seen and heartbeat times are written in batches this often (stations.liveness).
 CSMS_LIVENESS_FLUSH_SECONDS = env_float("CSMS_LIVENESS_FLUSH_SECONDS", 1.0)
-# `serve`: objects are frozen out of the garbage collector's sight this often, and a full
-# collection runs this often (server_runtime.gc_policy); 0 keeps CPython's own policy.
+# `serve`: objects are frozen out of the garbage collector's sight this often (0 keeps
+# CPython's own policy), and a full collection runs this often (0: never; closed connections
+# leave no cyclic garbage); collections pausing the server this long are logged
+# (server_runtime.gc_policy).
 CSMS_GC_FREEZE_SECONDS = env_float("CSMS_GC_FREEZE_SECONDS", 60)
-CSMS_GC_FULL_SECONDS = env_float("CSMS_GC_FULL_SECONDS", 1800)
+CSMS_GC_FULL_SECONDS = env_float("CSMS_GC_FULL_SECONDS", 0)
+CSMS_GC_PAUSE_WARN_MS = env_float("CSMS_GC_PAUSE_WARN_MS", 100)
 
 # --- Certificates ------------------------------------------------------------------
 # CA that signs station certificates (SignCertificate); PEM files. Unset: CSRs are refused.

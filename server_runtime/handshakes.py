@@ -91,6 +91,8 @@ class HandshakeGuard:
         if timer.active():
             timer.cancel()
         self._forget(host)
+        # The connectionLost hook below refers to the channel: a cycle, cut here.
+        vars(channel).pop("connectionLost", None)
 
     def _forget(self, host: str) -> None:
         self.pending[host] -= 1
@@ -131,6 +133,14 @@ class GuardedWebRequest(WebRequest):
             # The next request of a keep-alive connection has its own deadline.
             guard.begin(channel, getattr(channel, "csms_host", ""))
         super().__init__(channel, *args, **kwargs)
+
+    def process(self) -> Any:
+        result = super().process()
+        if self.transport is None and self.channel is not None:
+            # Upgraded to a websocket: the HTTP channel and this request are done with, but
+            # hold each other (channel.requests, request.channel) in a cycle.
+            self.channel.requests.clear()
+        return result
 
     def gotLength(self, length: int | None) -> None:
         # Twisted calls this once every header has arrived, before the body.

@@ -157,6 +157,26 @@ def write_at_once(transport: tcp.Connection, data: bytes) -> None:
     tcp.Connection.write(transport, data)
 
 
+# What a closed connection's objects hold of one another, in cycles: the transport's own
+# `write` (write_at_once bound to it), autobahn's is_open/is_closed futures and Daphne's
+# application Deferred whose callbacks are the protocol's methods. A station's connection
+# lives for hours, so these objects are frozen (server_runtime.gc_policy) long before it
+# closes, and only a full collection (seconds with 10,000 stations) could free the cycles:
+# memory rose by 200 MB over 12,000 dropped connections. Cut once the connection is gone,
+# reference counting frees them at once.
+RELEASED_ATTRIBUTES = ("is_open", "is_closed", "application_deferred", "handshake_deferred")
+
+
+def release(protocol: Any) -> None:
+    """Cut the reference cycles of a websocket connection Daphne has finished with."""
+    transport = getattr(protocol, "transport", None)
+    if transport is not None:
+        vars(transport).pop("write", None)
+    for name in RELEASED_ATTRIBUTES:
+        if name in vars(protocol):
+            setattr(protocol, name, None)
+
+
 class CsmsWebSocketProtocol(WebSocketProtocol):
     def connectionMade(self) -> None:
         super().connectionMade()
@@ -554,6 +574,7 @@ class CsmsServer(Server):
             instance = None
         if not instance and disconnected:
             del self.connections[protocol]
+            release(protocol)
 
     def _schedule(self, delay: float, func: Any) -> None:
         reactor.callLater(delay, func)  # type: ignore[arg-type]

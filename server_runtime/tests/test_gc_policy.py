@@ -47,3 +47,27 @@ def test_zero_keeps_cpythons_own_policy(unfrozen):
     scheduled = []
     GcPolicy(0, 1800, schedule=lambda d, f: scheduled.append(d)).start()
     assert gc.get_freeze_count() == 0 and scheduled == []
+
+
+def test_full_collections_are_off_by_default_and_freezing_goes_on(unfrozen):
+    scheduled = []
+    policy = GcPolicy(60, 0, schedule=lambda d, f: scheduled.append(d), clock=lambda: 1e9)
+    policy.start()
+    garbage = Cycle()
+    alive = weakref.ref(garbage)
+    gc.freeze()
+    del garbage
+    policy.tick()
+    assert alive() is not None  # no full collection: frozen cycles stay (none are made)
+    assert scheduled == [60, 60]
+
+
+def test_a_long_collection_is_logged(unfrozen, caplog):
+    policy = GcPolicy(0, 0, schedule=lambda d, f: None, warn_ms=0.000001)
+    policy.start()
+    try:
+        with caplog.at_level("WARNING", logger="server_runtime.gc_policy"):
+            gc.collect()
+        assert policy.pauses >= 1 and "paused the server" in caplog.text
+    finally:
+        gc.callbacks.remove(policy._watch)

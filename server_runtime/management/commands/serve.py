@@ -97,6 +97,7 @@ class Command(BaseCommand):
             settings.CSMS_GC_FREEZE_SECONDS,
             settings.CSMS_GC_FULL_SECONDS,
             schedule=reactor.callLater,  # type: ignore[arg-type]
+            warn_ms=settings.CSMS_GC_PAUSE_WARN_MS,
         ).start()
         server = CsmsServer(
             application=get_default_application(),
