@@ -169,12 +169,13 @@ RELEASED_ATTRIBUTES = ("is_open", "is_closed", "application_deferred", "handshak
 
 def release(protocol: Any) -> None:
     """Cut the reference cycles of a websocket connection Daphne has finished with."""
-    transport = getattr(protocol, "transport", None)
+    attributes = getattr(protocol, "__dict__", {})
+    transport = attributes.get("transport")
     if transport is not None:
-        vars(transport).pop("write", None)
+        getattr(transport, "__dict__", {}).pop("write", None)
     for name in RELEASED_ATTRIBUTES:
-        if name in vars(protocol):
-            setattr(protocol, name, None)
+        if name in attributes:
+            attributes[name] = None
 
 
 class CsmsWebSocketProtocol(WebSocketProtocol):

@@ -2,16 +2,16 @@
 
 The fault catalogues (`*/tests/test_faults_*.py`) stop, restart and kill the database and
 the channel layer under a running `manage.py serve`: never the shared servers other tests
-and people use. The cluster is made once per session (initdb, then `migrate` into a
-template database); each test gets a fresh database copied from the template, and may stop
-and start the whole cluster. Redis likewise runs on a port of its own, one per test.
+and people use. The cluster (tests.pg_cluster) is made once per session (initdb, then
+`migrate` into a template database); each test gets a fresh database copied from the
+template, and may stop and start the whole cluster. Redis likewise runs on a port of its
+own, one per test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import os
 import shutil
 import socket
@@ -31,12 +31,13 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 
+from tests.pg_cluster import PostgresCluster, _bin_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), "")
 REDIS_SERVER = shutil.which("redis-server") or ""
 
 needs_postgres = pytest.mark.skipif(
-    not (PG_BIN and os.path.exists(os.path.join(PG_BIN, "initdb"))),
+    _bin_dir() is None,
     reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed",
 )
 needs_redis = pytest.mark.skipif(not REDIS_SERVER, reason="redis-server is not installed")
@@ -48,50 +49,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_postgres_user() -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the `postgres` user then."""
-    if os.geteuid() != 0:
-        return []
-    return ["runuser", "-u", "postgres", "--"]
+class FaultCluster(PostgresCluster):
+    """tests.pg_cluster's cluster, made once per session, with a migrated template database
+    that each test copies."""
 
-
-class PostgresCluster:
-    """A throw-away PostgreSQL cluster on a free port, in a temporary directory."""
+    template = "csms_fault_template"
 
     def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="csms-pg-")
-        self.data = os.path.join(self.dir, "data")
-        self.port = free_port()
-        self.template = "csms_fault_template"
+        super().__init__(Path(tempfile.mkdtemp(prefix="csms-pg-")))
         self._databases = 0
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
-        self._run(
-            "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"
-        )
+        self.init()
         self.start()
-
-    def _run(self, tool: str, *args: str) -> None:
-        subprocess.run(
-            [*_as_postgres_user(), os.path.join(PG_BIN, tool), *args],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=120,
-        )
-
-    def url(self, name: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        self._run("pg_ctl", "-D", self.data, "-o", options, "-l", f"{self.dir}/log", "-w", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
 
     def restart(self) -> None:
         self.stop()
@@ -123,8 +91,9 @@ class PostgresCluster:
 
     def destroy(self) -> None:
         with contextlib.suppress(Exception):
-            self.stop("immediate")
-        shutil.rmtree(self.dir, ignore_errors=True)
+            if self.running():
+                self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class RedisServer:
@@ -171,9 +140,9 @@ class RedisServer:
 
 
 @pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
+def postgres_cluster() -> Iterator[FaultCluster]:
     """The session's own PostgreSQL cluster, with a migrated template database."""
-    cluster = PostgresCluster()
+    cluster = FaultCluster()
     try:
         cluster.migrate_template()
         yield cluster
@@ -182,12 +151,12 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def fault_postgres(postgres_cluster: PostgresCluster) -> Iterator[tuple[PostgresCluster, str]]:
+def fault_postgres(postgres_cluster: FaultCluster) -> Iterator[tuple[FaultCluster, str]]:
     """The cluster (running) and the name of a fresh database for this test."""
-    with contextlib.suppress(Exception):
-        postgres_cluster.start()  # a test that failed while it was stopped
+    if not postgres_cluster.running():
+        postgres_cluster.start()  # a test failed while it was stopped
     yield postgres_cluster, postgres_cluster.new_database()
-    with contextlib.suppress(Exception):
+    if not postgres_cluster.running():
         postgres_cluster.start()
 
 
@@ -315,7 +284,7 @@ async def connect_status(port: int, identity: str) -> int:
         return int(refused.response.status_code)
 
 
-def api_token(cluster: PostgresCluster, name: str) -> str:
+def api_token(cluster: FaultCluster, name: str) -> str:
     """The API token of a new superuser in database `name` (no password: no slow hashing)."""
     key = os.urandom(20).hex()
     with cluster.connect(name) as db:

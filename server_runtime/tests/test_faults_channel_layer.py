@@ -17,7 +17,7 @@ import pytest
 from ocpp.v16 import call as call16
 
 from tests.faults import (
-    PostgresCluster,
+    FaultCluster,
     RedisServer,
     Serve,
     api_token,
@@ -38,7 +38,7 @@ async def _command(api: httpx.AsyncClient, identity: str) -> tuple[int, dict[str
     return response.status_code, response.json() if response.content else {}
 
 
-def _online(cluster: PostgresCluster, name: str) -> dict[str, tuple[bool, str]]:
+def _online(cluster: FaultCluster, name: str) -> dict[str, tuple[bool, str]]:
     with cluster.connect(name) as db:
         rows = db.execute(
             "SELECT identity, is_online, channel_name FROM stations_chargingstation"
@@ -47,7 +47,7 @@ def _online(cluster: PostgresCluster, name: str) -> dict[str, tuple[bool, str]]:
 
 
 async def test_redis_outage_keeps_stations_connected_and_served(
-    fault_postgres: tuple[PostgresCluster, str], fault_redis: RedisServer
+    fault_postgres: tuple[FaultCluster, str], fault_redis: RedisServer
 ):
     """While Redis is down stations stay connected and their calls are answered; commands to
     them fail with a clear error (503 ChannelLayerUnavailable); once Redis is back, without

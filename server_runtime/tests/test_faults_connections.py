@@ -20,7 +20,7 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
 
 from tests.faults import (
-    PostgresCluster,
+    FaultCluster,
     RedisServer,
     Serve,
     api_token,
@@ -61,7 +61,7 @@ async def _open(port: int, identity: str, label: str) -> tuple[Any, Any] | int:
     return ws, asyncio.create_task(cp.start())
 
 
-def _station(cluster: PostgresCluster, name: str, identity: str) -> tuple[bool, str, int]:
+def _station(cluster: FaultCluster, name: str, identity: str) -> tuple[bool, str, int]:
     with cluster.connect(name) as db:
         row = db.execute(
             "SELECT s.is_online, s.channel_name, (SELECT count(*) FROM"
@@ -77,7 +77,7 @@ def _station(cluster: PostgresCluster, name: str, identity: str) -> tuple[bool, 
 @needs_postgres
 @needs_redis
 async def test_simultaneous_connections_with_one_id_admit_exactly_one(
-    fault_postgres: tuple[PostgresCluster, str], fault_redis: RedisServer
+    fault_postgres: tuple[FaultCluster, str], fault_redis: RedisServer
 ):
     """Six sockets with one station id at once, three to each of two serving processes:
     exactly one is admitted, the others are refused or closed with a DuplicateConnection
@@ -113,7 +113,9 @@ async def test_simultaneous_connections_with_one_id_admit_exactly_one(
         )
         online, channel, events = _station(cluster, name, identity)
         assert online and channel
-        assert events == 5
+        # Each one refused is recorded (on a loaded machine one may instead have been
+        # admitted and closed, when its rival's process was slow to answer the probe).
+        assert refused and events == len(refused)
 
         token = api_token(cluster, name)
         async with httpx.AsyncClient(
@@ -162,7 +164,7 @@ async def _slow_request(port: int, closed: list[float], start: float) -> None:
 
 @needs_postgres
 async def test_slowloris_handshakes_are_closed_and_bounded_per_source(
-    fault_postgres: tuple[PostgresCluster, str],
+    fault_postgres: tuple[FaultCluster, str],
 ):
     """Connections that send one header line a second are closed once
     CSMS_HANDSHAKE_TIMEOUT has passed, one source holds at most

@@ -15,7 +15,7 @@ import pytest
 from ocpp.v16 import call as call16
 
 from tests.faults import (
-    PostgresCluster,
+    FaultCluster,
     Serve,
     connect_status,
     needs_postgres,
@@ -28,7 +28,7 @@ pytestmark = [needs_postgres, pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-def serve_on(fault_postgres: tuple[PostgresCluster, str]):
+def serve_on(fault_postgres: tuple[FaultCluster, str]):
     """Start `serve` on the test's database with `settings`; stopped at the end."""
     cluster, name = fault_postgres
     servers: list[Serve] = []
@@ -59,7 +59,7 @@ async def test_postgres_restart_idle_server_admits_every_station(fault_postgres,
     assert after == [101] * 12, f"upgrade statuses after the restart: {after}"
 
 
-def _rows(cluster: PostgresCluster, name: str) -> int:
+def _rows(cluster: FaultCluster, name: str) -> int:
     with cluster.connect(name) as db:
         row = db.execute("SELECT count(*) FROM stations_ocppmessage").fetchone()
         assert row is not None
