@@ -32,12 +32,15 @@ its callback pending, then POSTed there (`callback_deliver`, header X-CSMS-Deliv
 attempts are retried with tenacity's back-off by the `commands.jobs.callbacks_retry` job, in
 this or any process, after a restart too; every attempt is recorded. A command a stopped
 process was still awaiting is reported failed by the node sweep (`command_sweep_orphaned`).
+A call the station's connection did not send (its server stopping: a rolling restart) is
+sent on the station's next connection, within the call's timeout (`_Route`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
@@ -393,6 +396,50 @@ def _parts(station: ChargingStation, action: str, request: Any) -> Parts:
         )
 
 
+def _online_channel(identity: str) -> str:
+    channel = (
+        ChargingStation.objects.filter(identity=identity, is_online=True)
+        .values_list("channel_name", flat=True)
+        .first()
+    )
+    return channel or ""
+
+
+class _Route:
+    """Where a command's calls go: the station's connection; followed to its next one when a
+    connection did not send a call (its server stopping, a rolling restart), so that such a
+    call is not lost but sent once the station has reconnected, within the call's timeout.
+    Only calls the station never received are sent again."""
+
+    def __init__(self, identity: str, channel_name: str) -> None:
+        self.identity = identity
+        self.channel_name = channel_name
+
+    async def call(
+        self, action: str, payload: dict[str, Any], timeout: float | None
+    ) -> outbound.Outcome:
+        deadline = time.monotonic() + (settings.CSMS_CALL_TIMEOUT if timeout is None else timeout)
+        while True:
+            try:
+                return await outbound.call(
+                    self.channel_name,
+                    action,
+                    payload,
+                    timeout=max(deadline - time.monotonic(), 0.1),
+                )
+            except outbound.CallNotSent as exc:
+                self.channel_name = await self._next_connection(str(exc), deadline)
+
+    async def _next_connection(self, reason: str, deadline: float) -> str:
+        while time.monotonic() < deadline:
+            channel = await db(_online_channel)(self.identity)
+            if channel and channel != self.channel_name:
+                logger.info("Station %s reconnected: sending the call again there", self.identity)
+                return channel
+            await asyncio.sleep(0.2)
+        raise outbound.StationOffline(f"{reason}; the station did not connect again in time")
+
+
 async def _deliver(
     command: Command, channel_name: str, parts: Parts, timeout: float | None
 ) -> outbound.Outcome:
@@ -401,9 +448,10 @@ async def _deliver(
     if isinstance(parts, outbound.Outcome):
         return parts
     identity, action, request = command.station.identity, command.action, command.request
+    route = _Route(identity, channel_name)
     try:
         if len(parts) == 1:
-            return await outbound.call(channel_name, action, parts[0], timeout=timeout)
+            return await route.call(action, parts[0], timeout)
         spec = splitting.splittable(command.protocol, action)
         assert spec is not None
         answers = []
@@ -411,7 +459,7 @@ async def _deliver(
             if action == "GetReport":
                 # Each part is a report of its own: requestId, requestId + 1, ...
                 part = {**part, "requestId": request["requestId"] + index}
-            outcome = await outbound.call(channel_name, action, part, timeout=timeout)
+            outcome = await route.call(action, part, timeout)
             if not outcome.ok:
                 outcome.request = request
                 outcome.error_description = (

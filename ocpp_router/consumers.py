@@ -33,7 +33,7 @@ from ocpp_router import dispatch, errors, rpc, validation
 from ocpp_router import gate as boot_gate  # the B02 rules; `gate` below is the connection gate
 from ocpp_router.extensions import PING, refusal_close_code
 from ocpp_router.layers import ChannelLayerDown, is_layer_error, layer_send
-from ocpp_router.outbound import COMPLETED, ERROR, TIMEOUT, Outcome
+from ocpp_router.outbound import COMPLETED, ERROR, NOT_SENT, TIMEOUT, Outcome
 from ocpp_router.registry import HOOKS, REGISTRIES
 from ocpp_router.session import Handshake, LogEntry, Session, uuid7
 
@@ -227,6 +227,17 @@ def _outcome_label(outcome: Outcome) -> str:
     if outcome.status == TIMEOUT:
         return "Timeout"
     return outcome.error_code or "Error"
+
+
+_taking_calls = True
+
+
+def stop_taking_calls() -> None:
+    """From now on CSMS-initiated calls are answered "not sent" instead of being queued: the
+    server is stopping, and the caller sends them on the station's next connection
+    (server_runtime.shutdown; commands.services)."""
+    global _taking_calls
+    _taking_calls = False
 
 
 def calls_pending() -> int:
@@ -462,6 +473,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
         for pending in [*([self.in_flight] if self.in_flight else []), *self.outbox]:
             if pending.timer:
                 pending.timer.cancel()
+            if pending is not self.in_flight and pending.reply_to and pending.on_outcome is None:
+                # Never sent: the caller may send it on the station's next connection.
+                with contextlib.suppress(ChannelLayerDown):
+                    await layer_send(
+                        self.channel_layer,
+                        pending.reply_to,
+                        {"type": NOT_SENT, "reason": "The station disconnected before its turn"},
+                    )
+                continue
             await self._reply(
                 pending,
                 Outcome(
@@ -651,6 +671,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_call(self, message: dict[str, Any]) -> None:
         """A CSMS-initiated call from any process (see `ocpp_router.outbound.call`)."""
         reply_to = message.get("reply_to")
+        if reply_to and not _taking_calls:
+            with contextlib.suppress(ChannelLayerDown):
+                await layer_send(
+                    self.channel_layer,
+                    reply_to,
+                    {"type": NOT_SENT, "reason": "The station's server is stopping"},
+                )
+            return
         if reply_to:
             try:
                 await layer_send(self.channel_layer, reply_to, {"type": "ocpp.call.accepted"})

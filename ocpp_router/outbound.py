@@ -41,6 +41,16 @@ class ChannelLayerUnavailable(StationOffline):
         )
 
 
+class CallNotSent(StationOffline):
+    """The station's connection took the call but never sent it (its server began to stop,
+    or the station went before the call's turn): the station never saw it, so it may be
+    sent again on the station's next connection."""
+
+
+# What a consumer answers instead of an outcome for a call it did not send.
+NOT_SENT = "ocpp.call.not_sent"
+
+
 @dataclass
 class Outcome:
     """What became of a CSMS-initiated call."""
@@ -106,13 +116,15 @@ async def call(
     try:
         # A live consumer only queues the call before it acknowledges; on a saturated
         # process that still takes a while (CSMS_CALL_ACK_TIMEOUT).
-        await asyncio.wait_for(
+        ack = await asyncio.wait_for(
             layer.receive(reply_to), min(settings.CSMS_CALL_ACK_TIMEOUT, timeout + 1)
         )
     except TimeoutError:
         if CHANNEL_LAYER.down:
             raise ChannelLayerUnavailable() from None
         raise StationOffline("The station's connection did not take the call") from None
+    if ack.get("type") == NOT_SENT:
+        raise CallNotSent(ack.get("reason", "The station's connection did not send the call"))
     try:
         # The consumer enforces the deadline; the margin covers the hop back.
         message = await asyncio.wait_for(
@@ -120,4 +132,6 @@ async def call(
         )
     except TimeoutError:
         return Outcome(status=TIMEOUT, action=action, request=payload)
+    if message.get("type") == NOT_SENT:
+        raise CallNotSent(message.get("reason", "The station's connection did not send the call"))
     return Outcome.from_message(message)

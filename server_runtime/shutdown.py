@@ -12,6 +12,10 @@ until the next start, and what the message log and the liveness buffer hold is l
 - QUIT: graceful shutdown. Stop accepting; let the handlers running and the CSMS-initiated
   calls awaiting an answer finish, for at most CSMS_SHUTDOWN_GRACE seconds; then as TERM.
 
+From the first signal on, a CSMS-initiated call that reaches a station of this process is
+answered "not sent" rather than queued: its sender sends it on the station's next
+connection, to another process (`ocpp_router.outbound.CallNotSent`, `commands.services`).
+
 A second signal while stopping exits at once.
 """
 
@@ -79,6 +83,11 @@ class Shutdown:
         )
         for port in list(self.server.ports):
             port.stopListening()
+        # New CSMS-initiated calls go to the stations' next connections, on other processes
+        # (ocpp_router.outbound.CallNotSent); calls already queued or in flight still count.
+        from ocpp_router import consumers
+
+        consumers.stop_taking_calls()
         self.task = asyncio.ensure_future(self._stop(graceful))
 
     async def _stop(self, graceful: bool) -> None:

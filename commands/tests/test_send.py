@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.urls import reverse
@@ -185,3 +187,51 @@ def test_only_the_commands_service_sends_calls():
                 if names & {"call", "call_sync"}:
                     offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []
+
+
+class SilentOnReset(ChargePoint201):
+    """Takes a Reset and never answers it: the next call waits behind it."""
+
+    @on("Reset")
+    async def on_reset(self, **kwargs):
+        await asyncio.sleep(30)
+
+
+async def test_a_queued_call_the_connection_never_sent_is_sent_on_the_stations_next_connection(
+    csms, api
+):
+    async with connect(
+        csms, "FOLLOW-1", "2.0.1", charge_point_class=SilentOnReset, close_timeout=1
+    ) as cp:
+        await cp.call(boot_call("2.0.1"))
+        first = asyncio.create_task(
+            api.post("/api/stations/FOLLOW-1/commands/Reset", json={"type": "OnIdle"})
+        )
+        await eventually(lambda: _count_is("FOLLOW-1", 1))
+        second = asyncio.create_task(
+            api.post(
+                "/api/stations/FOLLOW-1/commands/GetBaseReport?timeout=60",
+                json={"requestId": 7, "reportBase": "FullInventory"},
+            )
+        )
+        await eventually(lambda: _count_is("FOLLOW-1", 2))
+        await asyncio.sleep(0.3)  # queued behind the unanswered Reset
+        # The station loses its connection (power cut): the Reset it got ends without an
+        # answer, the queued GetBaseReport was never sent and waits for the station.
+        cp._connection.transport.abort()
+        assert (await asyncio.wait_for(first, 15)).json()["status"] == "error"
+        assert not second.done()
+    async with connect(csms, "FOLLOW-1", "2.0.1", charge_point_class=Station201) as cp:
+        answer = await asyncio.wait_for(second, 30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "completed"
+    commands = await commands_of("FOLLOW-1")
+    assert [(c.action, c.status) for c in commands] == [
+        ("Reset", "error"),
+        ("GetBaseReport", "completed"),
+    ]
+
+
+@sync_to_async
+def _count_is(identity: str, count: int) -> bool:
+    return Command.objects.filter(station__identity=identity).count() == count

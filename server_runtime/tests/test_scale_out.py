@@ -77,8 +77,8 @@ def server_env(prefix: str) -> dict[str, str]:
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str], *options: str):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], *options: str, port: int | None = None):
+        self.port = port or free_port()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
