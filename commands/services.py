@@ -132,6 +132,15 @@ def _check(station: ChargingStation, action: str, payload: Any) -> None:
             version=version,
         )
     _validate(version, action, payload)
+    # What the station's transport cannot carry (an OCPP-S station: what its version's
+    # ChargePointService lacks), refused before anything is stored.
+    refusal = outbound.refusal(station.channel_name, action, payload)
+    if refusal:
+        raise CommandConflict(
+            f"{action} cannot be sent to station {station.identity!r}: {refusal}",
+            code=NOT_SENDABLE,
+            version=version,
+        )
     check = REGISTRIES[version].request_checks.get(action)
     if check is not None:
         try:
@@ -365,7 +374,7 @@ Parts = list[dict[str, Any]] | outbound.Outcome
 def _connected(identity: str) -> ChargingStation:
     station = (
         ChargingStation.objects.filter(identity=identity)
-        .only("pk", "identity", "protocol", "is_online", "channel_name")
+        .only("pk", "identity", "protocol", "is_online", "channel_name", "registration_status")
         .first()
     )
     if station is None:
@@ -411,9 +420,12 @@ class _Route:
     call is not lost but sent once the station has reconnected, within the call's timeout.
     Only calls the station never received are sent again."""
 
-    def __init__(self, identity: str, channel_name: str) -> None:
+    def __init__(
+        self, identity: str, channel_name: str, recipient: outbound.Recipient | None = None
+    ) -> None:
         self.identity = identity
         self.channel_name = channel_name
+        self.recipient = recipient  # for an OCPP-S station (its channel names its address)
 
     async def call(
         self, action: str, payload: dict[str, Any], timeout: float | None
@@ -426,6 +438,7 @@ class _Route:
                     action,
                     payload,
                     timeout=max(deadline - time.monotonic(), 0.1),
+                    recipient=self.recipient,
                 )
             except outbound.CallNotSent as exc:
                 self.channel_name = await self._next_connection(str(exc), deadline)
@@ -440,18 +453,31 @@ class _Route:
         raise outbound.StationOffline(f"{reason}; the station did not connect again in time")
 
 
+Route = tuple[str, outbound.Recipient]
+
+
+def _route(station: ChargingStation) -> Route:
+    """Where a call to `station` goes: its channel, and the station (for OCPP-S)."""
+    return station.channel_name, outbound.Recipient(
+        station_pk=station.pk,
+        identity=station.identity,
+        registration=station.registration_status,
+    )
+
+
 async def _deliver(
-    command: Command, channel_name: str, parts: Parts, timeout: float | None
+    command: Command, route: Route, parts: Parts, timeout: float | None
 ) -> outbound.Outcome:
     """Send the command's call in its parts, one after the other; the answers merged into
     one outcome. Raises StationNotConnected when no live connection takes it."""
     if isinstance(parts, outbound.Outcome):
         return parts
     identity, action, request = command.station.identity, command.action, command.request
-    route = _Route(identity, channel_name)
+    channel_name, recipient = route
+    sender = _Route(identity, channel_name, recipient)
     try:
         if len(parts) == 1:
-            return await route.call(action, parts[0], timeout)
+            return await sender.call(action, parts[0], timeout)
         spec = splitting.splittable(command.protocol, action)
         assert spec is not None
         answers = []
@@ -459,7 +485,7 @@ async def _deliver(
             if action == "GetReport":
                 # Each part is a report of its own: requestId, requestId + 1, ...
                 part = {**part, "requestId": request["requestId"] + index}
-            outcome = await route.call(action, part, timeout)
+            outcome = await sender.call(action, part, timeout)
             if not outcome.ok:
                 outcome.request = request
                 outcome.error_description = (
@@ -490,10 +516,10 @@ async def _deliver(
 
 def _prepare(
     *, identity: str, action: str, payload: dict[str, Any], origin: str, user: Any
-) -> tuple[Command, str, Parts]:
+) -> tuple[Command, Route, Parts]:
     station = _connected(identity)
     command = _store(station, action, payload, user, "", origin)
-    return command, station.channel_name, _parts(station, action, payload)
+    return command, _route(station), _parts(station, action, payload)
 
 
 def command_send(
@@ -510,11 +536,11 @@ def command_send(
     From synchronous code (services, the admin, management commands); see the module
     docstring. Raises StationNotConnected when the station is unknown or offline.
     """
-    command, channel_name, parts = _prepare(
+    command, route, parts = _prepare(
         identity=identity, action=action, payload=payload, origin=origin, user=user
     )
     try:
-        outcome = async_to_sync(_deliver)(command, channel_name, parts, timeout)
+        outcome = async_to_sync(_deliver)(command, route, parts, timeout)
     except StationNotConnected as exc:
         _finish(command, None, _offline(exc))
         raise
@@ -532,11 +558,11 @@ async def command_send_async(
     timeout: float | None = None,
 ) -> outbound.Outcome:
     """`command_send` for async code."""
-    command, channel_name, parts = await db(_prepare)(
+    command, route, parts = await db(_prepare)(
         identity=identity, action=action, payload=payload, origin=origin, user=user
     )
     try:
-        outcome = await _deliver(command, channel_name, parts, timeout)
+        outcome = await _deliver(command, route, parts, timeout)
     except StationNotConnected as exc:
         await db(_finish)(command, None, _offline(exc))
         raise
@@ -603,16 +629,16 @@ def command_after_reply(
     ctx.send_after_reply(action, payload, on_outcome=recorded)
 
 
-def _channel_and_parts(command: Command) -> tuple[str, Parts]:
+def _route_and_parts(command: Command) -> tuple[Route, Parts]:
     station = _connected(command.station.identity)
-    return station.channel_name, _parts(station, command.action, command.request)
+    return _route(station), _parts(station, command.action, command.request)
 
 
 async def command_execute(command: Command, *, timeout: float | None = None) -> Command:
     """Send a stored command, await the station's answer, record it; then the callback."""
     try:
-        channel_name, parts = await db(_channel_and_parts)(command)
-        outcome = await _deliver(command, channel_name, parts, timeout)
+        route, parts = await db(_route_and_parts)(command)
+        outcome = await _deliver(command, route, parts, timeout)
     except StationNotConnected as exc:
         finished = await db(command_finish)(
             command_id=command.pk, outcome=None, error=_offline(exc)

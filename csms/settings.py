@@ -360,6 +360,9 @@ CSMS_HEARTBEAT_INTERVAL = env_int("CSMS_HEARTBEAT_INTERVAL", 300)
 # An OCPP-S (SOAP) station holds no connection: it counts as offline once it has sent nothing
 # for this many seconds (default: two heartbeat intervals and a minute).
 CSMS_SOAP_OFFLINE_AFTER = env_int("CSMS_SOAP_OFFLINE_AFTER", 2 * CSMS_HEARTBEAT_INTERVAL + 60)
+# Seconds a CSMS-initiated call to an OCPP-S station's ChargePointService may take to connect:
+# past it (or refused) the station is reported offline. The call stays within its timeout.
+CSMS_SOAP_CONNECT_TIMEOUT = env_float("CSMS_SOAP_CONNECT_TIMEOUT", 5.0)
 # Boot configuration defaults (each station can override them): the status answered to a
 # BootNotification (Accepted, Pending or Rejected), the seconds a Pending or Rejected
 # station waits before booting again, and whether a Pending station is asked for its full

@@ -6,6 +6,10 @@ admin, management commands and internal flows on any process go through it), sen
 on a reply channel: first for an acknowledgement (no acknowledgement means no live
 connection: `StationOffline`), then for the station's answer or our timeout. The consumer
 queues calls so that at most one CALL is outstanding per station (OCPP-J section 4.1.1).
+
+An OCPP-S (SOAP) station holds no connection: its channel name names its ChargePointService
+and the call is a SOAP request to it from this process (`ocpp_router.soap.client`), with the
+same outcomes.
 """
 
 from __future__ import annotations
@@ -51,6 +55,25 @@ class CallNotSent(StationOffline):
 NOT_SENT = "ocpp.call.not_sent"
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """The station a call goes to, for a transport that holds no session of it (OCPP-S)."""
+
+    station_pk: int
+    identity: str
+    registration: str = ""
+
+
+def refusal(channel_name: str, action: str, payload: dict[str, Any]) -> str:
+    """Why `action` cannot go over the station's transport at all, or "" (checked before a
+    command is stored; OCPP-J connections check at the consumer)."""
+    if channel_name.startswith(SOAP_CHANNEL_PREFIX):
+        from ocpp_router.soap import client
+
+        return client.refusal(channel_name, action, payload)
+    return ""
+
+
 @dataclass
 class Outcome:
     """What became of a CSMS-initiated call."""
@@ -83,17 +106,23 @@ async def call(
     payload: dict[str, Any],
     *,
     timeout: float | None = None,
+    recipient: Recipient | None = None,
 ) -> Outcome:
-    """Send `action` to the station whose consumer listens on `channel_name`; await the answer."""
+    """Send `action` to the station whose consumer listens on `channel_name`; await the answer.
+
+    `recipient` is required for an OCPP-S station (its channel name holds only its address).
+    """
     if not channel_name:
         raise StationOffline("The station is not connected")
-    if channel_name.startswith(SOAP_CHANNEL_PREFIX):
-        # An OCPP-S station holds no connection; its ChargePointService is not called yet.
-        raise StationOffline(
-            "The station speaks OCPP over SOAP: CSMS-initiated calls to its ChargePointService "
-            "are not supported yet"
-        )
     timeout = settings.CSMS_CALL_TIMEOUT if timeout is None else timeout
+    if channel_name.startswith(SOAP_CHANNEL_PREFIX):
+        from ocpp_router.soap import client
+
+        if recipient is None:
+            raise StationOffline("An OCPP-S call needs the station it goes to")
+        return await client.call(
+            channel_name, action, payload, timeout=timeout, recipient=recipient
+        )
     layer = get_channel_layer()
     # The default "specific." prefix: channels_redis serves every process-local channel of
     # one prefix with a single reader; another prefix would stall behind it.

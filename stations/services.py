@@ -173,10 +173,21 @@ def station_holder(*, station_pk: int) -> str:
 
 
 def station_disconnect(*, station_pk: int, identity: str, channel_name: str, at: datetime) -> bool:
-    """Mark the station offline unless a newer connection has taken over. True if marked."""
-    marked = store.station_disconnect(station_pk=station_pk, channel_name=channel_name, at=at)
+    """Mark the station offline unless a newer connection has taken over. True if marked.
+
+    An OCPP-S station is "disconnected" when its ChargePointService cannot be reached: its
+    address is kept, so that its next request brings it back online at the same address."""
+    soap = channel_name.startswith(outbound.SOAP_CHANNEL_PREFIX)
+    marked = store.station_disconnect(
+        station_pk=station_pk, channel_name=channel_name, at=at, keep_channel=soap
+    )
     if marked:
-        events.publish("station.disconnected", identity)
+        if soap:
+            events.publish(
+                "station.disconnected", identity, reason="OCPP-S ChargePointService unreachable"
+            )
+        else:
+            events.publish("station.disconnected", identity)
     return marked
 
 

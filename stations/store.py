@@ -138,9 +138,13 @@ _STATION_DISCONNECT = Statement(
 )
 
 
-def station_disconnect(*, station_pk: int, channel_name: str, at: datetime) -> bool:
-    """Mark the station offline unless a newer connection has taken over. True if marked."""
-    return bool(_STATION_DISCONNECT.execute([False, "", at, at, station_pk, channel_name]))
+def station_disconnect(
+    *, station_pk: int, channel_name: str, at: datetime, keep_channel: bool = False
+) -> bool:
+    """Mark the station offline unless a newer connection has taken over. True if marked.
+    `keep_channel`: the channel name stays (an OCPP-S station's ChargePointService address)."""
+    kept = channel_name if keep_channel else ""
+    return bool(_STATION_DISCONNECT.execute([False, kept, at, at, station_pk, channel_name]))
 
 
 # Connector statuses arrive for a large share of station messages: the UPDATE is written

@@ -7,63 +7,27 @@ websocket session leaves, seen through the data API.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from lxml import etree
 from rest_framework.test import APIClient
-from zeep import Client
 from zeep.exceptions import Fault
-from zeep.plugins import Plugin
-from zeep.wsa import WsAddressingPlugin
 
 from ocpp_router.soap.envelope import CENTRAL_SYSTEM, SOAP12, WSA
 from stations import passwords
 from stations.models import ChargingStation, Connector, OcppMessage
 from tests.api_helpers import make_user
+from tests.soap_station import central_system_client
 from transactions.models import IdToken, Transaction
 
 NS16 = CENTRAL_SYSTEM["1.6"].namespace
 PASSWORD = "Soap-Station-Password-0123456789"
 
 
-class From(Plugin):
-    """WS-Addressing From: where the station's ChargePointService listens."""
-
-    def __init__(self, address: str):
-        self.address = address
-
-    def egress(self, envelope, http_headers, operation, binding_options):
-        header = envelope.find(f"{{{SOAP12}}}Header")
-        sender = etree.SubElement(header, f"{{{WSA}}}From")
-        etree.SubElement(sender, f"{{{WSA}}}Address").text = self.address
-        return envelope, http_headers
-
-
-def station16(
-    csms,
-    identity: str,
-    *,
-    password: str = "",
-    address: str = "http://cp.invalid/",
-    version: str = "1.6",
-):
-    """A zeep client of the version's official CentralSystemService WSDL, as the station."""
-    description = CENTRAL_SYSTEM[version]
-    client = Client(str(description.path), plugins=[WsAddressingPlugin(), From(address)])
-    if password:
-        client.transport.session.auth = (identity, password)
-    service = client.create_service(
-        f"{{{description.namespace}}}CentralSystemServiceSoap",
-        f"{csms.http_url}/ocpp/soap/{version}",
-    )
-
-    def call(action: str, **payload: Any) -> Any:
-        return getattr(service, action)(**payload, _soapheaders={"ChargeBoxIdentity": identity})
-
-    return call
+station16 = central_system_client
 
 
 def now() -> datetime:
@@ -203,6 +167,29 @@ def test_soap16_malformed_requests_get_faults_and_nothing_is_stored(csms, settin
     )
     assert wrong_password.status_code == 401
 
+    # Wrong chargeBoxIdentity: the credentials of another station, none, one that cannot be
+    # a station id.
+    ChargingStation.objects.create(
+        identity="SOAPG",
+        security_profile=1,
+        password_hash=passwords.password_hash(PASSWORD),
+    )
+    other = "Basic " + base64.b64encode(f"SOAPG:{PASSWORD}".encode()).decode()
+    assert _post(csms, _envelope("SOAPF", heartbeat), Authorization=other).status_code == 401
+    root = etree.fromstring(_envelope("SOAPF", heartbeat))
+    header = root.find(f"{{{SOAP12}}}Header")
+    header.remove(header.find(f"{{{NS16}}}chargeBoxIdentity"))
+    missing = _post(csms, etree.tostring(root), Authorization=auth)
+    assert missing.status_code == 400 and _subcode(missing).endswith("ProtocolError")
+    unusable = _post(csms, _envelope("SOAP/F", heartbeat), Authorization=auth)
+    assert unusable.status_code == 400 and _subcode(unusable).endswith("IdentityMismatch")
+
+    from stations.message_log import message_log
+
+    message_log.flush()
+    assert not OcppMessage.objects.exists()
+    assert ChargingStation.objects.get(identity="SOAPF").last_seen is None
+
     # Before its BootNotification the station gets SecurityError (1.6 section 4.2.1).
     before_boot = _post(csms, _envelope("SOAPF", heartbeat), Authorization=auth)
     assert before_boot.status_code == 400 and _subcode(before_boot).endswith("SecurityError")
@@ -258,18 +245,6 @@ def test_soap15_session_maps_to_the_16_services(csms):
     assert station.channel_name == "soap:1.5:http://10.0.0.8/cp15"
 
 
-def test_soap_csms_initiated_call_is_refused_clearly_not_sent_to_the_channel_layer(csms):
-    ChargingStation.objects.create(identity="SOAP-CMD")
-    call = station16(csms, "SOAP-CMD")
-    call("BootNotification", chargePointVendor="V", chargePointModel="M")
-    _user, token = make_user("soap-operator", "operator")
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    answer = api.post("/api/stations/SOAP-CMD/commands/Reset", {"type": "Soft"}, format="json")
-    assert answer.status_code in (200, 201, 202, 409), answer.content
-    assert "SOAP" in answer.content.decode()
-
-
 def test_emulator_soap_transport_charges_on_15_and_16(csms):
     from emulator.soap import run_soap_stations
 
@@ -318,3 +293,133 @@ def test_soap_station_is_offline_once_silent_and_keeps_its_address(settings):
     quiet = ChargingStation.objects.get(identity="SOAP-QUIET")
     assert not quiet.is_online and quiet.channel_name == "soap:1.6:http://cp/"
     assert ChargingStation.objects.get(identity="SOAP-TALKING").is_online
+
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+DATA_API = [
+    ("/api/stations/{}/", set()),
+    ("/api/connectors/?station_id={}", set()),
+    ("/api/boots/?station_id={}", {"timestamp"}),  # when the boot was received
+    ("/api/transactions/?station_id={}", set()),
+    ("/api/meter-values/?station_id={}", set()),
+]
+# What differs between two stations by nature: row ids, the station, the CSMS's transaction
+# id, when the CSMS received what, and that the websocket station has hung up.
+OWN = {"id", "station_id", "transaction", "transaction_id", "received_at", "created", "updated"}
+OWN |= {"connected_since", "last_seen", "last_heartbeat", "last_boot_at", "url", "is_online"}
+
+
+def _same_shape(value: Any, own: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _same_shape(v, own) for k, v in value.items() if k not in own}
+    if isinstance(value, list):
+        return [_same_shape(v, own) for v in value]
+    return value
+
+
+async def test_soap16_and_ocpp_j_sessions_leave_the_same_rows_in_the_data_api(csms):
+    """The same 1.6 session once over OCPP-J (the `ocpp` package) and once over OCPP-S
+    (zeep): the data API shows the same rows for both stations."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from ocpp.v16 import call as call16
+
+    from tests.live import connect
+
+    def setup() -> str:
+        for identity in ("CMP-J", "CMP-S"):
+            ChargingStation.objects.create(identity=identity)
+        IdToken.objects.create(value="TAG-CMP")
+        return make_user("cmp-viewer", "viewer")[1]
+
+    token = await sync_to_async(setup)()
+    at = [(T0 + timedelta(minutes=m)) for m in (0, 5, 20)]
+    iso = [t.isoformat().replace("+00:00", "Z") for t in at]
+    energy = {"measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+    async with connect(csms, "CMP-J", "1.6") as cp:
+        await cp.call(
+            call16.BootNotification(charge_point_vendor="Legacy", charge_point_model="S1")
+        )
+        await cp.call(
+            call16.StatusNotification(
+                connector_id=1, status="Preparing", error_code="NoError", timestamp=iso[0]
+            )
+        )
+        await cp.call(call16.Authorize(id_tag="TAG-CMP"))
+        start = await cp.call(
+            call16.StartTransaction(
+                connector_id=1, id_tag="TAG-CMP", meter_start=1000, timestamp=iso[0]
+            )
+        )
+        await cp.call(
+            call16.MeterValues(
+                connector_id=1,
+                transaction_id=start.transaction_id,
+                meter_value=[{"timestamp": iso[1], "sampled_value": [{"value": "1500", **energy}]}],
+            )
+        )
+        await cp.call(
+            call16.StopTransaction(
+                meter_stop=2500,
+                timestamp=iso[2],
+                transaction_id=start.transaction_id,
+                id_tag="TAG-CMP",
+                reason="Local",
+            )
+        )
+        await cp.call(
+            call16.StatusNotification(
+                connector_id=1, status="Available", error_code="NoError", timestamp=iso[2]
+            )
+        )
+
+    def soap_session() -> None:
+        call = station16(csms, "CMP-S", address="http://127.0.0.1:9/cp")
+        call("BootNotification", chargePointVendor="Legacy", chargePointModel="S1")
+        call(
+            "StatusNotification",
+            connectorId=1,
+            status="Preparing",
+            errorCode="NoError",
+            timestamp=at[0],
+        )
+        call("Authorize", idTag="TAG-CMP")
+        started = call(
+            "StartTransaction", connectorId=1, idTag="TAG-CMP", timestamp=at[0], meterStart=1000
+        )
+        call(
+            "MeterValues",
+            connectorId=1,
+            transactionId=started.transactionId,
+            meterValue=[{"timestamp": at[1], "sampledValue": [{"value": "1500", **energy}]}],
+        )
+        call(
+            "StopTransaction",
+            transactionId=started.transactionId,
+            idTag="TAG-CMP",
+            timestamp=at[2],
+            meterStop=2500,
+            reason="Local",
+        )
+        call(
+            "StatusNotification",
+            connectorId=1,
+            status="Available",
+            errorCode="NoError",
+            timestamp=at[2],
+        )
+
+    await asyncio.to_thread(soap_session)
+    async with httpx.AsyncClient(
+        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}
+    ) as api:
+        for url, own in DATA_API:
+            rows = []
+            for identity in ("CMP-J", "CMP-S"):
+                answer = await api.get(url.format(identity))
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                rows.append(_same_shape(body.get("results", body), OWN | own))
+            assert rows[0] == rows[1], url
+            assert rows[0], url

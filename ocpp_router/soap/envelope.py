@@ -60,6 +60,16 @@ CENTRAL_SYSTEM = {
     "1.5": Service("1.5", "urn://Ocpp/Cs/2012/06/", "ocpp_centralsystemservice_1.5_final.wsdl"),
     "1.6": Service("1.6", "urn://Ocpp/Cs/2015/10/", "OCPP_CentralSystemService_1.6.wsdl"),
 }
+# The station's side, which the CSMS calls (ocpp_router.soap.client).
+CHARGE_POINT = {
+    "1.5": Service("1.5", "urn://Ocpp/Cp/2012/06/", "ocpp_chargepointservice_1.5_final.wsdl"),
+    "1.6": Service("1.6", "urn://Ocpp/Cp/2015/10/", "OCPP_ChargePointService_1.6.wsdl"),
+}
+
+
+def client(service: Service) -> Client:
+    """The zeep client of `service`'s WSDL (parsed once per process)."""
+    return _client(service.path)
 
 
 @cache

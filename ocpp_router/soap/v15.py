@@ -79,3 +79,59 @@ def response_to_15(action: str, payload: dict[str, Any]) -> dict[str, Any]:
             "heartbeatInterval": payload["interval"],
         }
     return payload
+
+
+# --- CSMS-initiated calls: the 1.6 payloads our services send, as a 1.5 ChargePointService
+# takes them (read from the 2012/06 and 2015/10 ChargePointService WSDLs) ----------------
+#
+# - ClearChargingProfile, GetCompositeSchedule, SetChargingProfile and TriggerMessage are
+#   1.6 additions (smart charging, remote trigger): a 1.5 station has no such operation.
+# - RemoteStartTransaction has no `chargingProfile` in 1.5.
+# - SendLocalList spells its list `localAuthorisationList` (AuthorisationData) and may carry
+#   a `hash`; its answer may be HashError (1.6 has none: taken as Failed) and carry a `hash`.
+# - UnlockConnector is answered Accepted or Rejected in 1.5, Unlocked / UnlockFailed /
+#   NotSupported in 1.6: Accepted is Unlocked, Rejected is UnlockFailed.
+# - ChangeConfiguration has no RebootRequired answer in 1.5 (a subset: nothing to map).
+# - Every other operation (CancelReservation, ChangeAvailability, ChangeConfiguration,
+#   ClearCache, DataTransfer, GetConfiguration, GetDiagnostics, GetLocalListVersion,
+#   RemoteStopTransaction, ReserveNow, Reset, UpdateFirmware) is the same in both versions.
+NOT_IN_15 = {
+    "ClearChargingProfile": "smart charging profiles are an OCPP 1.6 addition",
+    "GetCompositeSchedule": "smart charging profiles are an OCPP 1.6 addition",
+    "SetChargingProfile": "smart charging profiles are an OCPP 1.6 addition",
+    "TriggerMessage": "TriggerMessage is an OCPP 1.6 addition",
+}
+UNLOCK_STATUSES = {"Accepted": "Unlocked", "Rejected": "UnlockFailed"}
+UPDATE_STATUSES = {"HashError": "Failed"}
+
+
+def call_refusal_15(action: str, payload: dict[str, Any]) -> str:
+    """Why the 1.6 call `action` cannot go to a 1.5 station, or "" when it maps."""
+    if action in NOT_IN_15:
+        return f"OCPP 1.5 stations have no {action} ({NOT_IN_15[action]})"
+    if action == "RemoteStartTransaction" and payload.get("chargingProfile"):
+        return (
+            "OCPP 1.5 RemoteStartTransaction carries no chargingProfile (an OCPP 1.6 "
+            "addition): send it without one"
+        )
+    return ""
+
+
+def call_to_15(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The 1.5 request of a 1.6 CSMS-initiated call (after `call_refusal_15` found none)."""
+    if action == "SendLocalList" and "localAuthorizationList" in payload:
+        out = {k: v for k, v in payload.items() if k != "localAuthorizationList"}
+        out["localAuthorisationList"] = payload["localAuthorizationList"]
+        return out
+    return payload
+
+
+def answer_to_16(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The 1.6 answer payload of a 1.5 station's answer to our call."""
+    if action == "UnlockConnector":
+        status = payload.get("status", "")
+        return {**payload, "status": UNLOCK_STATUSES.get(status, status)}
+    if action == "SendLocalList":
+        status = payload.get("status", "")
+        return {"status": UPDATE_STATUSES.get(status, status)}
+    return payload

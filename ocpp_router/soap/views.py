@@ -20,8 +20,8 @@ from ocpp_router import dispatch, errors, rpc
 from ocpp_router.consumers import station_id_problem
 from ocpp_router.outbound import SOAP_CHANNEL_PREFIX
 from ocpp_router.registry import HOOKS
-from ocpp_router.session import Handshake, LogEntry, Session, uuid7
-from ocpp_router.soap import envelope, v15
+from ocpp_router.session import Handshake, Session
+from ocpp_router.soap import client, envelope, v15
 from ocpp_router.soap.envelope import CENTRAL_SYSTEM, Service, SoapFault
 
 logger = logging.getLogger(__name__)
@@ -95,12 +95,6 @@ async def central_system(request: HttpRequest, version: str) -> HttpResponseBase
     call = rpc.Call(message_id[:36], parsed.action, payload)
     call_log = _log(session, "in", rpc.MessageType.CALL, call, payload, raw)
     answer, ctx = await dispatch.handle_call(session, call)
-    if ctx.follow_ups:
-        logger.info(
-            "Station %s: %d follow-up call(s) are not sent over OCPP-S",
-            session.station_id,
-            len(ctx.follow_ups),
-        )
     if isinstance(answer, rpc.CallError):
         fault = _fault_of(answer)
         body = envelope.render_fault(fault, service, parsed.message_id)
@@ -127,6 +121,9 @@ async def central_system(request: HttpRequest, version: str) -> HttpResponseBase
         )
         return _fault(envelope.receiver("InternalError", "Internal error"), service)
     _log(session, "out", rpc.MessageType.CALLRESULT, call, answer.payload, body, answers=call_log)
+    # Calls that must follow our answer go to the station's ChargePointService: the task
+    # starts once this view has returned (after worker-thread hops, past the answer).
+    client.send_follow_ups(session, ctx.follow_ups)
     return _answer(body)
 
 
@@ -196,26 +193,18 @@ def _log(
     error_description: str = "",
     answers: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
-    sinks = [sink for sink in HOOKS.sinks if getattr(sink, "enabled", True)]
-    if not sinks:
-        return None
-    entry = LogEntry(
-        id=uuid7(),
-        station_pk=session.station_pk,
-        direction=direction,
-        message_type=int(message_type),
-        message_id=call.message_id,
-        action=call.action,
-        payload=payload,
-        timestamp=datetime.now(UTC),
+    return client.record(
+        session,
+        direction,
+        message_type,
+        call.message_id,
+        call.action,
+        payload,
+        xml,
         error_code=error_code,
         error_description=error_description,
         answers=answers,
-        soap=xml.decode("utf-8", "replace")[:20000],
     )
-    for sink in sinks:
-        sink.record(entry)
-    return entry.id
 
 
 __all__ = ["CHANNEL_PREFIX", "central_system", "errors", "soap_channel"]

@@ -72,6 +72,12 @@ class Command(BaseCommand):
             help="json: OCPP-J websockets; soap: OCPP-S (--ocpp 1.5 and/or 1.6, --url the "
             "CSMS's http://host:port, stations posting to /ocpp/soap/<version>)",
         )
+        parser.add_argument(
+            "--soap-listen",
+            default="127.0.0.1:0",
+            help="host:port the SOAP stations' ChargePointService listens on, for the CSMS's "
+            "calls (default 127.0.0.1, any free port); the host must be one the CSMS reaches",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         versions = [v.strip() for v in options["ocpp"].split(",") if v.strip()]
@@ -179,11 +185,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Emulating {len(identities)} OCPP-S station(s) against {url} for {duration:g} s"
         )
+        host, _, port = options["soap_listen"].rpartition(":")
+        if not host or not port.isdigit():
+            raise CommandError(f"--soap-listen {options['soap_listen']!r}: give host:port")
         stats = run_soap_stations(
             identities=identities,
             versions=versions,
             base_url=url,
             duration=duration,
+            listen=(host, int(port)),
             password=options["password"],
             id_tag=options["id_tag"],
             charge_seconds=options["charge_seconds"],
@@ -192,7 +202,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Done: {stats.sessions} session(s), {stats.messages} message(s), "
-            f"{stats.errors} error(s)"
+            f"{stats.calls} CSMS call(s) answered, {stats.errors} error(s)"
         )
 
 

@@ -58,8 +58,10 @@ class Command(BaseCommand):
 
     def _soap(self, supported_only: bool) -> None:
         """OCPP-S: the CentralSystemService operations of each SOAP version, served by the
-        1.6 registry (1.5 through its mapping)."""
-        from ocpp_router.soap.envelope import CENTRAL_SYSTEM
+        1.6 registry, and the ChargePointService operations the CSMS sends (1.5 through its
+        mapping, ocpp_router.soap.v15)."""
+        from ocpp_router.soap.envelope import CENTRAL_SYSTEM, CHARGE_POINT
+        from ocpp_router.soap.v15 import NOT_IN_15
 
         registry = REGISTRIES["1.6"]
         for version, service in CENTRAL_SYSTEM.items():
@@ -67,8 +69,8 @@ class Command(BaseCommand):
             handled = [a for a in actions if a in registry.handlers]
             self.stdout.write(
                 self.style.MIGRATE_HEADING(
-                    f"OCPP {version} over SOAP (OCPP-S, /ocpp/soap/{version}): "
-                    f"{len(actions)} actions, {len(handled)} handled"
+                    f"OCPP {version} over SOAP (OCPP-S, /ocpp/soap/{version}), "
+                    f"CentralSystemService: {len(actions)} actions, {len(handled)} handled"
                 )
             )
             self.stdout.write(f"  {'action':<40} handled")
@@ -77,3 +79,30 @@ class Command(BaseCommand):
                     continue
                 self.stdout.write(f"  {action:<40} {'yes' if action in handled else '-'}")
             self.stdout.write("")
+            operations = CHARGE_POINT[version].operations()
+            sendable = [
+                a
+                for a in operations
+                if a in registry.sendable and not (version == "1.5" and a in NOT_IN_15)
+            ]
+            self.stdout.write(
+                self.style.MIGRATE_HEADING(
+                    f"OCPP {version} over SOAP (OCPP-S), ChargePointService (the station's, "
+                    f"at its WS-Addressing From): {len(operations)} actions, "
+                    f"{len(sendable)} sendable"
+                )
+            )
+            self.stdout.write(f"  {'action':<40} sendable")
+            for action in operations:
+                if supported_only and action not in sendable:
+                    continue
+                self.stdout.write(f"  {action:<40} {'yes' if action in sendable else '-'}")
+            self.stdout.write("")
+        only_j = sorted(set(registry.sendable) - set(CHARGE_POINT["1.6"].operations()))
+        self.stdout.write(
+            "Refused to OCPP-S stations, with the reason: to 1.5 ones "
+            + ", ".join(f"{a} ({why})" for a, why in sorted(NOT_IN_15.items()))
+            + "; to any, the 1.6 actions no ChargePointService WSDL has: "
+            + (", ".join(only_j) or "-")
+        )
+        self.stdout.write("")
