@@ -317,3 +317,29 @@ async def test_soap_station_gets_a_reset_from_the_admin_station_page(csms, charg
     assert service.received[-1].payload == {"type": "Hard"}
     command = await sync_to_async(Command.objects.get)(station__identity="SOAP-ADM")
     assert (command.origin, command.status) == ("admin", "completed")
+
+
+def test_soap16_pending_boot_follow_up_get_configuration_reaches_the_charge_point_service(
+    csms, charge_point
+):
+    """A handler's call that follows its answer (here B02/1.6 4.2.1: the inventory of a
+    Pending station) goes to the SOAP station's ChargePointService as it would over OCPP-J."""
+    service = charge_point["SOAP-PEND"] = ChargePointService("1.6")
+    ChargingStation.objects.create(
+        identity="SOAP-PEND", boot_status="Pending", boot_get_base_report=True
+    )
+    call = central_system_client(csms, "SOAP-PEND", address=service.url)
+    assert call("BootNotification", chargePointVendor="V", chargePointModel="M").status == (
+        "Pending"
+    )
+    _until(lambda: [r for r in service.received if r.action == "GetConfiguration"])
+    command = _until(
+        lambda: Command.objects.filter(
+            station__identity="SOAP-PEND", action="GetConfiguration", status="completed"
+        ).first()
+    )
+    assert command.origin == "stations.boot"
+    _until(lambda: ChargingStation.objects.get(identity="SOAP-PEND").boot_status == "Accepted")
+    assert call("BootNotification", chargePointVendor="V", chargePointModel="M").status == (
+        "Accepted"
+    )
