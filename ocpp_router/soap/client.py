@@ -27,6 +27,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -55,8 +56,9 @@ from ocpp_router.soap.envelope import CHARGE_POINT, SOAP12, WSA, Service
 logger = logging.getLogger(__name__)
 
 DEFAULT_PUBLIC_URL = "http://localhost:8000"
-# One call in flight per station (as OCPP-J's one outstanding CALL), in this process.
-_locks: dict[int, asyncio.Lock] = {}
+# One call in flight per station (as OCPP-J's one outstanding CALL), in this process: a lock
+# per (event loop, station), dropped once no call holds or awaits it.
+_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def address_of(channel_name: str) -> tuple[str, str]:
@@ -128,7 +130,10 @@ async def send(
     if gate_refusal is not None:
         return _error(action, payload, gate_refusal.code(rpc.V16), gate_refusal.description)
     deadline = time.monotonic() + timeout
-    lock = _locks.setdefault(session.station_pk, asyncio.Lock())
+    key = (id(asyncio.get_running_loop()), session.station_pk)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
     try:
         await asyncio.wait_for(lock.acquire(), timeout)
     except TimeoutError:
