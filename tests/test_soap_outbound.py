@@ -343,3 +343,25 @@ def test_soap16_pending_boot_follow_up_get_configuration_reaches_the_charge_poin
     assert call("BootNotification", chargePointVendor="V", chargePointModel="M").status == (
         "Accepted"
     )
+
+
+def test_soap_authorization_key_is_redacted_from_the_command_and_both_logged_envelopes(
+    csms, api, charge_point
+):
+    service = _booted(csms, charge_point, "SOAP-KEY", "1.6")
+    secret = "0123456789abcdef0123456789abcdef"
+    record = _send(
+        api, "SOAP-KEY", "ChangeConfiguration", {"key": "AuthorizationKey", "value": secret}
+    )
+    assert record.json()["status"] == "completed"
+    assert service.received[-1].payload["value"] == secret  # the station gets it
+    command = Command.objects.get(pk=record.json()["id"])
+    assert secret not in str(command.request)
+
+    from stations.message_log import message_log
+
+    message_log.flush()
+    [out] = OcppMessage.objects.filter(
+        station__identity="SOAP-KEY", action="ChangeConfiguration", direction="out"
+    )
+    assert secret not in str(out.payload) and secret not in out.soap_xml
