@@ -7,7 +7,7 @@ costs milliseconds, so the teardown does that instead. Content types, permission
 (kept current by post_migrate) stay, as a flush followed by post_migrate would leave them.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -116,6 +116,16 @@ async def api(csms: LiveServer) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F8
     """HTTP to the live server as "operator" (Operators, token authentication)."""
     _, token = await sync_to_async(make_user)("operator", "operator")
     async with httpx.AsyncClient(
+        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def operator_http(csms: LiveServer) -> Iterator[httpx.Client]:  # noqa: F811
+    """`api` for synchronous tests: HTTP to the live server as "operator"."""
+    _, token = make_user("operator", "operator")
+    with httpx.Client(
         base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
     ) as client:
         yield client

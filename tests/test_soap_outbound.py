@@ -14,18 +14,7 @@ from django.core.management import call_command
 
 from commands.models import Command
 from stations.models import ChargingStation, OcppMessage
-from tests.api_helpers import make_user
 from tests.soap_station import ChargePointService, Reply, central_system_client
-
-
-@pytest.fixture
-def api(csms):
-    """The message API of the live server, as an operator."""
-    _user, token = make_user("soap-operator", "operator")
-    with httpx.Client(
-        base_url=csms.http_url, headers={"Authorization": f"Token {token}"}, timeout=30
-    ) as client:
-        yield client
 
 
 @pytest.fixture
@@ -52,7 +41,7 @@ def _send(api, identity: str, action: str, payload: dict, **params) -> httpx.Res
 
 @pytest.mark.parametrize("version", ["1.5", "1.6"])
 def test_soap_station_receives_remote_start_reset_change_configuration_unlock_from_the_api(
-    csms, api, charge_point, version
+    csms, operator_http, charge_point, version
 ):
     identity = f"SOAP-OUT-{version}"
     service = _booted(csms, charge_point, identity, version)
@@ -70,7 +59,7 @@ def test_soap_station_receives_remote_start_reset_change_configuration_unlock_fr
         ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}, {"status": "Accepted"}),
     ]
     for action, payload, expected in calls:
-        answer = _send(api, identity, action, payload)
+        answer = _send(operator_http, identity, action, payload)
         assert answer.status_code == 200, answer.text
         record = answer.json()
         assert record["status"] == "completed", record
@@ -79,7 +68,7 @@ def test_soap_station_receives_remote_start_reset_change_configuration_unlock_fr
         command = Command.objects.get(pk=record["id"])
         assert (command.status, command.request) == ("completed", payload)
         assert command.response == record["response"]
-    assert _send(api, identity, "GetConfiguration", {}).json()["response"] == {
+    assert _send(operator_http, identity, "GetConfiguration", {}).json()["response"] == {
         "configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]
     }
 
@@ -112,7 +101,7 @@ def _closed_port() -> int:
 
 
 def test_soap_station_whose_charge_point_service_is_unreachable_is_offline_and_command_failed(
-    csms, api
+    csms, operator_http
 ):
     ChargingStation.objects.create(identity="SOAP-GONE")
     address = f"http://127.0.0.1:{_closed_port()}/cp"
@@ -120,7 +109,7 @@ def test_soap_station_whose_charge_point_service_is_unreachable_is_offline_and_c
     call("BootNotification", chargePointVendor="V", chargePointModel="M")
     assert ChargingStation.objects.get(identity="SOAP-GONE").is_online
 
-    answer = _send(api, "SOAP-GONE", "Reset", {"type": "Hard"})
+    answer = _send(operator_http, "SOAP-GONE", "Reset", {"type": "Hard"})
     assert answer.status_code == 409, answer.text
     record = answer.json()
     assert record["status"] == "error" and record["error"]["code"] == "StationOffline"
@@ -130,14 +119,14 @@ def test_soap_station_whose_charge_point_service_is_unreachable_is_offline_and_c
     assert not station.is_online
     # The address is kept: the station's next request brings it back online.
     assert station.channel_name == f"soap:1.6:{address}"
-    assert _send(api, "SOAP-GONE", "Reset", {"type": "Hard"}).status_code == 409
+    assert _send(operator_http, "SOAP-GONE", "Reset", {"type": "Hard"}).status_code == 409
     call("Heartbeat")
     assert ChargingStation.objects.get(identity="SOAP-GONE").is_online
 
 
-def test_soap15_station_is_refused_what_15_lacks_with_the_reason(csms, api, charge_point):
+def test_soap15_station_is_refused_what_15_lacks_with_the_reason(csms, operator_http, charge_point):
     _booted(csms, charge_point, "SOAP-15", "1.5")
-    trigger = _send(api, "SOAP-15", "TriggerMessage", {"requestedMessage": "Heartbeat"})
+    trigger = _send(operator_http, "SOAP-15", "TriggerMessage", {"requestedMessage": "Heartbeat"})
     assert trigger.status_code == 409
     assert "OCPP 1.5" in trigger.json()["detail"] and "TriggerMessage" in trigger.json()["detail"]
     profile = {
@@ -151,7 +140,7 @@ def test_soap15_station_is_refused_what_15_lacks_with_the_reason(csms, api, char
         },
     }
     start = _send(
-        api,
+        operator_http,
         "SOAP-15",
         "RemoteStartTransaction",
         {"idTag": "T", "connectorId": 1, "chargingProfile": profile},
@@ -162,21 +151,27 @@ def test_soap15_station_is_refused_what_15_lacks_with_the_reason(csms, api, char
 
 
 def test_soap16_station_is_refused_security_extension_actions_the_wsdl_lacks(
-    csms, api, charge_point
+    csms, operator_http, charge_point
 ):
     _booted(csms, charge_point, "SOAP-SEC", "1.6")
-    answer = _send(api, "SOAP-SEC", "ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"})
+    answer = _send(
+        operator_http, "SOAP-SEC", "ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}
+    )
     assert answer.status_code == 409
     assert "ChargePointService WSDL" in answer.json()["detail"]
 
 
-def test_soap16_trigger_message_and_15_send_local_list_hash_error_mapped(csms, api, charge_point):
+def test_soap16_trigger_message_and_15_send_local_list_hash_error_mapped(
+    csms, operator_http, charge_point
+):
     _booted(csms, charge_point, "SOAP-T16", "1.6")
-    trigger = _send(api, "SOAP-T16", "TriggerMessage", {"requestedMessage": "StatusNotification"})
+    trigger = _send(
+        operator_http, "SOAP-T16", "TriggerMessage", {"requestedMessage": "StatusNotification"}
+    )
     assert trigger.json()["response"] == {"status": "Accepted"}
     service = _booted(csms, charge_point, "SOAP-L15", "1.5")
     local_list = _send(
-        api,
+        operator_http,
         "SOAP-L15",
         "SendLocalList",
         {
@@ -190,19 +185,21 @@ def test_soap16_trigger_message_and_15_send_local_list_hash_error_mapped(csms, a
     assert received.payload["localAuthorisationList"][0]["idTag"] == "TAG1"
 
 
-def test_soap_fault_bad_answer_and_silence_end_the_command_as_for_ocpp_j(csms, api, charge_point):
+def test_soap_fault_bad_answer_and_silence_end_the_command_as_for_ocpp_j(
+    csms, operator_http, charge_point
+):
     service = _booted(csms, charge_point, "SOAP-ODD", "1.6")
     service.replies["Reset"] = Reply(fault=("Receiver", "InternalError", "Reset is broken"))
-    fault = _send(api, "SOAP-ODD", "Reset", {"type": "Soft"}).json()
+    fault = _send(operator_http, "SOAP-ODD", "Reset", {"type": "Soft"}).json()
     assert fault["status"] == "error" and fault["error"]["code"] == "InternalError"
     assert "Reset is broken" in fault["error"]["description"]
 
     service.replies["ClearCache"] = Reply(raw=b"<not-soap/>")
-    bad = _send(api, "SOAP-ODD", "ClearCache", {}).json()
+    bad = _send(operator_http, "SOAP-ODD", "ClearCache", {}).json()
     assert bad["status"] == "error" and "SOAP 1.2" in bad["error"]["description"]
 
     service.replies["UnlockConnector"] = Reply(payload={"status": "Unlocked"}, delay=3)
-    slow = _send(api, "SOAP-ODD", "UnlockConnector", {"connectorId": 1}, timeout=1).json()
+    slow = _send(operator_http, "SOAP-ODD", "UnlockConnector", {"connectorId": 1}, timeout=1).json()
     assert slow["status"] == "timeout", slow
     # A station that answers late is still reachable: it stays online.
     assert ChargingStation.objects.get(identity="SOAP-ODD").is_online
@@ -226,7 +223,7 @@ def _until(check, timeout: float = 15.0):
     return value
 
 
-def test_emulator_soap_stations_answer_the_csms_calls_on_15_and_16(csms, api):
+def test_emulator_soap_stations_answer_the_csms_calls_on_15_and_16(csms, operator_http):
     import threading
 
     from emulator.soap import run_soap_stations
@@ -259,7 +256,7 @@ def test_emulator_soap_stations_answer_the_csms_calls_on_15_and_16(csms, api):
         )
 
     def ok(identity: str, action: str, payload: dict) -> dict:
-        record = _send(api, identity, action, payload).json()
+        record = _send(operator_http, identity, action, payload).json()
         assert record["status"] == "completed", record
         return record["response"]
 
@@ -346,12 +343,15 @@ def test_soap16_pending_boot_follow_up_get_configuration_reaches_the_charge_poin
 
 
 def test_soap_authorization_key_is_redacted_from_the_command_and_both_logged_envelopes(
-    csms, api, charge_point
+    csms, operator_http, charge_point
 ):
     service = _booted(csms, charge_point, "SOAP-KEY", "1.6")
     secret = "0123456789abcdef0123456789abcdef"
     record = _send(
-        api, "SOAP-KEY", "ChangeConfiguration", {"key": "AuthorizationKey", "value": secret}
+        operator_http,
+        "SOAP-KEY",
+        "ChangeConfiguration",
+        {"key": "AuthorizationKey", "value": secret},
     )
     assert record.json()["status"] == "completed"
     assert service.received[-1].payload["value"] == secret  # the station gets it
