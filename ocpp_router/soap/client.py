@@ -37,6 +37,7 @@ from django.conf import settings
 from lxml import etree
 from zeep.helpers import serialize_object
 
+from csms import metrics
 from ocpp_router import dispatch, errors, rpc, validation
 from ocpp_router import gate as boot_gate
 from ocpp_router.outbound import (
@@ -120,6 +121,16 @@ async def send(
     session: Session, action: str, payload: dict[str, Any], *, timeout: float
 ) -> Outcome:
     """Send `action` to the SOAP station of `session` (its channel name names the address)."""
+    outcome = await _send(session, action, payload, timeout=timeout)
+    # Counted as the consumer counts an OCPP-J call's outcome.
+    label = {COMPLETED: "ok", TIMEOUT: "Timeout"}.get(outcome.status, outcome.error_code or "Error")
+    metrics.message("out", session.version, action, label)
+    return outcome
+
+
+async def _send(
+    session: Session, action: str, payload: dict[str, Any], *, timeout: float
+) -> Outcome:
     version, address = address_of(session.channel_name)
     problem = await dispatch.run_in_worker(refusal, session.channel_name, action, payload)
     if problem:
