@@ -68,6 +68,13 @@ def _forget_open_transactions() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _outbound_to_test_receivers(settings) -> None:
+    """The tests' webhook, callback and OCSP receivers listen on loopback, which the outbound
+    allowlist refuses by default (csms.egress); the tests of the allowlist set it back."""
+    settings.CSMS_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture(autouse=True)
 def _cancel_boot_checks():
     """A reboot's transaction check outlives the test that rebooted the station: cancelled."""
     yield

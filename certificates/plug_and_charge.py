@@ -30,6 +30,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 from django.conf import settings
 
 from certificates import ca
+from csms import egress
 from ocpp_router.datetimes import utcnow
 
 logger = logging.getLogger(__name__)
@@ -157,12 +158,14 @@ def ocsp_status(
             return cached.status
     try:
         request = ca.ocsp_request(issuer_name_hash, issuer_key_hash, serial, hash_algorithm)
-        response = httpx.post(
-            url,
-            content=request,
-            headers={"Content-Type": "application/ocsp-request"},
-            timeout=OCSP_TIMEOUT,
-        )
+        # The responder URL comes from the station's certificate data: through the allowlist.
+        with egress.client() as client:
+            response = client.post(
+                url,
+                content=request,
+                headers={"Content-Type": "application/ocsp-request"},
+                timeout=OCSP_TIMEOUT,
+            )
         response.raise_for_status()
         answer = ocsp.load_der_ocsp_response(response.content)
     except (ValueError, KeyError, httpx.HTTPError) as exc:

@@ -14,6 +14,7 @@ from django.db import transaction
 from certificates import ca, plug_and_charge
 from certificates.choices import CsrStatus
 from certificates.models import CertificateSigningRequest, InstalledCertificate
+from csms import egress
 from ocpp_router.datetimes import to_ocpp, utcnow
 
 logger = logging.getLogger(__name__)
@@ -173,12 +174,14 @@ def certificate_status_lookup(*, request_data: dict[str, str]) -> OcspOutcome:
             request_data["serialNumber"],
             request_data["hashAlgorithm"],
         )
-        response = httpx.post(
-            request_data["responderURL"],
-            content=der,
-            headers={"Content-Type": "application/ocsp-request"},
-            timeout=OCSP_TIMEOUT,
-        )
+        # The responder URL comes from the station: through the outbound allowlist.
+        with egress.client() as client:
+            response = client.post(
+                request_data["responderURL"],
+                content=der,
+                headers={"Content-Type": "application/ocsp-request"},
+                timeout=OCSP_TIMEOUT,
+            )
         response.raise_for_status()
     except (ValueError, KeyError, httpx.HTTPError) as exc:
         logger.warning("OCSP lookup at %s failed: %s", request_data.get("responderURL"), exc)
@@ -206,7 +209,8 @@ def certificate_chain_status(*, requests: list[dict[str, Any]]) -> list[dict[str
                 status = {"Accepted": "Good", "CertificateRevoked": "Revoked"}.get(found, "Failed")
             else:
                 try:
-                    response = httpx.get(url, timeout=OCSP_TIMEOUT)
+                    with egress.client() as client:
+                        response = client.get(url, timeout=OCSP_TIMEOUT)
                     response.raise_for_status()
                     body = response.content
                     crl = (

@@ -55,7 +55,7 @@ from commands import conveniences, splitting
 from commands.choices import CallbackStatus, CommandStatus
 from commands.middleware import request_user
 from commands.models import CallbackDelivery, Command
-from csms import metrics, retry
+from csms import egress, metrics, retry
 from csms.db import db
 from csms.retry import Policy
 from devicemodel.selectors import message_limits
@@ -772,7 +772,7 @@ async def _callback_attempt(command: Command) -> str:
     body = JSONRenderer().render(command_record(command))
     status_code, error = None, ""
     try:
-        async with httpx.AsyncClient(timeout=settings.CSMS_CALLBACK_TIMEOUT) as client:
+        async with egress.async_client(timeout=settings.CSMS_CALLBACK_TIMEOUT) as client:
             answer = await client.post(
                 command.callback_url,
                 content=body,

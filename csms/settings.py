@@ -637,10 +637,15 @@ CSMS_CALLBACK_ATTEMPTS = env_int("CSMS_CALLBACK_ATTEMPTS", 5)
 CSMS_CALLBACK_BACKOFF = env_float("CSMS_CALLBACK_BACKOFF", 2.0)
 CSMS_CALLBACK_BACKOFF_MAX = env_float("CSMS_CALLBACK_BACKOFF_MAX", 600.0)
 CSMS_CALLBACK_TIMEOUT = env_float("CSMS_CALLBACK_TIMEOUT", 10.0)
-# Hosts a message-API caller may name in ?callback_url= (as ALLOWED_HOSTS: `example.com`,
-# `.example.com` for it and its subdomains, `*`). Empty: any host, which lets every API user
-# make the CSMS POST to any address it reaches (internal services included): set it in
-# production.
-CSMS_CALLBACK_ALLOWED_HOSTS = env_list("CSMS_CALLBACK_ALLOWED_HOSTS", [])
+# Every URL the CSMS calls on someone's word (command callbacks, event subscriptions,
+# integrator webhooks, OCSP/CRL addresses from stations; csms.egress): the host names it may
+# name (as ALLOWED_HOSTS: `example.com`, `.example.com` for it and its subdomains, `*`),
+# empty for any; and the non-public networks those names may resolve to (`127.0.0.1`,
+# `10.0.0.0/8`), empty for none: loopback, private, link-local and reserved addresses are
+# refused unless listed. CSMS_CALLBACK_ALLOWED_HOSTS is the former name of the first.
+CSMS_OUTBOUND_ALLOWED_HOSTS = env_list(
+    "CSMS_OUTBOUND_ALLOWED_HOSTS", env_list("CSMS_CALLBACK_ALLOWED_HOSTS", [])
+)
+CSMS_OUTBOUND_ALLOWED_NETWORKS = env_list("CSMS_OUTBOUND_ALLOWED_NETWORKS", [])
 # Fan-out: stations called at once by one request.
 CSMS_FANOUT_CONCURRENCY = env_int("CSMS_FANOUT_CONCURRENCY", 50)

@@ -39,7 +39,7 @@ import httpx
 from django.conf import settings
 from django.db import close_old_connections
 
-from csms import events, retry
+from csms import egress, events, retry
 from integrations import config, services
 from integrations.choices import DeliveryStatus
 from ocpp_router.datetimes import utcnow
@@ -171,7 +171,7 @@ class DeliveryWorker:
         assert self._queue is not None
         slots = asyncio.Semaphore(settings.CSMS_WEBHOOK_CONCURRENCY)
         tasks: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        async with egress.async_client() as client:
             while True:
                 received = await asyncio.to_thread(self._next)
                 if received is None:
@@ -353,7 +353,7 @@ async def deliver_due(limit: int = 100) -> int:
     due = await asyncio.to_thread(_db, services.event_deliveries_claim, limit=limit)
     if not due:
         return 0
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    async with egress.async_client() as client:
         outcomes = await asyncio.gather(
             *(
                 deliver(

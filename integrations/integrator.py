@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from csms import egress
 from integrations import config, services
 from integrations.choices import AuthType, FailureMode
 from ocpp_router import errors, gate, validation
@@ -39,7 +40,7 @@ def _client() -> httpx.AsyncClient:
     loop = get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = httpx.AsyncClient(follow_redirects=False)
+        client = egress.async_client()
         _clients[loop] = client
     return client
 

@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 
+from csms import egress
 from csms.encryption import EncryptedTextField
 from integrations.choices import AuthType, DeliveryStatus, EventKind, FailureMode
 
@@ -17,7 +18,7 @@ class IntegratorWebhook(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[egress.validate_url])
     actions = models.JSONField(
         default=list,
         blank=True,
@@ -67,7 +68,7 @@ class EventSubscription(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[egress.validate_url])
     # Stored encrypted, never shown (as the integrators' credentials).
     secret = EncryptedTextField(help_text="Key of the HMAC-SHA256 signature in X-CSMS-Signature.")
     events = models.JSONField(

@@ -40,13 +40,17 @@ RELOADABLE = (
     "CSMS_CALLBACK_BACKOFF",
     "CSMS_CALLBACK_BACKOFF_MAX",
     "CSMS_CALLBACK_TIMEOUT",
-    "CSMS_CALLBACK_ALLOWED_HOSTS",
+    "CSMS_OUTBOUND_ALLOWED_HOSTS",
+    "CSMS_OUTBOUND_ALLOWED_NETWORKS",
     "CSMS_MESSAGE_LOG",
     "CSMS_LAST_SEEN_INTERVAL",
 )
 LOG_LEVELS = ("CSMS_LOG_LEVEL", "CSMS_ACCESS_LOG_LEVEL")
 # Environment variables whose settings are among the above (the rest need a restart).
-APPLIED_AT_ONCE = frozenset(RELOADABLE) | frozenset(LOG_LEVELS)
+# (CSMS_CALLBACK_ALLOWED_HOSTS: the former name of CSMS_OUTBOUND_ALLOWED_HOSTS.)
+APPLIED_AT_ONCE = (
+    frozenset(RELOADABLE) | frozenset(LOG_LEVELS) | frozenset({"CSMS_CALLBACK_ALLOWED_HOSTS"})
+)
 
 
 def reread() -> tuple[list[str], list[str]]:

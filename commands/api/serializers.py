@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
-from django.http.request import validate_host
 from rest_framework import serializers
 
 from commands.choices import CommandStatus
 from commands.models import CallbackDelivery, Command
+from csms import egress
 from csms.api.stations import StationIdField
 
 
@@ -91,11 +89,7 @@ class CallOptionsSerializer(serializers.Serializer):
     def validate_callback_url(self, value: str) -> str:
         if value and not value.lower().startswith(("http://", "https://")):
             raise serializers.ValidationError("Only http and https callback URLs are supported.")
-        allowed = settings.CSMS_CALLBACK_ALLOWED_HOSTS
-        if value and allowed and not validate_host(urlsplit(value).hostname or "", allowed):
-            raise serializers.ValidationError(
-                "This callback host is not allowed (setting CSMS_CALLBACK_ALLOWED_HOSTS)."
-            )
+        egress.validate_url(value)
         return value
 
     def validate_timeout(self, value: float | None) -> float | None:

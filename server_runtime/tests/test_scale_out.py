@@ -71,6 +71,8 @@ def server_env(prefix: str) -> dict[str, str]:
             "CSMS_NODE_TTL": "2",
             "CSMS_LOG_LEVEL": "WARNING",
             "CSMS_MESSAGE_LOG": "false",
+            # The tests' webhook and callback receivers listen on loopback.
+            "CSMS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
     )
     return env
