@@ -75,6 +75,35 @@ def _outbound_to_test_receivers(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _forget_failed_authentications() -> Iterator[None]:
+    """Failed-authentication counts (csms.auth_limits) outlive a test: each starts with none.
+    (Cleared before, not after: a test may refuse network connections until its end.)"""
+    auth_limits_clear()
+    yield
+
+
+def auth_limits_clear() -> None:
+    from django.conf import settings
+    from django.core.cache import caches
+
+    store = caches["auth-limits"]
+    if "redis" not in settings.CACHES["auth-limits"]["BACKEND"].lower():
+        store.clear()
+        return
+    # Not clear(): on Redis that empties the whole database, the channel layer's too.
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        prefix = settings.CACHES["auth-limits"]["KEY_PREFIX"]
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
 def _cancel_boot_checks():
     """A reboot's transaction check outlives the test that rebooted the station: cancelled."""
     yield

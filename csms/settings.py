@@ -263,6 +263,25 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# `auth-limits` holds the failed-authentication counts and lockouts (csms.auth_limits):
+# shared by every process through Redis when REDIS_URL is set, else in this process. Short
+# timeouts: a Redis outage turns the limits off (logged) instead of stalling handshakes.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "auth-limits": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CSMS_CHANNEL_PREFIX", "csms") + "-auth",
+        "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "auth-limits",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -284,7 +303,7 @@ MEDIA_URL = "media/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "csms.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["csms.api.permissions.ModelPermissions"],
@@ -377,6 +396,18 @@ CSMS_BOOT_GET_BASE_REPORT = env_bool("CSMS_BOOT_GET_BASE_REPORT", False)
 # Addresses or networks (comma-separated, e.g. 10.0.0.5,192.168.0.0/24) of TLS-terminating
 # proxies whose X-Forwarded-Proto and client-certificate header are believed. Empty: none.
 CSMS_TRUSTED_PROXIES = env_list("CSMS_TRUSTED_PROXIES", [])
+# Failed authentications (station handshakes, API tokens, admin logins; csms.auth_limits):
+# this many failures of one identity (station id, user name), or from one source address,
+# within the window lock it out for CSMS_AUTH_LOCKOUT seconds, doubled at each further lock
+# up to CSMS_AUTH_LOCKOUT_MAX. 0 turns a limit off.
+CSMS_AUTH_FAILURES_PER_ID = env_int("CSMS_AUTH_FAILURES_PER_ID", 5)
+CSMS_AUTH_FAILURES_PER_ADDRESS = env_int("CSMS_AUTH_FAILURES_PER_ADDRESS", 50)
+CSMS_AUTH_FAILURE_WINDOW = env_int("CSMS_AUTH_FAILURE_WINDOW", 300)
+CSMS_AUTH_LOCKOUT = env_float("CSMS_AUTH_LOCKOUT", 30.0)
+CSMS_AUTH_LOCKOUT_MAX = env_float("CSMS_AUTH_LOCKOUT_MAX", 900.0)
+# Repeated CSMS-detected security events of one station and kind within this many seconds
+# are one row with a count and first/last seen (and one webhook), not a row each.
+CSMS_SECURITY_EVENT_WINDOW = env_int("CSMS_SECURITY_EVENT_WINDOW", 300)
 # Header in which a trusted proxy passes the subject CN of the client certificate it verified.
 CSMS_PROXY_CLIENT_CERT_HEADER = env_str("CSMS_PROXY_CLIENT_CERT_HEADER", "X-Client-Cert-CN")
 # A second connection with the id of a connected station: seconds the first connection has

@@ -1,12 +1,14 @@
 from importlib import import_module
 
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView
 
 from csms.api.schema import DocsView, SchemaView
+from csms.logins import limited_login
 from ocpp_router.registry import REGISTRIES
 from ocpp_router.soap.views import central_system
 from server_runtime.health import health, ready
@@ -47,6 +49,8 @@ urlpatterns = [
     path("health", health, name="health"),
     path("ready", ready, name="ready"),
     path("metrics", metrics_view, name="metrics"),
+    # Password logins count failures and lock out (csms.auth_limits).
+    path("admin/login/", limited_login(admin.site.login)),
     path("admin/", admin.site.urls),
     # OCPP-S (OCPP 1.5/1.6 over SOAP): the CentralSystemService; `?wsdl` serves its WSDL.
     re_path(r"^ocpp/soap/(?P<version>1\.[56])/?$", central_system, name="ocpp-soap"),
@@ -62,5 +66,9 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(document_key=sendable_actions), name="schema"),
     path("docs", DocsView.as_view(url_name="schema"), name="docs"),
     path("docs/", RedirectView.as_view(pattern_name="docs", permanent=True)),
+    path(
+        "api-auth/login/",
+        limited_login(LoginView.as_view(template_name="rest_framework/login.html")),
+    ),
     path("api-auth/", include("rest_framework.urls")),
 ]

@@ -31,7 +31,7 @@ from csms.conf import hot_settings
 from csms.outage import is_connection_error
 from ocpp_router import dispatch, errors, rpc, validation
 from ocpp_router import gate as boot_gate  # the B02 rules; `gate` below is the connection gate
-from ocpp_router.extensions import PING, refusal_close_code
+from ocpp_router.extensions import PING, REFUSAL_HEADERS, refusal_close_code
 from ocpp_router.layers import ChannelLayerDown, is_layer_error, layer_send
 from ocpp_router.outbound import COMPLETED, ERROR, NOT_SENT, TIMEOUT, Outcome
 from ocpp_router.registry import HOOKS, REGISTRIES
@@ -362,7 +362,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return await self._refuse(500, station_id, remote, "admission failed")
         if session is None:
             return await self._refuse(
-                handshake.refusal_status or 403, station_id, remote, handshake.refusal_reason
+                handshake.refusal_status or 403,
+                station_id,
+                remote,
+                handshake.refusal_reason,
+                handshake.refusal_retry_after,
             )
         session.channel_name = self.channel_name
         session.connected_at = datetime.now(UTC)
@@ -451,7 +455,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # Its process is told once the channel layer is back.
             _spawn(_send_when_reachable(self.channel_layer, channel_name, close))
 
-    async def _refuse(self, status: int, station_id: str, remote: str, reason: str) -> None:
+    async def _refuse(
+        self, status: int, station_id: str, remote: str, reason: str, retry_after: int = 0
+    ) -> None:
         logger.warning(
             "Refused websocket for station %r from %s (HTTP %s): %s",
             station_id,
@@ -459,6 +465,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
             status,
             reason,
         )
+        if retry_after:
+            await self.base_send(
+                {
+                    "type": "websocket.close",
+                    "code": refusal_close_code(status),
+                    REFUSAL_HEADERS: [(b"retry-after", str(retry_after).encode())],
+                }
+            )
+            return
         await self.close(code=refusal_close_code(status))
 
     async def disconnect(self, code: int) -> None:

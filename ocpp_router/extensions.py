@@ -4,7 +4,8 @@
 none, and the consumer then falls back (a refusal becomes a plain close, no probe pings).
 
 - A consumer refusing a handshake closes with `refusal_close_code(http_status)`; the server
-  answers the upgrade with that HTTP status (401, 404, ...) instead of 403.
+  answers the upgrade with that HTTP status (401, 404, 429, ...) instead of 403, with the
+  headers the close message lists under `REFUSAL_HEADERS` (Retry-After).
 - `PING`: the scope extension under which the consumer may send `{"type": "websocket.ping"}`
   and receives `{"type": "websocket.pong"}` when the station answers.
 - `PEER`: `{"host": ...}`, the address the socket really comes from (before any
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 # A consumer refusing a handshake closes with 4000 + the HTTP status it wants answered.
 REFUSAL_CLOSE_BASE = 4000
+
+REFUSAL_HEADERS = "csms.headers"
 
 PING = "websocket.ping"
 PEER = "csms.peer"

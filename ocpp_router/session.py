@@ -42,11 +42,14 @@ class Handshake:
     scope: dict[str, Any]
     refusal_status: int = 0
     refusal_reason: str = ""
+    refusal_retry_after: int = 0
 
-    def refuse(self, status: int, reason: str) -> None:
-        """Refuse the upgrade with HTTP `status`; `reason` goes to the log, never to the station."""
+    def refuse(self, status: int, reason: str, retry_after: int = 0) -> None:
+        """Refuse the upgrade with HTTP `status` (and a Retry-After of `retry_after` seconds
+        if given); `reason` goes to the log, never to the station."""
         self.refusal_status = status
         self.refusal_reason = reason
+        self.refusal_retry_after = retry_after
 
 
 @dataclass

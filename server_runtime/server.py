@@ -54,7 +54,7 @@ from twisted.internet import reactor, ssl, tcp
 from twisted.internet.endpoints import AdoptedStreamServerEndpoint, SSL4ServerEndpoint
 from twisted.internet.interfaces import ISSLTransport
 
-from ocpp_router.extensions import PEER, PING, REFUSAL_CLOSE_BASE, TLS
+from ocpp_router.extensions import PEER, PING, REFUSAL_CLOSE_BASE, REFUSAL_HEADERS, TLS
 from server_runtime.handshakes import GuardedHTTPFactory
 from server_runtime.shutdown import Shutdown
 
@@ -195,6 +195,10 @@ class CsmsWebSocketProtocol(WebSocketProtocol):
             and self.state == self.STATE_CONNECTING
             and REFUSAL_CLOSE_BASE + 400 <= code < REFUSAL_CLOSE_BASE + 600
         ):
+            self.refusal_headers = [
+                (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+                for name, value in message.get(REFUSAL_HEADERS) or ()
+            ]
             self.serverRejectWith(code - REFUSAL_CLOSE_BASE)
             return
         super().handle_reply(message)
@@ -202,6 +206,14 @@ class CsmsWebSocketProtocol(WebSocketProtocol):
     def onPong(self, payload: bytes) -> None:
         if payload == PROBE_PING and hasattr(self, "application_queue"):
             self.application_queue.put_nowait({"type": "websocket.pong"})
+
+    def failHandshake(
+        self, reason: str, code: int = 400, responseHeaders: list[tuple[str, str]] | None = None
+    ) -> None:
+        # autobahn answers a denied handshake without headers: add the consumer's
+        # (Retry-After on 429).
+        headers = [*(responseHeaders or []), *getattr(self, "refusal_headers", [])]
+        super().failHandshake(reason, code, headers or None)
 
     def serverRejectWith(self, status: int) -> None:
         reasons = {

@@ -931,6 +931,8 @@ class SecurityEventAdmin(ReadOnlyAdmin):
         "source",
         "type",
         "severity",
+        "count",
+        "last_seen",
         "tech_info",
         "remote_address",
     ]

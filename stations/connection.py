@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from csms import auth_limits
 from ocpp_router.datetimes import utcnow
 from ocpp_router.session import Handshake, Session
 from stations import passwords, services
@@ -88,6 +89,22 @@ class StationGate:
 
     def admit(self, handshake: Handshake) -> Session | None:
         security, remote = connection_security(handshake)
+        limited = auth_limits.keys(
+            auth_limits.STATION, identity=handshake.station_id, address=remote
+        )
+        # Locked out (too many failures of this id or from this address): refused before
+        # any lookup or password check, the right password included.
+        wait = auth_limits.retry_after(limited)
+        if wait:
+            handshake.refuse(429, f"locked out for {wait} s after failed attempts", wait)
+            services.security_event_record(
+                type="AuthenticationLockedOut",
+                source="csms",
+                identity=handshake.station_id,
+                tech_info="Refused connection: too many failed attempts of this id or address",
+                remote_address=remote,
+            )
+            return None
         try:
             station = services.station_admit(
                 identity=handshake.station_id,
@@ -96,16 +113,20 @@ class StationGate:
             )
         except services.StationRefused as refused:
             handshake.refuse(refused.status, refused.reason)
+            locked = auth_limits.failed(limited) if refused.status == services.REFUSED else 0
             if refused.event_type:
                 services.security_event_record(
                     type=refused.event_type,
                     source="csms",
                     station_pk=refused.station.pk if refused.station else None,
                     identity=handshake.station_id,
-                    tech_info=f"Refused connection: {refused.reason}",
+                    tech_info=f"Refused connection: {refused.reason}"
+                    + (f"; locked out for {locked} s" if locked else ""),
                     remote_address=remote,
                 )
             return None
+        if security.has_credentials:
+            auth_limits.succeeded(limited)
         if station.security_profile == 0 and not is_loopback(remote):
             logger.warning(
                 "Station %s connected from %s with security profile 0 (no authentication): "

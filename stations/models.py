@@ -262,14 +262,35 @@ class SecurityEvent(models.Model):
     )
     source = models.CharField(max_length=10, choices=EventSource.choices)
     type = models.CharField(max_length=50)
-    timestamp = models.DateTimeField()
+    timestamp = models.DateTimeField(help_text="When it happened (the first time, if repeated).")
     tech_info = models.CharField(max_length=255, blank=True)
     severity = models.PositiveSmallIntegerField(null=True, blank=True)
     remote_address = models.CharField(max_length=64, blank=True)
+    count = models.PositiveIntegerField(
+        default=1,
+        help_text="How many times it happened: the CSMS counts repeats of one kind for one "
+        "id within CSMS_SECURITY_EVENT_WINDOW seconds in one row.",
+    )
+    last_seen = models.DateTimeField(null=True, blank=True, help_text="The latest repeat.")
+    window = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="CSMS-detected events: the window of repeats counted in this row (Unix "
+        "time // CSMS_SECURITY_EVENT_WINDOW); empty for station reports, each its own row.",
+    )
 
     class Meta:
         ordering = ["-timestamp"]
         indexes = [models.Index(fields=["station", "-timestamp"]), models.Index(fields=["type"])]
+        constraints = [
+            # One row per id, kind and window: concurrent repeats count in it, never beside.
+            models.UniqueConstraint(
+                fields=["identity", "type", "window"],
+                condition=models.Q(window__isnull=False),
+                name="security_event_one_row_per_window",
+            )
+        ]
 
     def __str__(self) -> str:
         return (

@@ -160,11 +160,18 @@ async def _admit(
         fault = SoapFault(
             "Sender", "SecurityError", "Not authorized", handshake.refusal_status or 401
         )
+        # Locked out after failed attempts (429): when to try again.
+        wait = (
+            {"Retry_After": str(handshake.refusal_retry_after)}
+            if handshake.refusal_retry_after
+            else {}
+        )
         return _fault(
             fault,
             CENTRAL_SYSTEM[version],
             parsed.message_id,
             WWW_Authenticate='Basic realm="OCPP", charset="UTF-8"',
+            **wait,
         )
     address = parsed.from_address
     if not address or address == envelope.ANONYMOUS:

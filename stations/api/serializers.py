@@ -169,5 +169,7 @@ class SecurityEventSerializer(StationScopedSerializer):
             "tech_info",
             "severity",
             "remote_address",
+            "count",
+            "last_seen",
         ]
         read_only_fields = fields
