@@ -15,7 +15,7 @@ from certificates.models import CertificateSigningRequest
 from ocpp_router.datetimes import utcnow
 from stations.choices import EventSource
 from stations.models import SecurityEvent
-from stations.services import security_event_record
+from stations.security_events import security_event_record
 
 logger = logging.getLogger(__name__)
 

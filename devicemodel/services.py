@@ -37,7 +37,7 @@ from devicemodel.models import (
 from ocpp_router.datetimes import from_ocpp, utcnow
 from stations import redaction
 from stations.models import ChargingStation
-from stations.services import security_event_record
+from stations.security_events import security_event_record
 
 logger = logging.getLogger(__name__)
 

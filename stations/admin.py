@@ -31,7 +31,7 @@ from commands import selectors as command_selectors
 from commands import services as command_services
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
-from stations import admin_commands, admin_panels, passwords, services
+from stations import admin_commands, admin_panels, credentials, passwords, services
 from stations.choices import MessageType
 from stations.models import (
     BootNotification,
@@ -610,10 +610,10 @@ class ChargingStationAdmin(admin.ModelAdmin):
         # The password goes to the station and only its hash is stored: it is shown nowhere.
         for station in queryset:
             try:
-                services.station_password_set(identity=station.identity, set_on_charger=True)
+                credentials.station_password_set(identity=station.identity, set_on_charger=True)
             except (
                 services.StationNotConnected,
-                services.PasswordNotSet,
+                credentials.PasswordNotSet,
                 passwords.PasswordRejected,
             ) as exc:
                 self.message_user(request, f"{station}: {exc}", messages.ERROR)
@@ -974,14 +974,14 @@ def _set_password(
     action = "ChangeConfiguration" if station.protocol == V16 else "SetVariables"
     shown = {"password": "(not shown)"}
     try:
-        services.station_password_set(
+        credentials.station_password_set(
             identity=station.identity,
             password=cleaned.get("password") or None,
             set_on_charger=True,
         )
     except (
         services.StationNotConnected,
-        services.PasswordNotSet,
+        credentials.PasswordNotSet,
         passwords.PasswordRejected,
     ) as exc:
         return admin_commands.CommandResult(station.identity, action, shown, problem=str(exc))

@@ -12,7 +12,7 @@ from django.conf import settings
 from csms import auth_limits
 from ocpp_router.datetimes import utcnow
 from ocpp_router.session import Handshake, Session
-from stations import passwords, services
+from stations import passwords, rules, security_events, services
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def connection_security(handshake: Handshake) -> tuple[services.ConnectionSecurity, str]:
+def connection_security(handshake: Handshake) -> tuple[rules.ConnectionSecurity, str]:
     """What the handshake proves, and the address the station connects from.
 
     TLS and the client certificate come from our own TLS endpoint (`scope["extensions"]`,
@@ -74,7 +74,7 @@ def connection_security(handshake: Handshake) -> tuple[services.ConnectionSecuri
         credentials = passwords.basic_credentials(authorization, handshake.station_id)
         if credentials is not None:
             username, password = credentials
-    security = services.ConnectionSecurity(
+    security = rules.ConnectionSecurity(
         tls=tls,
         client_cert_cn=cert_cn,
         client_cert_problem=cert_problem,
@@ -97,7 +97,7 @@ class StationGate:
         wait = auth_limits.retry_after(limited)
         if wait:
             handshake.refuse(429, f"locked out for {wait} s after failed attempts", wait)
-            services.security_event_record(
+            security_events.security_event_record(
                 type="AuthenticationLockedOut",
                 source="csms",
                 identity=handshake.station_id,
@@ -115,7 +115,7 @@ class StationGate:
             handshake.refuse(refused.status, refused.reason)
             locked = auth_limits.failed(limited) if refused.status == services.REFUSED else 0
             if refused.event_type:
-                services.security_event_record(
+                security_events.security_event_record(
                     type=refused.event_type,
                     source="csms",
                     station_pk=refused.station.pk if refused.station else None,
@@ -151,7 +151,7 @@ class StationGate:
         )
 
     def duplicate_refused(self, session: Session) -> None:
-        services.security_event_record(
+        security_events.security_event_record(
             type="DuplicateConnection",
             source="csms",
             station_pk=session.station_pk,

@@ -12,10 +12,10 @@ from ocpp_router.outbound import Outcome
 from ocpp_router.registry import ocpp_handler, ocpp_request_check, ocpp_result, ocpp_sendable
 from ocpp_router.rpc import V16, V21, V201
 from ocpp_router.session import CallContext, ResultContext
-from stations import services
+from stations import rules, services
 
 
-def _boot_answer(ctx: CallContext, decision: services.BootDecision) -> dict[str, Any]:
+def _boot_answer(ctx: CallContext, decision: rules.BootDecision) -> dict[str, Any]:
     gate.booted(ctx.session, decision.status)
     if decision.fetch_inventory:
         # OCPP 2.0.1 B02.FR.01 (1.6 section 4.2.1): while Pending the CSMS may retrieve

@@ -9,27 +9,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 
 from csms import events
 from ocpp_router import outbound
 from ocpp_router.datetimes import utcnow
-from stations import credentials, liveness, rules, store
-from stations.choices import EventSource, RegistrationStatus
-from stations.models import BootNotification, ChargingStation, Connector, Evse, SecurityEvent
+from stations import liveness, rules, store
+from stations.choices import RegistrationStatus
+from stations.models import BootNotification, ChargingStation, Connector, Evse
 
 logger = logging.getLogger(__name__)
-
-# Kept here for callers: decided in `rules`, password changes in `credentials`.
-PasswordNotSet = credentials.PasswordNotSet
-PASSWORD_COMPONENT = credentials.PASSWORD_COMPONENT
-PASSWORD_VARIABLE = credentials.PASSWORD_VARIABLE
-PASSWORD_KEY_16 = credentials.PASSWORD_KEY_16
-station_password_set = credentials.station_password_set
-ConnectionSecurity = rules.ConnectionSecurity
-BootDecision = rules.BootDecision
-boot_decision = rules.boot_decision
 
 
 class StationRefused(Exception):
@@ -56,11 +45,11 @@ REFUSED = 401
 
 
 def station_admit(
-    *, identity: str, allow_unknown: bool, security: ConnectionSecurity | None = None
+    *, identity: str, allow_unknown: bool, security: rules.ConnectionSecurity | None = None
 ) -> ChargingStation:
     """The station record for a connecting `identity`, once it has proved its security
     profile; registers an unknown station (at profile 0) if allowed. Raises StationRefused."""
-    security = security or ConnectionSecurity()
+    security = security or rules.ConnectionSecurity()
     station = store.station_by_identity(identity)
     if station is None:
         if not allow_unknown:
@@ -265,7 +254,7 @@ def station_boot(
     meter_serial_number: str = "",
     payload: dict[str, Any],
     at: datetime,
-) -> BootDecision:
+) -> rules.BootDecision:
     """Record a BootNotification (the boot history keeps every one) and decide the answer
     from the station's boot configuration (OCPP 2.0.1 B01-B03, 1.6 section 4.2)."""
     with transaction.atomic():
@@ -408,86 +397,3 @@ def _connector_status_create(
 
 class StationNotConnected(Exception):
     """The station is unknown or has no live connection."""
-
-
-def security_event_record(
-    *,
-    type: str,
-    source: str,
-    station_pk: int | None = None,
-    identity: str = "",
-    timestamp: datetime | None = None,
-    tech_info: str = "",
-    severity: int | None = None,
-    remote_address: str = "",
-) -> SecurityEvent:
-    """Store a security event (station-reported or CSMS-detected) and publish it.
-
-    CSMS-detected events repeating within one window of CSMS_SECURITY_EVENT_WINDOW seconds
-    for the same id and kind (a password guessed a thousand times) are counted in one row
-    (`count`, `last_seen`), published once, when the row is created: one row and one
-    webhook per window, not one per attempt. The row's unique (identity, type, window)
-    keeps concurrent repeats in it."""
-    at = timestamp or utcnow()
-    window: int | None = None
-    if source == EventSource.CSMS and settings.CSMS_SECURITY_EVENT_WINDOW > 0:
-        window = int(at.timestamp()) // settings.CSMS_SECURITY_EVENT_WINDOW
-    with transaction.atomic():
-        if station_pk is not None and not identity:
-            identity = ChargingStation.objects.values_list("identity", flat=True).get(pk=station_pk)
-        if window is not None:
-            repeated = _security_event_repeat(identity[:255], type[:50], window, at, remote_address)
-            if repeated is not None:
-                return repeated
-            try:
-                with transaction.atomic():
-                    event = SecurityEvent.objects.create(
-                        station_id=station_pk,
-                        identity=identity[:255],
-                        source=source,
-                        type=type[:50],
-                        timestamp=at,
-                        tech_info=tech_info[:255],
-                        severity=severity,
-                        remote_address=remote_address[:64],
-                        last_seen=at,
-                        window=window,
-                    )
-            except IntegrityError:
-                # Another thread or process created the window's row meanwhile.
-                repeated = _security_event_repeat(
-                    identity[:255], type[:50], window, at, remote_address
-                )
-                assert repeated is not None
-                return repeated
-        else:
-            event = SecurityEvent.objects.create(
-                station_id=station_pk,
-                identity=identity[:255],
-                source=source,
-                type=type[:50],
-                timestamp=at,
-                tech_info=tech_info[:255],
-                severity=severity,
-                remote_address=remote_address[:64],
-                last_seen=at,
-            )
-        events.publish(
-            "security.event",
-            identity,
-            type=event.type,
-            source=source,
-            tech_info=event.tech_info,
-            severity=severity,
-        )
-    return event
-
-
-def _security_event_repeat(
-    identity: str, type: str, window: int, at: datetime, remote_address: str
-) -> SecurityEvent | None:
-    """Count a repeat in the window's row; the row, or None if the window has none yet."""
-    rows = SecurityEvent.objects.filter(identity=identity, type=type, window=window)
-    if not rows.update(count=F("count") + 1, last_seen=at, remote_address=remote_address[:64]):
-        return None
-    return rows.first()

@@ -4,14 +4,17 @@ and the calls."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from commands.services import StationNotConnected, command_sender
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
+from transactions import store
 from transactions.choices import IdTokenType, RequestStatus
 from transactions.models import RemoteStart, Transaction
 
@@ -124,3 +127,15 @@ def transaction_status_request(
     return station_call(
         identity=identity, action="GetTransactionStatus", payload=payload, timeout=timeout
     )
+
+
+def remote_start_link_16(tx: Transaction, *, at: datetime) -> None:
+    """1.6 carries no remote start id: the latest open remote start for the same idTag (and
+    connector, if it named one) within CSMS_REMOTE_START_TIMEOUT, not yet used by another
+    transaction, is the one this answers (locked)."""
+    window = at - timedelta(seconds=settings.CSMS_REMOTE_START_TIMEOUT)
+    pk = store.remote_start_16(
+        station_pk=tx.station_id, id_tag=tx.id_token_value, evse_id=tx.evse_id, since=window
+    )
+    if pk is not None:
+        tx.remote_start_request_id = pk

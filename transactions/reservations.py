@@ -14,8 +14,9 @@ from ocpp_router.datetimes import from_ocpp, to_ocpp, utcnow
 from ocpp_router.outbound import Outcome
 from ocpp_router.rpc import V16
 from stations.models import ChargingStation
-from transactions.choices import RESERVATION_OPEN, IdTokenType, ReservationStatus
-from transactions.models import Reservation
+from transactions import rules
+from transactions.choices import RESERVATION_OPEN, Anomaly, IdTokenType, ReservationStatus
+from transactions.models import Reservation, Transaction
 
 # Every call this module sends is recorded as a Command sent by "transactions".
 station_call = command_sender("transactions")
@@ -154,3 +155,24 @@ def reservation_expire_overdue(*, at: datetime | None = None) -> int:
     return Reservation.objects.filter(
         status__in=RESERVATION_OPEN, expiry__lte=at or utcnow()
     ).update(status=ReservationStatus.EXPIRED, updated=utcnow())
+
+
+def reservation_link(tx: Transaction, reservation_id: int | None) -> None:
+    """Link the reservation a new message names (locked after the transaction, as every
+    transaction message locks) and mark it Used."""
+    if reservation_id is None or tx.reservation_id is not None:
+        return
+    reservation = (
+        Reservation.objects.select_for_update()
+        .filter(station_id=tx.station_id, reservation_id=reservation_id)
+        .first()
+    )
+    if reservation is None:
+        rules.add_anomaly(tx, Anomaly.UNKNOWN_RESERVATION)
+        return
+    tx.reservation = reservation
+    # OCPP 2.1 TariffType reservationTime: priced from when the reservation began.
+    tx.reserved_at = reservation.created
+    rules.refresh_cost(tx, at=tx.last_event_at or reservation.updated)
+    reservation.status = ReservationStatus.USED
+    reservation.save(update_fields=["status", "updated"])

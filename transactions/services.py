@@ -20,7 +20,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,13 +30,12 @@ from commands.services import command_sender
 from csms import events
 from ocpp_router.datetimes import from_ocpp, to_ocpp, utcnow
 from ocpp_router.rpc import V16
-from transactions import answers, authorization, ending, rules, store
+from transactions import answers, authorization, ending, remote, reservations, rules, store
 from transactions.choices import (
     Anomaly,
     EventKind,
-    ReservationStatus,
 )
-from transactions.models import RemoteStart, Reservation, Transaction, TransactionEvent
+from transactions.models import RemoteStart, Transaction, TransactionEvent
 
 # Every call this module sends is recorded as a Command sent by "transactions".
 station_call = command_sender("transactions")
@@ -57,39 +56,6 @@ class EventOutcome:
 def _publish(kind: str, tx: Transaction, identity: str, **extra: Any) -> None:
     identity = identity or store.station_identity(tx.station_id)
     events.publish(kind, identity, **rules.event_data(tx, **extra))
-
-
-def _link_reservation(tx: Transaction, reservation_id: int | None) -> None:
-    """Link the reservation a new message names (locked after the transaction, as every
-    transaction message locks) and mark it Used."""
-    if reservation_id is None or tx.reservation_id is not None:
-        return
-    reservation = (
-        Reservation.objects.select_for_update()
-        .filter(station_id=tx.station_id, reservation_id=reservation_id)
-        .first()
-    )
-    if reservation is None:
-        rules.add_anomaly(tx, Anomaly.UNKNOWN_RESERVATION)
-        return
-    tx.reservation = reservation
-    # OCPP 2.1 TariffType reservationTime: priced from when the reservation began.
-    tx.reserved_at = reservation.created
-    rules.refresh_cost(tx, at=tx.last_event_at or reservation.updated)
-    reservation.status = ReservationStatus.USED
-    reservation.save(update_fields=["status", "updated"])
-
-
-def _link_remote_start_16(tx: Transaction, *, at: datetime) -> None:
-    """1.6 carries no remote start id: the latest open remote start for the same idTag (and
-    connector, if it named one) within CSMS_REMOTE_START_TIMEOUT, not yet used by another
-    transaction, is the one this answers (locked)."""
-    window = at - timedelta(seconds=settings.CSMS_REMOTE_START_TIMEOUT)
-    pk = store.remote_start_16(
-        station_pk=tx.station_id, id_tag=tx.id_token_value, evse_id=tx.evse_id, since=window
-    )
-    if pk is not None:
-        tx.remote_start_request_id = pk
 
 
 # --- transactions: 2.0.1 / 2.1 --------------------------------------------------------------
@@ -173,7 +139,7 @@ def transaction_event_record(
             answer = existing.answer if existing and existing.answer else {}
             return EventOutcome(answer, True, tx.pk)
         if reservation_id is not None:
-            _link_reservation(tx, reservation_id)
+            reservations.reservation_link(tx, reservation_id)
             store.save(tx, stored.loaded)
         _publish(
             _EVENT_KINDS[event.kind],
@@ -264,8 +230,8 @@ def transaction_start_16(
         if created:
             tx.transaction_id = str(tx.pk)
             # What the start links is locked after the transaction, as every message locks.
-            _link_reservation(tx, reservation_id)
-            _link_remote_start_16(tx, at=at)
+            reservations.reservation_link(tx, reservation_id)
+            remote.remote_start_link_16(tx, at=at)
             answer = {"transactionId": tx.pk, "idTagInfo": answers.id_tag_info(token[0])}
         event = TransactionEvent(
             station_id=station_pk,

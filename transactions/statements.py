@@ -664,7 +664,7 @@ def tariff_for_station(station_pk: int) -> Tariff | None:
     return tariff_for(station_pk)
 
 
-# 1.6 carries no remote start id: see services._link_remote_start_16.
+# 1.6 carries no remote start id: see remote.remote_start_link_16.
 REMOTE_START_16 = Query(
     lambda q: (
         f"SELECT {q.qcol(RemoteStart, 'id')} FROM {q.table(RemoteStart)} "

@@ -87,7 +87,7 @@ async def test_internal_call_records_its_flow_and_offline_station_records_nothin
 
 
 async def test_a01_password_push_is_recorded_without_the_password(csms):
-    from stations.services import station_password_set
+    from stations.credentials import station_password_set
 
     async with connect(csms, "REC-PW", "2.0.1", charge_point_class=Station201) as cp:
         await cp.call(boot_call("2.0.1"))

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stations import passwords, services
+from stations import credentials, passwords, services
 from stations.models import ChargingStation
 
 
@@ -46,7 +46,7 @@ class StationPasswordView(APIView):
         body.is_valid(raise_exception=True)
         given = body.validated_data.get("password")
         try:
-            password = services.station_password_set(
+            password = credentials.station_password_set(
                 identity=identity,
                 password=given,
                 set_on_charger=body.validated_data["setOnCharger"],
@@ -57,7 +57,7 @@ class StationPasswordView(APIView):
             return Response({"password": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         except services.StationNotConnected as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        except services.PasswordNotSet as exc:
+        except credentials.PasswordNotSet as exc:
             return Response(
                 {"detail": f"Password not stored: {exc}"}, status=status.HTTP_502_BAD_GATEWAY
             )
