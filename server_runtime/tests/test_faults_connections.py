@@ -82,8 +82,8 @@ async def test_simultaneous_connections_with_one_id_admit_exactly_one(
 ):
     """Six sockets with one station id at once, three to each of two serving processes:
     exactly one is admitted, the others are refused or closed with a DuplicateConnection
-    security event each (repeats counted in one row), and closing them leaves the station online on the winner, which
-    commands reach."""
+    security event each (repeats counted in one row), and closing them leaves the station
+    online on the winner, which commands reach."""
     cluster, name = fault_postgres
     identity = "DUP-1"
     servers = [
