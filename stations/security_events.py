@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Greatest, Least
 
 from csms import events
 from ocpp_router.datetimes import utcnow
@@ -82,8 +83,16 @@ def security_event_record(
 def _security_event_repeat(
     identity: str, type: str, window: int, at: datetime, remote_address: str
 ) -> SecurityEvent | None:
-    """Count a repeat in the window's row; the row, or None if the window has none yet."""
+    """Count a repeat in the window's row; the row, or None if the window has none yet.
+    Concurrent repeats arrive in any order: first and last seen only ever widen."""
     rows = SecurityEvent.objects.filter(identity=identity, type=type, window=window)
-    if not rows.update(count=F("count") + 1, last_seen=at, remote_address=remote_address[:64]):
+    when = Value(at, output_field=DateTimeField())
+    counted = rows.update(
+        count=F("count") + 1,
+        timestamp=Least(F("timestamp"), when),
+        last_seen=Greatest(F("last_seen"), when),
+        remote_address=remote_address[:64],
+    )
+    if not counted:
         return None
     return rows.first()
