@@ -292,12 +292,17 @@ async def test_rolling_restart_of_two_replicas_loses_no_transaction_message_and_
     sent = sorted((driver.identity, value) for driver in drivers for value in driver.readings)
     assert readings == sent
 
-    # Every command the API stored was answered to its caller with how it ended, and is
-    # recorded so, once; none is left pending.
+    # Every command the API stored ended and is recorded so, once; none is left pending.
+    # Each one answered to its caller is recorded as answered. A reply a stopping replica's
+    # socket cut in flight (the client saw a transport error) reached no caller, but its
+    # command ended all the same: at most one per restart.
     answered = {body["id"]: body for _, _, body in results if "id" in body}
-    assert sorted(answered) == sorted(c.pk for c in commands)
+    assert set(answered) <= {c.pk for c in commands}
+    assert len(commands) - len(answered) <= 2
     for command in commands:
-        assert command.status == answered[command.pk]["status"] != "pending"
+        assert command.status != "pending"
+        if command.pk in answered:
+            assert command.status == answered[command.pk]["status"]
     answered_200 = [body for _, code, body in results if code == 200]
     # Completed; on a loaded machine a call may outlast its timeout while its station
     # reconnects (reported as such), but none ends in an error.
